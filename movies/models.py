@@ -1,0 +1,95 @@
+"""The catalogue (movies, genres, links) and what people do with it (ratings, tags).
+
+Movie ids are MovieLens movie ids, so an import is idempotent and links to
+other data sets stay valid. MovieLens users become Django users that cannot
+log in, found again through MovieLensAccount.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+
+# Half stars from 0.5 to 5.0: exact in binary floating point, so an IN check is exact.
+RATING_VALUES = tuple(v / 2 for v in range(1, 11))
+
+
+class Genre(models.Model):
+    name = models.CharField(max_length=64, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Movie(models.Model):
+    id = models.IntegerField(primary_key=True, help_text="The MovieLens movie id.")
+    title = models.CharField(max_length=512, help_text="Title without the year.")
+    year = models.PositiveSmallIntegerField(null=True, blank=True, db_index=True)
+    genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
+    imdb_id = models.CharField(max_length=16, blank=True, help_text="IMDb id without the 'tt' prefix.")
+    tmdb_id = models.PositiveIntegerField(null=True, blank=True)
+    # Kept up to date by the import and by rating services, so lists sort without aggregating.
+    ratings_count = models.PositiveIntegerField(default=0, db_index=True)
+    ratings_mean = models.FloatField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.year})" if self.year else self.title
+
+    def get_absolute_url(self) -> str:
+        return reverse("movies:detail", args=[self.pk])
+
+    @property
+    def imdb_url(self) -> str:
+        return f"https://www.imdb.com/title/tt{self.imdb_id}/" if self.imdb_id else ""
+
+    @property
+    def tmdb_url(self) -> str:
+        return f"https://www.themoviedb.org/movie/{self.tmdb_id}" if self.tmdb_id else ""
+
+
+class MovieLensAccount(models.Model):
+    """Ties an imported MovieLens user id to the Django user that holds its ratings."""
+
+    movielens_id = models.IntegerField(unique=True)
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="movielens")
+
+    def __str__(self) -> str:
+        return f"MovieLens user {self.movielens_id}"
+
+
+class Rating(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="ratings")
+    value = models.FloatField(help_text="0.5 to 5.0 in half stars.")
+    rated_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "movie"], name="rating_one_per_user_and_movie"),
+            models.CheckConstraint(condition=models.Q(value__in=RATING_VALUES), name="rating_value_half_stars"),
+        ]
+        indexes = [models.Index(fields=["movie"], name="rating_movie_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} rated {self.movie_id}: {self.value}"
+
+
+class Tag(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="tags")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="tags")
+    text = models.TextField()
+    tagged_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "movie", "text", "tagged_at"], name="tag_unique_per_time"),
+        ]
+        indexes = [models.Index(fields=["movie"], name="tag_movie_idx")]
+
+    def __str__(self) -> str:
+        return self.text

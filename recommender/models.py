@@ -1,0 +1,44 @@
+"""One training run of the recommender and what it produced."""
+
+from django.db import models
+
+
+class ModelVersion(models.Model):
+    class State(models.TextChoices):
+        QUEUED = "queued"
+        TRAINING = "training"
+        COMPUTING_LISTS = "computing_lists", "computing lists"
+        READY = "ready"
+        ACTIVE = "active"
+        FAILED = "failed"
+        CANCELLED = "cancelled"
+
+    preset = models.CharField(max_length=64)
+    params = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED, db_index=True)
+    is_active = models.BooleanField(default=False)
+    # Progress while training: one dict per finished epoch (loss, val_rmse, val_ndcg, seconds).
+    epoch = models.PositiveIntegerField(default=0)
+    epochs = models.PositiveIntegerField(default=0)
+    history = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    n_ratings = models.PositiveBigIntegerField(default=0)
+    n_users = models.PositiveIntegerField(default=0)
+    n_movies = models.PositiveIntegerField(default=0)
+    artifact_path = models.CharField(max_length=500, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=models.Q(is_active=True), name="modelversion_one_active"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"v{self.pk} ({self.preset}, {self.state})"

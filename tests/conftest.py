@@ -1,0 +1,33 @@
+"""Shared fixtures: the path of the real MovieLens sample and service checks."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+ML_LATEST_SMALL = Path(os.environ.get("ML_LATEST_SMALL", REPO.parent / "shared" / "data" / "ml-latest-small"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def need(condition: bool, why: str) -> None:
+    """Skip locally when a service or data set is missing; in CI, fail instead."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI needs {why}")
+    pytest.skip(f"needs {why}")
+
+
+@pytest.fixture
+def ml_latest_small() -> Path:
+    need((ML_LATEST_SMALL / "ratings.csv").exists(), f"the MovieLens sample at {ML_LATEST_SMALL}")
+    return ML_LATEST_SMALL
+
+
+@pytest.fixture
+def postgres(settings) -> None:
+    """For tests that must run on PostgreSQL (COPY, exact counts at scale)."""
+    from django.db import connection
+
+    need(connection.vendor == "postgresql", "DATABASE_URL pointing at PostgreSQL")
