@@ -5,8 +5,8 @@ import os
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DEBUG", "false")
 
-from config.settings import *  # noqa: E402,F403
-from config.settings import VAR_DIR  # noqa: E402
+from config.settings import *  # noqa: F403
+from config.settings import VAR_DIR
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

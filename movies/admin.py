@@ -20,7 +20,16 @@ class GenreAdmin(admin.ModelAdmin):
 
 @admin.register(Movie)
 class MovieAdmin(admin.ModelAdmin):
-    list_display = ["id", "title", "year", "genre_names", "ratings_count", "ratings_mean", "imdb_id", "tmdb_id"]
+    list_display = [
+        "id",
+        "title",
+        "year",
+        "genre_names",
+        "ratings_count",
+        "ratings_mean",
+        "imdb_id",
+        "tmdb_id",
+    ]
     list_filter = ["genres", "year"]
     search_fields = ["title", "=id", "=imdb_id"]
     filter_horizontal = ["genres"]

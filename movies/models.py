@@ -71,7 +71,9 @@ class Rating(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "movie"], name="rating_one_per_user_and_movie"),
-            models.CheckConstraint(condition=models.Q(value__in=RATING_VALUES), name="rating_value_half_stars"),
+            models.CheckConstraint(
+                condition=models.Q(value__in=RATING_VALUES), name="rating_value_half_stars"
+            ),
         ]
         indexes = [models.Index(fields=["movie"], name="rating_movie_idx")]
 
@@ -87,7 +89,9 @@ class Tag(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["user", "movie", "text", "tagged_at"], name="tag_unique_per_time"),
+            models.UniqueConstraint(
+                fields=["user", "movie", "text", "tagged_at"], name="tag_unique_per_time"
+            ),
         ]
         indexes = [models.Index(fields=["movie"], name="tag_movie_idx")]
 

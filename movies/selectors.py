@@ -11,4 +11,3 @@ def movie_list_most_rated(*, limit: int = 20) -> QuerySet[Movie]:
 
 def movie_get(*, movie_id: int) -> Movie:
     return Movie.objects.prefetch_related("genres").get(pk=movie_id)
-

@@ -1,0 +1,41 @@
+from datetime import UTC, datetime
+
+import numpy as np
+import pytest
+from django.contrib.auth.models import User
+
+from movies.models import Movie, Rating
+from recommender.snapshot import ratings_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+def _rate(user: User, movie_id: int, value: float) -> None:
+    Rating.objects.create(
+        user=user, movie_id=movie_id, value=value, rated_at=datetime(2020, 1, 1, tzinfo=UTC)
+    )
+
+
+def test_it_returns_every_rating_as_typed_columns():
+    alice = User.objects.create(username="alice")
+    bob = User.objects.create(username="bob")
+    for movie_id in (1, 2, 3):
+        Movie.objects.create(id=movie_id, title=f"Film {movie_id}")
+    _rate(alice, 1, 4.5)
+    _rate(alice, 3, 0.5)
+    _rate(bob, 2, 5.0)
+
+    seen = []
+    snapshot = ratings_snapshot(on_progress=lambda done, total: seen.append((done, total)))
+
+    assert list(snapshot.columns) == ["userId", "movieId", "rating"]
+    assert snapshot.dtypes.tolist() == [np.int32, np.int32, np.float32]
+    rows = sorted(snapshot.itertuples(index=False, name=None))
+    assert rows == sorted([(alice.id, 1, 4.5), (alice.id, 3, 0.5), (bob.id, 2, 5.0)])
+    assert seen[-1] == (3, 3)
+
+
+def test_it_is_empty_without_ratings():
+    snapshot = ratings_snapshot()
+    assert len(snapshot) == 0
+    assert list(snapshot.columns) == ["userId", "movieId", "rating"]
