@@ -71,9 +71,7 @@ class Rating(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["user", "movie"], name="rating_one_per_user_and_movie"),
-            models.CheckConstraint(
-                condition=models.Q(value__in=RATING_VALUES), name="rating_value_half_stars"
-            ),
+            models.CheckConstraint(condition=models.Q(value__in=RATING_VALUES), name="rating_value_half_stars"),
         ]
         indexes = [models.Index(fields=["movie"], name="rating_movie_idx")]
 
@@ -89,11 +87,25 @@ class Tag(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["user", "movie", "text", "tagged_at"], name="tag_unique_per_time"
-            ),
+            models.UniqueConstraint(fields=["user", "movie", "text", "tagged_at"], name="tag_unique_per_time"),
         ]
         indexes = [models.Index(fields=["movie"], name="tag_movie_idx")]
 
     def __str__(self) -> str:
         return self.text
+
+
+class Dismissal(models.Model):
+    """A movie the user marked "not interested": kept out of their picks for good."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dismissals")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="dismissals")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "movie"], name="dismissal_one_per_user_and_movie"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} is not interested in {self.movie_id}"
