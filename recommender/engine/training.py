@@ -1,0 +1,533 @@
+"""Training: ratings table -> trained Factors, with per-epoch progress and cancellation.
+
+Two presets:
+    "tutorial": the keras-io model with plain ``model.fit`` (Adam 0.005, MSE, batch 2048, 3 epochs).
+    "default":  the joint model (model.JointModel) trained by a row-sparse step:
+        1. Each epoch, a seeded permutation of the rows is cut into fixed-size batches
+           (the last one padded with zero-weight rows pointing at scratch rows), and the
+           whole epoch runs as one ``tf.function`` loop that slices the batch in the graph.
+        2. Per batch: ``tf.unique`` of the user and movie ids; only those rows of the
+           packed tables and of their Adam moments are gathered (padded to the batch size
+           with the scratch row, so shapes are static and XLA compiles the step once).
+        3. The loss, its gradient for the gathered rows and the lazy-Adam update run in one
+           XLA-compiled function; the rows are written back with ``scatter_update``.
+        Dense Adam over whole embedding tables is what makes plain ``fit`` slow on CPU
+        (every step touches every row); here a step costs what its batch touches.
+    Validation (a per-user split of the training ratings) gives each epoch's RMSE and
+    nDCG@10; training stops when nDCG has not improved for ``patience`` epochs and keeps
+    the best epoch's weights.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import keras
+import numpy as np
+import pandas as pd
+import tensorflow as tf
+
+from recommender.engine import metrics
+from recommender.engine.dataset import Ratings, encode, interactions, split_per_user
+from recommender.engine.factors import Factors
+from recommender.engine.model import (
+    Config,
+    JointConfig,
+    JointModel,
+    TutorialConfig,
+    TutorialModel,
+    config_dict,
+)
+from recommender.engine.ranking import fit_fold_map, recommend_all
+
+PRESETS: dict[str, Config] = {
+    "tutorial": TutorialConfig(),
+    "default": JointConfig(),
+}
+
+EpochCallback = Callable[[dict], None]
+
+
+class TrainingCancelled(Exception):
+    """should_stop returned True before the first epoch finished: there is nothing to keep."""
+
+
+@dataclass
+class TrainResult:
+    """What one training run produced.
+
+    Attributes:
+        factors: the exported factors (metadata filled in).
+        history: one dict per epoch: epoch, loss, val_rmse, val_ndcg, seconds.
+        metrics: validation metrics of the kept epoch, plus ratings/s and timings.
+        params: the effective config (preset and overrides) and the seed.
+    """
+
+    factors: Factors
+    history: list[dict] = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)
+    params: dict = field(default_factory=dict)
+
+
+def resolve_config(preset: str, overrides: dict | None = None) -> Config:
+    """A preset's config with overrides applied.
+
+    Args:
+        preset: a key of PRESETS.
+        overrides: field -> value; unknown fields raise ValueError.
+
+    Returns:
+        The frozen config.
+    """
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; known: {sorted(PRESETS)}")
+    base = PRESETS[preset]
+    overrides = dict(overrides or {})
+    names = {f.name for f in dataclasses.fields(base)}
+    unknown = sorted(set(overrides) - names)
+    if unknown:
+        raise ValueError(f"preset {preset!r} has no parameter(s) {unknown}; it has {sorted(names - {'kind'})}")
+    return dataclasses.replace(base, **overrides)
+
+
+def train(
+    ratings: pd.DataFrame,
+    preset: str = "default",
+    *,
+    overrides: dict | None = None,
+    seed: int = 42,
+    validation: float = 0.1,
+    on_epoch: EpochCallback | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> TrainResult:
+    """Train a preset on a ratings table.
+
+    Args:
+        ratings: columns userId, movieId (raw ids) and rating (stars).
+        preset: "tutorial" or "default" (see PRESETS).
+        overrides: config fields to change, e.g. {"epochs": 5}.
+        seed: seeds the split, the initial weights and the batch order.
+        validation: share of each user's ratings held out for per-epoch metrics and
+            early stopping (0 trains on everything; metrics are then NaN).
+        on_epoch: called after every epoch with {"epoch", "loss", "val_rmse", "val_ndcg", "seconds"}.
+        should_stop: polled every epoch (and, for the default preset, every few
+            thousand batches' worth of work); True ends training and keeps the best epoch so far.
+
+    Returns:
+        TrainResult; result.factors carries params and metrics in its metadata.
+
+    Raises:
+        ValueError: bad table or unknown preset/override.
+        TrainingCancelled: cancelled before any epoch finished.
+    """
+    config = resolve_config(preset, overrides)
+    keras.utils.set_random_seed(seed)
+    data = encode(ratings)
+    if validation > 0:
+        train_rows, val_rows = split_per_user(data.user, test=validation, seed=seed + 1)
+    else:
+        train_rows, val_rows = np.arange(len(data)), np.zeros(0, dtype=np.int64)
+    fit = data.subset(train_rows)
+    val = data.subset(val_rows)
+    started = time.perf_counter()
+    if isinstance(config, TutorialConfig):
+        factors, history, extra = _train_tutorial(config, fit, val, seed, on_epoch, should_stop)
+    else:
+        factors, history, extra = _train_joint(config, fit, val, seed, on_epoch, should_stop)
+    seconds = time.perf_counter() - started
+    params = {"preset": preset, "seed": seed, "validation": validation, **config_dict(config)}
+    best = extra.pop("best_epoch_row", history[-1] if history else {})
+    result_metrics = {
+        "val_rmse": best.get("val_rmse", float("nan")),
+        "val_ndcg": best.get("val_ndcg", float("nan")),
+        "best_epoch": best.get("epoch"),
+        "epochs_run": len(history),
+        "train_seconds": seconds,
+        **extra,
+    }
+    factors.metadata.update(
+        {
+            "preset": preset,
+            "params": params,
+            "metrics": result_metrics,
+            "snapshot": {"ratings": len(data), "users": data.n_users, "movies": data.n_movies},
+            "rating_range": [float(data.rating.min()), float(data.rating.max())],
+            "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            "history": history,
+        }
+    )
+    return TrainResult(factors=factors, history=history, metrics=result_metrics, params=params)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Validator:
+    """Per-epoch validation RMSE and nDCG@10 computed from exported numpy factors."""
+
+    fit: Ratings
+    val: Ratings
+    max_users: int
+    seed: int
+
+    def __post_init__(self) -> None:
+        rng = np.random.default_rng(self.seed)
+        users = np.unique(self.val.user)
+        if len(users) > self.max_users:
+            users = np.sort(rng.choice(users, self.max_users, replace=False))
+        self.users = users
+        n_u, n_m = self.fit.n_users, self.fit.n_movies
+        self.seen = interactions(self.fit.user, self.fit.movie, n_u, n_m)[users]
+        self.relevant = interactions(self.val.user, self.val.movie, n_u, n_m)[users]
+
+    def __call__(self, factors: Factors) -> tuple[float, float]:
+        if len(self.val) == 0:
+            return float("nan"), float("nan")
+        pred = factors.predict_pairs(
+            factors.user_vectors[self.val.user],
+            factors.user_bias[self.val.user],
+            factors.head["user_rating_vectors"][self.val.user] if "user_rating_vectors" in factors.head else None,
+            self.val.movie,
+        )
+        rmse = metrics.rmse(pred, self.val.rating)
+        top = recommend_all(factors, n=10, exclude=self.seen, users=self.users, threads=1)
+        # recommend_all's rows follow self.users; seen/relevant were sliced the same way.
+        ndcg = metrics.top_n_metrics(top, self.relevant, k=10)["ndcg"]
+        return rmse, ndcg
+
+
+def _low_high(data: Ratings) -> tuple[float, float]:
+    low, high = float(data.rating.min()), float(data.rating.max())
+    if high <= low:
+        high = low + 1.0  # one distinct star value: keep the scale invertible
+    return low, high
+
+
+# --- tutorial preset ---------------------------------------------------------------------------
+
+
+def _train_tutorial(
+    config: TutorialConfig,
+    fit: Ratings,
+    val: Ratings,
+    seed: int,
+    on_epoch: EpochCallback | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[Factors, list[dict], dict]:
+    low, high = _low_high(fit)
+    model = TutorialModel(fit.n_users, fit.n_movies, config.embedding_dim, config.l2)
+    model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
+    x = np.stack([fit.user, fit.movie], axis=1).astype(np.int32)
+    y = ((fit.rating - low) / (high - low)).astype(np.float32)  # targets scaled into the sigmoid's range
+    validate = _Validator(fit, val, 10**9, seed)
+    history: list[dict] = []
+
+    class _Progress(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+            self.t0 = time.perf_counter()
+
+        def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+            if should_stop is not None and batch % 20 == 0 and should_stop():
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            seconds = time.perf_counter() - self.t0
+            rmse, ndcg = validate(_export_tutorial(model, fit, low, high))
+            row = {
+                "epoch": epoch + 1,
+                "loss": float((logs or {}).get("loss", float("nan"))),
+                "val_rmse": rmse,
+                "val_ndcg": ndcg,
+                "seconds": seconds,
+                "ratings_per_s": len(fit) / max(seconds, 1e-9),
+            }
+            history.append(row)
+            if on_epoch:
+                on_epoch(row)
+            if should_stop is not None and should_stop():
+                self.model.stop_training = True
+
+    model.fit(
+        x, y, batch_size=config.batch_size, epochs=config.epochs, shuffle=True, verbose=0, callbacks=[_Progress()]
+    )
+    if not history:
+        raise TrainingCancelled("training was cancelled before the first epoch finished")
+    factors = _export_tutorial(model, fit, low, high)
+    return factors, history, {"ratings_per_s": float(np.median([h["ratings_per_s"] for h in history]))}
+
+
+def _export_tutorial(model: TutorialModel, fit: Ratings, low: float, high: float) -> Factors:
+    kernel, bias = model.out.get_weights()
+    movie_bias = model.movie_bias.get_weights()[0][:, 0]
+    return Factors(
+        user_ids=fit.users.raw,
+        movie_ids=fit.movies.raw,
+        user_vectors=model.user_embedding.get_weights()[0].astype(np.float32),
+        movie_vectors=model.movie_embedding.get_weights()[0].astype(np.float32),
+        user_bias=model.user_bias.get_weights()[0][:, 0].astype(np.float32),
+        # The stars rise with u.v + b_m (the user bias is constant per user), so this ranks as the stars do.
+        movie_bias=movie_bias.astype(np.float32),
+        head={
+            "kind": "sigmoid",
+            "movie_bias": movie_bias.astype(np.float32),
+            "kernel": np.float32(kernel.ravel()[0]),
+            "bias": np.float32(bias.ravel()[0]),
+            "low": np.float32(low),
+            "high": np.float32(high),
+        },
+    )
+
+
+# --- default (joint) preset ---------------------------------------------------------------------
+
+
+class _RowSparseTrainer:
+    """The joint model's optimiser state and compiled epoch function (see module doc)."""
+
+    def __init__(self, model: JointModel, config: JointConfig, fit: Ratings) -> None:
+        self.model = model
+        self.config = config
+        if config.batch_size % config.group_size:
+            raise ValueError(f"batch_size {config.batch_size} must be a multiple of group_size {config.group_size}")
+        self.batch = config.batch_size
+        n = len(fit)
+        # Data as constants in the graph, plus one padding row (scratch user/movie, weight 0).
+        self.users = tf.constant(np.r_[fit.user, model.n_users].astype(np.int32))
+        self.movies = tf.constant(np.r_[fit.movie, model.n_movies].astype(np.int32))
+        self.ratings = tf.constant(np.r_[fit.rating, 0].astype(np.float32))
+        self.weights = tf.constant(np.r_[np.ones(n, np.float32), 0].astype(np.float32))
+        counts = np.bincount(fit.movie, minlength=model.n_movies + 1).astype(np.float64)
+        logq = np.log(np.maximum(counts, 1.0) / max(n, 1))
+        self.logq = tf.constant(logq.astype(np.float32))
+        self.pad_row = n
+        ut, mt = model.user_table.value, model.movie_table.value
+        self.ut, self.mt = ut, mt
+        self.um = tf.Variable(tf.zeros_like(ut), trainable=False)
+        self.uv = tf.Variable(tf.zeros_like(ut), trainable=False)
+        self.mm = tf.Variable(tf.zeros_like(mt), trainable=False)
+        self.mv = tf.Variable(tf.zeros_like(mt), trainable=False)
+        self.dense = [model.weight.value, model.global_mean.value]
+        self.dm = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
+        self.dv = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
+        self.step = tf.Variable(0.0, trainable=False)
+        d, k = config.embedding_dim, config.rating_dim
+        # Per-column L2 of each packed table: shared embeddings, head vectors, head biases; ranking bias free.
+        self.user_l2 = tf.constant(
+            np.r_[np.full(d, config.l2), np.full(k, config.rating_l2), config.rating_l2].astype(np.float32)
+        )
+        self.movie_l2 = tf.constant(
+            np.r_[np.full(d, config.l2), np.full(k, config.rating_l2), config.rating_l2, 0.0].astype(np.float32)
+        )
+        self.core = tf.function(self._core, jit_compile=config.jit, reduce_retracing=True)
+        self.run = tf.function(self._run_epoch)
+
+    def _core(self, urows, mrows, um, uv, mm, mv, dense, dm, dv, uinv, minv, movie_ids, rating, weight, logq, step):
+        c = self.config
+        b1, b2, eps, lr = c.beta_1, c.beta_2, c.epsilon, c.learning_rate
+        d, g = c.embedding_dim, c.group_size
+        with tf.GradientTape() as tape:
+            tape.watch([urows, mrows, *dense])
+            w_vec, mu = dense
+            u_all = tf.gather(urows, uinv)
+            m_all = tf.gather(mrows, minv)
+            u, p, bu = self.model.split_user(u_all)
+            v, q, bm, cm = self.model.split_movie(m_all)
+            wsum = tf.maximum(tf.reduce_sum(weight), 1.0)
+            pred = mu + bu + bm + tf.reduce_sum(u * w_vec * v, axis=1) + tf.reduce_sum(p * q, axis=1)
+            rating_loss = tf.reduce_sum(weight * tf.square(pred - rating)) / wsum
+            ng = self.batch // g
+            ug = tf.reshape(u, [ng, g, d])
+            vg = tf.reshape(v, [ng, g, d])
+            corr = tf.reshape(cm - logq, [ng, 1, g])
+            logits = tf.matmul(ug, vg, transpose_b=True) + corr
+            ids = tf.reshape(movie_ids, [ng, g])
+            same = tf.equal(ids[:, :, None], ids[:, None, :])
+            eye = tf.eye(g, batch_shape=[1], dtype=tf.bool)
+            # Another row's copy of my own movie is not a negative; padding rows are nobody's negative.
+            drop = (same & ~eye) | tf.reshape(weight <= 0, [ng, 1, g])
+            logits = tf.where(drop, tf.constant(-1e9, logits.dtype), logits)
+            positive = tf.reshape(tf.reduce_sum(ug * vg, axis=-1), [-1]) + cm - logq
+            ce = tf.reduce_logsumexp(tf.reshape(logits, [-1, g]), axis=-1) - positive
+            rank_loss = tf.reduce_sum(weight * ce) / wsum
+            reg = (
+                tf.reduce_sum(weight[:, None] * tf.square(u_all) * self.user_l2)
+                + tf.reduce_sum(weight[:, None] * tf.square(m_all) * self.movie_l2)
+            ) / wsum
+            loss = rank_loss + c.rating_weight * rating_loss + reg
+        # Gradients of gathered rows come back as IndexedSlices; the rows are unique, so densify.
+        grads = [tf.convert_to_tensor(gr) for gr in tape.gradient(loss, [urows, mrows, *dense])]
+        # Lazy Adam: only the gathered rows' moments move; bias correction uses the global step.
+        lr_t = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
+
+        def adam(x, m, s, gr):
+            m2 = b1 * m + (1.0 - b1) * gr
+            s2 = b2 * s + (1.0 - b2) * tf.square(gr)
+            return x - lr_t * m2 / (tf.sqrt(s2) + eps), m2, s2
+
+        nu, num, nuv = adam(urows, um, uv, grads[0])
+        nm, nmm, nmv = adam(mrows, mm, mv, grads[1])
+        nd = [adam(x, m, s, gr) for x, m, s, gr in zip(dense, dm, dv, grads[2:], strict=True)]
+        return nu, num, nuv, nm, nmm, nmv, nd, loss, rank_loss, rating_loss
+
+    def _unique_padded(self, ids, scratch):
+        uniq, inv = tf.unique(ids)
+        pad = tf.fill([self.batch - tf.size(uniq)], scratch)
+        full = tf.concat([uniq, pad], axis=0)
+        full.set_shape([self.batch])
+        return full, inv
+
+    def _run_epoch(self, order, n_batches):
+        total = tf.constant(0.0)
+        for i in tf.range(n_batches):
+            rows = order[i * self.batch : (i + 1) * self.batch]
+            users = tf.gather(self.users, rows)
+            movies = tf.gather(self.movies, rows)
+            rating = tf.gather(self.ratings, rows)
+            weight = tf.gather(self.weights, rows)
+            logq = tf.gather(self.logq, movies)
+            uu, uinv = self._unique_padded(users, self.model.n_users)
+            mu, minv = self._unique_padded(movies, self.model.n_movies)
+            self.step.assign_add(1.0)
+            nu, num, nuv, nm, nmm, nmv, nd, loss, _, _ = self.core(
+                tf.gather(self.ut, uu),
+                tf.gather(self.mt, mu),
+                tf.gather(self.um, uu),
+                tf.gather(self.uv, uu),
+                tf.gather(self.mm, mu),
+                tf.gather(self.mv, mu),
+                [tf.identity(v) for v in self.dense],
+                [tf.identity(v) for v in self.dm],
+                [tf.identity(v) for v in self.dv],
+                uinv,
+                minv,
+                movies,
+                rating,
+                weight,
+                logq,
+                self.step.read_value(),
+            )
+            for var, new in ((self.ut, nu), (self.um, num), (self.uv, nuv)):
+                var.scatter_update(tf.IndexedSlices(new, uu))
+            for var, new in ((self.mt, nm), (self.mm, nmm), (self.mv, nmv)):
+                var.scatter_update(tf.IndexedSlices(new, mu))
+            for j, (x, m, s) in enumerate(nd):
+                self.dense[j].assign(x)
+                self.dm[j].assign(m)
+                self.dv[j].assign(s)
+            total += loss
+        return total / tf.cast(n_batches, tf.float32)
+
+    def epoch_order(self, rng: np.random.Generator, n: int) -> tuple[tf.Tensor, int]:
+        """A shuffled row order padded to whole batches with the padding row."""
+        n_batches = max(1, math.ceil(n / self.batch))
+        order = np.full(n_batches * self.batch, self.pad_row, dtype=np.int32)
+        order[:n] = rng.permutation(n)
+        return tf.constant(order), n_batches
+
+    def snapshot(self) -> dict[str, np.ndarray]:
+        return {
+            "ut": self.ut.numpy(),
+            "mt": self.mt.numpy(),
+            "w": self.dense[0].numpy(),
+            "mu": self.dense[1].numpy(),
+        }
+
+
+def _train_joint(
+    config: JointConfig,
+    fit: Ratings,
+    val: Ratings,
+    seed: int,
+    on_epoch: EpochCallback | None,
+    should_stop: Callable[[], bool] | None,
+) -> tuple[Factors, list[dict], dict]:
+    low, high = _low_high(fit)
+    batch = min(config.batch_size, max(config.group_size, _round_up(len(fit), config.group_size)))
+    group = min(config.group_size, batch)
+    config = dataclasses.replace(config, batch_size=batch, group_size=group)
+    model = JointModel(
+        fit.n_users,
+        fit.n_movies,
+        config.embedding_dim,
+        config.rating_dim,
+        config.init_scale,
+        float(fit.rating.mean()),
+        seed,
+    )
+    trainer = _RowSparseTrainer(model, config, fit)
+    validate = _Validator(fit, val, config.val_users, seed)
+    rng = np.random.default_rng(seed)
+    history: list[dict] = []
+    best: tuple[float, dict[str, np.ndarray], dict] | None = None
+    waited = 0
+    for epoch in range(1, config.epochs + 1):
+        if should_stop is not None and should_stop():
+            break
+        order, n_batches = trainer.epoch_order(rng, len(fit))
+        t0 = time.perf_counter()
+        loss = float(trainer.run(order, tf.constant(n_batches)))
+        seconds = time.perf_counter() - t0
+        snap = trainer.snapshot()
+        rmse, ndcg = validate(_export_joint(snap, config, fit, low, high))
+        row = {
+            "epoch": epoch,
+            "loss": loss,
+            "val_rmse": rmse,
+            "val_ndcg": ndcg,
+            "seconds": seconds,
+            "ratings_per_s": len(fit) / max(seconds, 1e-9),
+        }
+        history.append(row)
+        if on_epoch:
+            on_epoch(row)
+        if not math.isfinite(loss):
+            break
+        score = ndcg if math.isfinite(ndcg) else -loss
+        if best is None or score > best[0]:
+            best, waited = (score, snap, row), 0
+        else:
+            waited += 1
+            if waited >= config.patience:
+                break
+    if best is None:
+        raise TrainingCancelled("training was cancelled before the first epoch finished")
+    factors = _export_joint(best[1], config, fit, low, high)
+    if fit.n_users and fit.n_movies:
+        factors.head["fold_map"] = fit_fold_map(factors, fit.user, fit.movie, seed=seed)
+    speeds = [h["ratings_per_s"] for h in history[1:]] or [history[0]["ratings_per_s"]]
+    return factors, history, {"best_epoch_row": best[2], "ratings_per_s": float(np.median(speeds))}
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return max(multiple, -(-n // multiple) * multiple)
+
+
+def _export_joint(snap: dict[str, np.ndarray], config: JointConfig, fit: Ratings, low: float, high: float) -> Factors:
+    d, k = config.embedding_dim, config.rating_dim
+    ut, mt = snap["ut"][: fit.n_users], snap["mt"][: fit.n_movies]
+    return Factors(
+        user_ids=fit.users.raw,
+        movie_ids=fit.movies.raw,
+        user_vectors=np.ascontiguousarray(ut[:, :d]),
+        movie_vectors=np.ascontiguousarray(mt[:, :d]),
+        user_bias=np.ascontiguousarray(ut[:, d + k]),
+        movie_bias=np.ascontiguousarray(mt[:, d + k + 1]),
+        head={
+            "kind": "joint",
+            "global_mean": np.float32(snap["mu"]),
+            "weight": snap["w"].astype(np.float32),
+            "movie_bias": np.ascontiguousarray(mt[:, d + k]),
+            "user_rating_vectors": np.ascontiguousarray(ut[:, d : d + k]),
+            "movie_rating_vectors": np.ascontiguousarray(mt[:, d : d + k]),
+            "low": np.float32(low),
+            "high": np.float32(high),
+            "fold_alpha": np.float32(20.0),
+            "fold_reg": np.float32(1.0),
+        },
+    )
