@@ -122,6 +122,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Training gets its own queue and worker (-c 1, one task per child) so TensorFlow's memory is returned.
+CELERY_TASK_ROUTES = {"recommender.train_version": {"queue": "training"}}
+RECOMMENDER_TRAIN_SOFT_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_SOFT_TIME_LIMIT", 2 * 3600)
+RECOMMENDER_TRAIN_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_TIME_LIMIT", 2 * 3600 + 900)
+CELERY_TASK_ANNOTATIONS = {
+    "recommender.train_version": {
+        "soft_time_limit": RECOMMENDER_TRAIN_SOFT_TIME_LIMIT,
+        "time_limit": RECOMMENDER_TRAIN_TIME_LIMIT,
+        "max_retries": env_int("RECOMMENDER_TRAIN_MAX_RETRIES", 3),
+    },
+}
+# A task whose worker died comes back after the visibility timeout: keep it above every time limit.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RECOMMENDER_TRAIN_TIME_LIMIT + 3600}
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth ---------------------------------------------------------------------
@@ -152,6 +165,12 @@ RECOMMENDER_EMBEDDING_DIM = env_int("RECOMMENDER_EMBEDDING_DIM", 64)
 RECOMMENDER_LISTS_URL = env_str("RECOMMENDER_LISTS_URL") or (_redis_db(REDIS_URL, 2) if REDIS_URL else "")
 RECOMMENDER_LISTS_PREFIX = env_str("RECOMMENDER_LISTS_PREFIX", "rec")
 RECOMMENDER_LIST_LENGTH = env_int("RECOMMENDER_LIST_LENGTH", 100)
+# Users per list-refresh task: the refresh fans out as a Celery group of such chunks.
+RECOMMENDER_LIST_CHUNK = env_int("RECOMMENDER_LIST_CHUNK", 10_000)
+# "Popular" picks for people we know nothing about need at least this many ratings.
+RECOMMENDER_POPULAR_MIN_RATINGS = env_int("RECOMMENDER_POPULAR_MIN_RATINGS", 20)
+# Trained versions whose files are kept for roll-back; older ones are deleted.
+RECOMMENDER_KEEP_VERSIONS = env_int("RECOMMENDER_KEEP_VERSIONS", 5)
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,8 @@
 
 from django.db import models
 
+RUNNING_STATES = ("queued", "training", "computing_lists")
+
 
 class ModelVersion(models.Model):
     class State(models.TextChoices):
@@ -38,7 +40,15 @@ class ModelVersion(models.Model):
             models.UniqueConstraint(
                 fields=["is_active"], condition=models.Q(is_active=True), name="modelversion_one_active"
             ),
+            # At most one version queued or running: ten "retrain now" clicks make one run.
+            models.UniqueConstraint(
+                models.Value(1), condition=models.Q(state__in=RUNNING_STATES), name="modelversion_one_running"
+            ),
         ]
 
     def __str__(self) -> str:
         return f"v{self.pk} ({self.preset}, {self.state})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.state in RUNNING_STATES

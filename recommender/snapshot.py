@@ -33,14 +33,18 @@ _COPY_HEADER = 19  # signature (11) + flags (4) + header extension length (4)
 _BATCH = 200_000
 
 
-def ratings_snapshot(*, on_progress: SnapshotProgress | None = None) -> pd.DataFrame:
+def ratings_snapshot(
+    *, users_between: tuple[int, int] | None = None, on_progress: SnapshotProgress | None = None
+) -> pd.DataFrame:
     """All ratings as a DataFrame with columns userId, movieId (int32) and rating (float32).
+
+    `users_between=(low, high)` keeps the users with low <= id <= high (one list-refresh chunk).
 
     The rows come from one statement, so they are consistent even while people
     keep rating; the count read before it only drives the progress display.
     """
     read = _read_postgres if connection.vendor == "postgresql" else _read_cursor
-    parts = list(read(on_progress))
+    parts = list(read(_where(users_between), on_progress))
     block = np.concatenate(parts) if parts else np.empty(0, dtype=_SNAPSHOT_ROW)
     return pd.DataFrame(
         {
@@ -61,18 +65,25 @@ def _table_columns() -> tuple[str, str, str, str]:
     )
 
 
-def _count(table: str) -> int:
+def _where(users_between: tuple[int, int] | None) -> str:
+    if users_between is None:
+        return ""
+    low, high = (int(x) for x in users_between)  # ints only: safe to inline into COPY, which takes no parameters
+    return f" WHERE {_table_columns()[1]} BETWEEN {low} AND {high}"
+
+
+def _count(table: str, where: str) -> int:
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT count(*) FROM {table}")  # noqa: S608 - the name comes from the model
+        cursor.execute(f"SELECT count(*) FROM {table}{where}")  # noqa: S608 - names from the model, ints
         return cursor.fetchone()[0]
 
 
-def _read_postgres(on_progress: SnapshotProgress | None) -> Iterator[np.ndarray]:
+def _read_postgres(where: str, on_progress: SnapshotProgress | None) -> Iterator[np.ndarray]:
     table, user_col, movie_col, value_col = _table_columns()
-    total = _count(table)
+    total = _count(table, where)
     # The casts pin the binary layout (int4, int4, float8) whatever the column types.
     sql = (
-        f"COPY (SELECT {user_col}::int4, {movie_col}::int4, {value_col}::float8 FROM {table}) "  # noqa: S608
+        f"COPY (SELECT {user_col}::int4, {movie_col}::int4, {value_col}::float8 FROM {table}{where}) "  # noqa: S608
         "TO STDOUT (FORMAT binary)"
     )
     pending = bytearray()
@@ -98,12 +109,12 @@ def _read_postgres(on_progress: SnapshotProgress | None) -> Iterator[np.ndarray]
                 on_progress(done, max(total, done))
 
 
-def _read_cursor(on_progress: SnapshotProgress | None) -> Iterator[np.ndarray]:
+def _read_cursor(where: str, on_progress: SnapshotProgress | None) -> Iterator[np.ndarray]:
     table, user_col, movie_col, value_col = _table_columns()
-    total = _count(table)
+    total = _count(table, where)
     done = 0
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT {user_col}, {movie_col}, {value_col} FROM {table}")  # noqa: S608
+        cursor.execute(f"SELECT {user_col}, {movie_col}, {value_col} FROM {table}{where}")  # noqa: S608
         while rows := cursor.fetchmany(_BATCH):
             block = np.asarray(rows, dtype=np.float64).reshape(-1, 3)
             done += len(rows)

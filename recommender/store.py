@@ -91,15 +91,20 @@ class ListStore:
         return self._call(self.client.hset, self.lists_key(version), str(user_id), _pack(movie_ids)) is not None
 
     def put_many(self, version: int, user_ids: Iterable[int], lists: np.ndarray, *, batch: int = 5_000) -> None:
-        """Write many users' lists (rows of `lists`) into a version, in pipelined batches.
+        """Write many users' lists (rows of `lists`; negative ids pad short lists) into a version.
 
         Raises redis errors: the list refresh must fail loudly, not publish a partial version.
         """
         key = self.lists_key(version)
         ids = list(user_ids)
-        packed = np.ascontiguousarray(lists, dtype=_IDS)
+        lists = np.asarray(lists)
+        padded = bool((lists < 0).any())
+        packed = np.ascontiguousarray(np.maximum(lists, 0), dtype=_IDS)
         for start in range(0, len(ids), batch):
-            chunk = {str(u): packed[i].tobytes() for i, u in enumerate(ids[start : start + batch], start)}
+            chunk = {}
+            for i, user_id in enumerate(ids[start : start + batch], start):
+                row = packed[i][lists[i] >= 0] if padded else packed[i]
+                chunk[str(user_id)] = row.tobytes()
             self.client.hset(key, mapping=chunk)
 
     def count(self, version: int) -> int:

@@ -39,3 +39,12 @@ def test_it_is_empty_without_ratings():
     snapshot = ratings_snapshot()
     assert len(snapshot) == 0
     assert list(snapshot.columns) == ["userId", "movieId", "rating"]
+
+
+def test_it_can_keep_one_range_of_users():
+    users = [User.objects.create(username=f"u{i}") for i in range(4)]
+    Movie.objects.create(id=1, title="Film")
+    for user in users:
+        _rate(user, 1, 3.0)
+    snapshot = ratings_snapshot(users_between=(users[1].pk, users[2].pk))
+    assert sorted(snapshot["userId"].tolist()) == [users[1].pk, users[2].pk]

@@ -104,3 +104,10 @@ def test_a_frozen_redis_answers_within_the_socket_timeout(tmp_path):
             os.kill(proc.pid, signal.SIGCONT)
         assert results == [None] * 20
         assert elapsed < 1.0
+
+
+def test_short_lists_drop_their_padding(store):
+    store.put_many(1, [10, 11], np.array([[5, 6, -1], [7, 8, 9]]))
+    store.publish(1)
+    assert store.get(10)[1].tolist() == [5, 6]
+    assert store.get(11)[1].tolist() == [7, 8, 9]

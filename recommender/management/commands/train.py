@@ -1,0 +1,55 @@
+import time
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from recommender import services
+
+
+class Command(BaseCommand):
+    help = "Train a new recommender version on every rating in the database, in this process."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--preset", help="Model preset: default (ranking + stars) or tutorial.")
+        parser.add_argument("--epochs", type=int, help="Most epochs (early stopping may end sooner).")
+        parser.add_argument("--dim", type=int, help="Embedding size.")
+        parser.add_argument("--seed", type=int, default=42, help="Random seed for the split and the initial weights.")
+        parser.add_argument(
+            "--no-activate", action="store_true", help="Keep the current version live; activate the new one in admin."
+        )
+
+    def handle(self, *args: object, **options: object) -> None:
+        overrides = {}
+        if options["epochs"]:
+            overrides["epochs"] = options["epochs"]
+        if options["dim"]:
+            overrides["embedding_dim"] = options["dim"]
+        started = time.monotonic()
+        try:
+            version = services.version_create(preset=options["preset"], overrides=overrides)  # type: ignore[arg-type]
+            self.stdout.write(f"training v{version.pk} ({version.preset}) ...")
+            services.train_version(version=version, seed=options["seed"], on_epoch=self._print_epoch)  # type: ignore[arg-type]
+        except (services.AlreadyRunning, services.NoTrainingData, services.Cancelled, ValueError) as exc:
+            raise CommandError(str(exc)) from None
+        if options["no_activate"]:
+            services.version_ready(version=version)
+        else:
+            self.stdout.write("computing every user's list ...")
+            services.lists_build(version=version, in_process=True)
+        version.refresh_from_db()
+        self.stdout.write(
+            f"trained v{version.pk} ({version.preset}) on {version.n_ratings:,} ratings "
+            f"in {time.monotonic() - started:.0f} s: {version.get_state_display()}; "
+            f"val RMSE {_fmt(version.metrics.get('val_rmse'))}, val nDCG@10 {_fmt(version.metrics.get('val_ndcg'))}"
+        )
+
+    def _print_epoch(self, report: dict) -> None:
+        parts = [f"epoch {report.get('epoch', '?'):>3}"]
+        for key, label in (("loss", "loss"), ("val_rmse", "val RMSE"), ("val_ndcg", "val nDCG@10")):
+            parts.append(f"{label} {_fmt(report.get(key))}")
+        parts.append(f"{report.get('seconds') or 0:.1f} s")
+        self.stdout.write("  ".join(parts))
+        self.stdout.flush()
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"

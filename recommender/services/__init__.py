@@ -1,0 +1,42 @@
+"""The recommender's verbs, as views, admin, commands and tasks use them."""
+
+from recommender.services.factors_cache import active_factors
+from recommender.services.lists import lists_build, lists_compute, lists_publish
+from recommender.services.picks import Pick, popular_picks, recommend_for, similar_to, user_picks_refresh
+from recommender.services.versions import (
+    AlreadyRunning,
+    Cancelled,
+    NoTrainingData,
+    retrain_request,
+    running_version,
+    train_version,
+    version_activate,
+    version_cancel,
+    version_create,
+    version_fail,
+    versions_prune,
+)
+
+__all__ = [
+    "AlreadyRunning",
+    "Cancelled",
+    "NoTrainingData",
+    "Pick",
+    "active_factors",
+    "lists_build",
+    "lists_compute",
+    "lists_publish",
+    "popular_picks",
+    "recommend_for",
+    "retrain_request",
+    "running_version",
+    "similar_to",
+    "train_version",
+    "user_picks_refresh",
+    "version_activate",
+    "version_cancel",
+    "version_create",
+    "version_fail",
+    "version_ready",
+    "versions_prune",
+]

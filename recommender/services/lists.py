@@ -1,0 +1,122 @@
+"""Every user's top-N list for a version: computed in chunks, written to Redis, published at once."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from django.db.models import Max
+
+from movies.models import Rating
+from recommender.engine.factors import Factors
+from recommender.engine.ranking import recommend_all
+from recommender.models import ModelVersion
+from recommender.services.factors_cache import factors_for, forget
+from recommender.services.versions import State, version_activate, version_update, versions_prune
+from recommender.snapshot import ratings_snapshot
+from recommender.store import get_store
+
+log = logging.getLogger(__name__)
+
+
+class ListsIncomplete(Exception):
+    pass
+
+
+def list_chunks(*, version: ModelVersion, size: int | None = None) -> list[tuple[int, int]]:
+    """[start, stop) ranges of user rows, one per Celery task."""
+    size = size or settings.RECOMMENDER_LIST_CHUNK
+    n_users = factors_for(version).n_users
+    return [(start, min(start + size, n_users)) for start in range(0, n_users, size)]
+
+
+def lists_build(*, version: ModelVersion, in_process: bool = False) -> None:
+    """After training: compute every user's list, then make the version live.
+
+    1. Mark the version "computing lists".
+    2. Without Redis there are no lists to keep: activate at once (pages rank from factors).
+    3. With tasks running in process (or `in_process`), compute the chunks here, then publish.
+    4. Otherwise fan the chunks out as a Celery group whose callback publishes,
+       so more workers finish sooner.
+    """
+    from recommender.tasks import lists_compute as lists_compute_task
+    from recommender.tasks import lists_failed as lists_failed_task
+    from recommender.tasks import lists_publish as lists_publish_task
+
+    version_update(version, state=State.COMPUTING_LISTS)
+    if get_store() is None:
+        lists_publish(version=version)
+        return
+    chunks = list_chunks(version=version)
+    if in_process or settings.CELERY_TASK_ALWAYS_EAGER:
+        for start, stop in chunks:
+            lists_compute(version=version, start=start, stop=stop)
+        lists_publish(version=version)
+        return
+    from celery import chord
+
+    header = [lists_compute_task.si(version.pk, start, stop) for start, stop in chunks]
+    chord(header)(lists_publish_task.si(version.pk).on_error(lists_failed_task.s(version.pk)))
+
+
+def exclusions(factors: Factors, ratings_user: np.ndarray, ratings_movie: np.ndarray) -> sp.csr_matrix:
+    """The rated movies as a [users, movies] matrix of the factors' indexes (unknown ids dropped)."""
+    rows = factors.users.index(ratings_user, unknown="missing")
+    cols = factors.movies.index(ratings_movie, unknown="missing")
+    keep = (rows >= 0) & (cols >= 0)
+    data = np.ones(int(keep.sum()), dtype=np.int8)
+    return sp.csr_matrix((data, (rows[keep], cols[keep])), shape=(factors.n_users, factors.n_movies))
+
+
+def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
+    """Compute and store the lists of user rows [start, stop) of a version; returns how many."""
+    factors = factors_for(version)
+    user_ids = factors.user_ids[start:stop]
+    if len(user_ids) == 0:
+        return 0
+    rated = ratings_snapshot(users_between=(int(user_ids[0]), int(user_ids[-1])))
+    exclude = exclusions(factors, rated["userId"].to_numpy(), rated["movieId"].to_numpy())
+    top = recommend_all(
+        factors,
+        n=settings.RECOMMENDER_LIST_LENGTH,
+        exclude=exclude,
+        users=np.arange(start, stop),
+        threads=1,  # one task per worker process: more workers, not more threads, scale it
+    )
+    movie_ids = np.where(top >= 0, factors.movie_ids[np.maximum(top, 0)], -1)
+    store = get_store()
+    if store is None:
+        return 0
+    store.put_many(version.pk, user_ids.tolist(), movie_ids)
+    return len(user_ids)
+
+
+def lists_publish(*, version: ModelVersion) -> ModelVersion:
+    """Make a version live: check its lists are complete, activate it, switch Redis in one step.
+
+    Users who rated after the training snapshot are refreshed by fold-in right
+    after the switch, so their picks keep what they did meanwhile.
+    """
+    from recommender.services.picks import user_picks_refresh
+
+    store = get_store()
+    factors = factors_for(version)
+    if store is not None and store.count(version.pk) < factors.n_users:
+        raise ListsIncomplete(f"v{version.pk}: {store.count(version.pk):,} of {factors.n_users:,} lists written")
+    version_activate(version=version)
+    if store is not None:
+        store.publish(version.pk)
+    forget()
+    if version.started_at:
+        recent = (
+            Rating.objects.values("user_id")
+            .annotate(last=Max("rated_at"))
+            .filter(last__gt=version.started_at)
+            .values_list("user_id", flat=True)
+        )
+        for user_id in recent.iterator():
+            user_picks_refresh(user_id=user_id)
+    versions_prune()
+    return version

@@ -1,0 +1,170 @@
+"""What the site shows: a user's picks with stars and reasons, and similar movies.
+
+Numpy only. A user's list comes from Redis when it holds the active version's
+list, and is otherwise computed from the factors in memory (about a
+millisecond) and written back. Users who rated after the version was trained
+are folded in against the fixed movie factors, so their picks follow every
+rating without a retrain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.conf import settings
+
+from movies.models import Movie, Rating
+from recommender.engine.factors import Factors, UserVector
+from recommender.engine.ranking import fold_in, recommend
+from recommender.services.factors_cache import active_factors
+from recommender.store import get_store
+
+# Reasons name a movie the user liked: rated at least this many stars.
+LIKED = 3.5
+
+
+@dataclass(frozen=True)
+class Pick:
+    movie: Movie
+    stars: float | None
+    score: float
+    because: Movie | None = None
+
+
+@dataclass(frozen=True)
+class _UserState:
+    rated_ids: np.ndarray  # raw movie ids
+    values: np.ndarray
+    side: int | UserVector  # trained row, or a folded-in vector
+    rated_indexes: np.ndarray  # rows in the factors (known movies only)
+    rated_values: np.ndarray
+
+
+def _user_state(factors: Factors, user_id: int) -> _UserState | None:
+    rows = list(Rating.objects.filter(user_id=user_id).values_list("movie_id", "value", "rated_at"))
+    if not rows:
+        return None
+    rated_ids = np.array([r[0] for r in rows], dtype=np.int64)
+    values = np.array([r[1] for r in rows], dtype=np.float32)
+    indexes = factors.movies.index(rated_ids, unknown="missing")
+    known = indexes >= 0
+    trained_row = factors.user_index(user_id)
+    if trained_row is not None and max(r[2] for r in rows) <= _snapshot_time(factors):
+        side: int | UserVector = trained_row
+    else:
+        side = fold_in(factors, indexes[known], values[known])
+    return _UserState(rated_ids, values, side, indexes[known], values[known])
+
+
+def _snapshot_time(factors: Factors) -> datetime:
+    return datetime.fromisoformat(factors.metadata["snapshot_at"])
+
+
+def _ranked(factors: Factors, state: _UserState, n: int) -> np.ndarray:
+    kwargs = {"user_vector": state.side} if isinstance(state.side, UserVector) else {"user_index": state.side}
+    indexes, _ = recommend(factors, n=n, exclude=state.rated_indexes, **kwargs)
+    return factors.movie_ids[indexes]
+
+
+def user_picks_refresh(*, user_id: int) -> np.ndarray | None:
+    """Recompute one user's list against the active version and store it (after they rate).
+
+    Returns the new list of movie ids, or None when there is no model or no rating.
+    """
+    loaded = active_factors()
+    if loaded is None:
+        return None
+    version_id, factors = loaded
+    state = _user_state(factors, user_id)
+    ranked = np.zeros(0, dtype=np.int64) if state is None else _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
+    store = get_store()
+    if store is not None:
+        store.put(version_id, user_id, ranked)
+    return ranked
+
+
+def recommend_for(user: object, n: int = 10) -> list[Pick]:
+    """The user's top `n` movies with predicted stars and a reason, best first.
+
+    A user with no ratings (or a site with no trained model) gets popular movies.
+    """
+    loaded = active_factors()
+    user_id = getattr(user, "pk", None)
+    if loaded is None or user_id is None:
+        return popular_picks(n=n)
+    version_id, factors = loaded
+    state = _user_state(factors, user_id)
+    if state is None:
+        return popular_picks(n=n)
+    store = get_store()
+    hit = store.get(user_id) if store is not None else None
+    if hit is not None and hit[0] == version_id:
+        ranked = hit[1]
+    else:
+        ranked = _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
+        if store is not None:
+            store.put(version_id, user_id, ranked)
+    ranked = ranked[:n]
+    movies = Movie.objects.in_bulk([int(m) for m in ranked])
+    ranked = np.array([m for m in ranked if int(m) in movies], dtype=np.int64)
+    if len(ranked) == 0:
+        return popular_picks(n=n, exclude=set(state.rated_ids.tolist()))
+    indexes = factors.movies.index(ranked)
+    stars = factors.predict_ratings(state.side, indexes)
+    scores = factors.movie_vectors[indexes] @ _vector(factors, state.side) + factors.movie_bias[indexes]
+    reasons = _reasons(factors, state, indexes)
+    liked = Movie.objects.in_bulk([int(m) for m in reasons if m >= 0])
+    return [
+        Pick(movie=movies[int(m)], stars=float(s), score=float(sc), because=liked.get(int(r)))
+        for m, s, sc, r in zip(ranked, stars, scores, reasons, strict=True)
+    ]
+
+
+def _vector(factors: Factors, side: int | UserVector) -> np.ndarray:
+    return side.vector if isinstance(side, UserVector) else factors.user_vectors[side]
+
+
+def _reasons(factors: Factors, state: _UserState, pick_indexes: np.ndarray) -> np.ndarray:
+    """For each pick, the liked movie most like it (cosine of the embeddings); -1 if none."""
+    liked = state.rated_indexes[state.rated_values >= LIKED]
+    if len(liked) == 0:
+        return np.full(len(pick_indexes), -1, dtype=np.int64)
+    v = factors.movie_vectors
+    picks = v[pick_indexes] / (np.linalg.norm(v[pick_indexes], axis=1, keepdims=True) + 1e-9)
+    seen = v[liked] / (np.linalg.norm(v[liked], axis=1, keepdims=True) + 1e-9)
+    best = np.argmax(picks @ seen.T, axis=1)
+    return factors.movie_ids[liked[best]]
+
+
+def popular_picks(*, n: int, exclude: set[int] | None = None) -> list[Pick]:
+    """Well-rated, much-rated movies: what someone we know nothing about is likely to enjoy."""
+    movies = (
+        Movie.objects.exclude(pk__in=exclude or ())
+        .filter(ratings_count__gte=settings.RECOMMENDER_POPULAR_MIN_RATINGS)
+        .order_by("-ratings_count", "-ratings_mean")[:n]
+    )
+    picks = [Pick(movie=m, stars=m.ratings_mean, score=float(m.ratings_count)) for m in movies]
+    if len(picks) < n:  # a young catalogue: fill with whatever has ratings at all
+        taken = {p.movie.pk for p in picks} | (exclude or set())
+        more = Movie.objects.exclude(pk__in=taken).order_by("-ratings_count", "title")[: n - len(picks)]
+        picks += [Pick(movie=m, stars=m.ratings_mean, score=float(m.ratings_count)) for m in more]
+    return picks
+
+
+def similar_to(movie: Movie, n: int = 10) -> list[tuple[Movie, float]]:
+    """Movies nearest to `movie` in the active model's embedding (cosine), best first."""
+    from recommender.engine.similar import similar_movies  # TODO(lead): top-level once similar.py lands
+
+    loaded = active_factors()
+    if loaded is None:
+        return []
+    _, factors = loaded
+    index = factors.movie_index(movie.pk)
+    if index is None:
+        return []
+    indexes, cosines = similar_movies(factors, index, n)
+    ids = factors.movie_ids[indexes]
+    movies = Movie.objects.in_bulk([int(m) for m in ids])
+    return [(movies[int(m)], float(c)) for m, c in zip(ids, cosines, strict=True) if int(m) in movies]

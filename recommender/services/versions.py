@@ -1,0 +1,238 @@
+"""Model versions: request a retrain, train, activate, roll back, prune, fail cleanly.
+
+TensorFlow is imported inside `train_version` only: web processes import this
+module (admin, views) and never load it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from recommender.engine.factors import ArtifactError, load_factors, save_factors
+from recommender.models import RUNNING_STATES, ModelVersion
+from recommender.snapshot import ratings_snapshot
+
+log = logging.getLogger(__name__)
+
+State = ModelVersion.State
+
+
+class NoTrainingData(Exception):
+    pass
+
+
+class Cancelled(Exception):
+    pass
+
+
+def version_update(version: ModelVersion, **fields: object) -> None:
+    """Set and save only these fields (progress updates must not overwrite a cancel)."""
+    for name, value in fields.items():
+        setattr(version, name, value)
+    version.save(update_fields=list(fields))
+
+
+def json_safe(value: object) -> object:
+    """NaN and infinity become None: PostgreSQL's jsonb refuses them."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(v) for v in value]
+    if hasattr(value, "item"):  # numpy scalars
+        return json_safe(value.item())  # type: ignore[union-attr]
+    return value
+
+
+def running_version() -> ModelVersion | None:
+    return ModelVersion.objects.filter(state__in=RUNNING_STATES).first()
+
+
+class AlreadyRunning(Exception):
+    def __init__(self, version: ModelVersion) -> None:
+        super().__init__(f"already training: v{version.pk} is {version.get_state_display()}")
+        self.version = version
+
+
+def version_create(*, preset: str | None = None, overrides: dict | None = None) -> ModelVersion:
+    """A new queued version; AlreadyRunning if one is queued or running.
+
+    The database allows one running version, so simultaneous requests make one.
+    """
+    for _ in range(3):
+        try:
+            with transaction.atomic():
+                return ModelVersion.objects.create(
+                    preset=preset or settings.RECOMMENDER_PRESET, params=overrides or {}, state=State.QUEUED
+                )
+        except IntegrityError:
+            running = running_version()
+            if running is not None:
+                raise AlreadyRunning(running) from None
+            # it finished between our insert and this read: try again
+    raise RuntimeError("could not queue a version")
+
+
+def retrain_request(*, preset: str | None = None, overrides: dict | None = None) -> tuple[ModelVersion, bool]:
+    """Queue a retrain on the training queue unless one is already queued or running.
+
+    Returns (version, created): the new queued version, or the running one.
+    """
+    from recommender.tasks import train_version as train_version_task  # tasks import this module
+
+    try:
+        version = version_create(preset=preset, overrides=overrides)
+    except AlreadyRunning as exc:
+        return exc.version, False
+    transaction.on_commit(lambda: train_version_task.delay(version.pk))
+    return version, True
+
+
+def artifact_dir(version: ModelVersion) -> Path:
+    return Path(settings.MODEL_ARTIFACT_DIR) / f"v{version.pk}"
+
+
+def train_version(
+    *,
+    version: ModelVersion,
+    seed: int = 42,
+    on_epoch: Callable[[dict], None] | None = None,
+) -> ModelVersion:
+    """Train `version` on every rating in the database and save its factors.
+
+    1. Mark it training, clearing what an earlier, interrupted attempt left.
+    2. Read a columnar snapshot of all ratings.
+    3. Train the engine's model in this process (TensorFlow), checking for a
+       cancel after every epoch.
+    4. Write the factors atomically under MODEL_ARTIFACT_DIR/v<id>/.
+    5. Store metrics, params and history. The caller computes the lists and activates.
+    A failure marks the version failed with the reason and removes its files.
+    """
+    from recommender.engine.training import TrainingCancelled, train  # TensorFlow: training processes only
+
+    directory = artifact_dir(version)
+    shutil.rmtree(directory, ignore_errors=True)
+    version_update(
+        version, state=State.TRAINING, started_at=timezone.now(), error="", epoch=0, history=[], finished_at=None
+    )
+    overrides = dict(version.params or {})
+    if version.preset == "default":
+        overrides.setdefault("embedding_dim", settings.RECOMMENDER_EMBEDDING_DIM)
+    try:
+        ratings = ratings_snapshot()
+        if ratings.empty:
+            raise NoTrainingData("there are no ratings to train on: import MovieLens data first")
+        version_update(
+            version,
+            n_ratings=len(ratings),
+            n_users=int(ratings["userId"].nunique()),
+            n_movies=int(ratings["movieId"].nunique()),
+        )
+
+        def epoch_done(report: dict) -> None:
+            history = [*version.history, json_safe(report)]
+            version_update(version, epoch=int(report.get("epoch", len(history))), history=history)
+            if on_epoch:
+                on_epoch(report)
+
+        def should_stop() -> bool:
+            return ModelVersion.objects.filter(pk=version.pk, state=State.CANCELLED).exists()
+
+        try:
+            result = train(
+                ratings, version.preset, overrides=overrides, seed=seed, on_epoch=epoch_done, should_stop=should_stop
+            )
+        except TrainingCancelled as exc:
+            raise Cancelled(str(exc)) from exc
+        if should_stop():
+            raise Cancelled(f"v{version.pk} was cancelled")
+        # Ratings newer than the snapshot are folded in at serving time (picks.py).
+        result.factors.metadata.update(
+            {"version": version.pk, "preset": version.preset, "snapshot_at": version.started_at.isoformat()}
+        )
+        path = save_factors(result.factors, directory)
+    except Cancelled:
+        shutil.rmtree(directory, ignore_errors=True)
+        version_update(version, state=State.CANCELLED, finished_at=timezone.now())
+        raise
+    except BaseException as exc:
+        version_fail(version=version, error=str(exc) or type(exc).__name__)
+        raise
+    version_update(
+        version,
+        params=json_safe(result.params),
+        metrics=json_safe(result.metrics),
+        epochs=len(result.history),
+        artifact_path=str(path),
+    )
+    return version
+
+
+def version_fail(*, version: ModelVersion, error: str) -> None:
+    """Record why a version failed and remove its files; the active version is untouched."""
+    shutil.rmtree(artifact_dir(version), ignore_errors=True)
+    ModelVersion.objects.filter(pk=version.pk).exclude(state=State.CANCELLED).update(
+        state=State.FAILED, error=error[:5000], finished_at=timezone.now(), is_active=False
+    )
+    version.refresh_from_db()
+
+
+def version_cancel(*, version: ModelVersion) -> bool:
+    """Ask a queued or running version to stop; training stops after the current epoch."""
+    return bool(
+        ModelVersion.objects.filter(pk=version.pk, state__in=RUNNING_STATES).update(
+            state=State.CANCELLED, finished_at=timezone.now()
+        )
+    )
+
+
+def version_ready(*, version: ModelVersion) -> ModelVersion:
+    """A trained version that is kept but not served (activate it later in admin)."""
+    version_update(version, state=State.READY, finished_at=timezone.now())
+    return version
+
+
+@transaction.atomic
+def version_activate(*, version: ModelVersion) -> ModelVersion:
+    """Make `version` the one the site serves in the database; the previous one stays ready.
+
+    The artefact is loaded first: a missing or corrupt file is refused with the
+    reason, and the active version does not change.
+    """
+    try:
+        load_factors(Path(version.artifact_path))
+    except ArtifactError as exc:
+        version_update(version, error=f"not activated: {exc}")
+        raise
+    ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False, state=State.READY)
+    version_update(
+        version,
+        is_active=True,
+        state=State.ACTIVE,
+        activated_at=timezone.now(),
+        finished_at=version.finished_at or timezone.now(),
+    )
+    return version
+
+
+def versions_prune(*, keep: int | None = None) -> list[int]:
+    """Delete the files of all but the newest `keep` finished versions (never the active one)."""
+    keep = settings.RECOMMENDER_KEEP_VERSIONS if keep is None else keep
+    finished = ModelVersion.objects.exclude(state__in=RUNNING_STATES).exclude(artifact_path="").order_by("-pk")
+    pruned = []
+    for version in finished[keep:]:
+        if version.is_active:
+            continue
+        shutil.rmtree(artifact_dir(version), ignore_errors=True)
+        version_update(version, artifact_path="")
+        pruned.append(version.pk)
+    return pruned

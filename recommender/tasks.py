@@ -1,0 +1,78 @@
+"""Celery tasks: thin wrappers that load by id and call one service.
+
+Training runs on its own queue ("training") served by a worker with one process
+that is replaced after every task (`-c 1 --max-tasks-per-child 1`), so the
+memory TensorFlow takes is returned. The list chunks run on the default queue.
+"""
+
+import logging
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from recommender import services
+from recommender.models import ModelVersion
+from recommender.retrain_lock import RetrainLock
+from recommender.store import get_store
+
+log = logging.getLogger(__name__)
+
+
+def _lock(owner: str) -> RetrainLock:
+    store = get_store()
+    return RetrainLock(
+        store.client if store is not None else None, owner, key=f"{settings.RECOMMENDER_LISTS_PREFIX}:retrain-lock"
+    )
+
+
+class TrainTask(Task):
+    def on_failure(self, exc, task_id, args, kwargs, einfo):  # type: ignore[no-untyped-def]
+        """Also runs in the worker's main process when a hard time limit killed the child."""
+        version = ModelVersion.objects.filter(pk=args[0]).first() if args else None
+        if version is not None and version.is_running:
+            services.version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
+        _lock(task_id).release()
+
+
+# Queue, time limits and retries come from settings (CELERY_TASK_ROUTES, CELERY_TASK_ANNOTATIONS).
+@shared_task(bind=True, base=TrainTask, name="recommender.train_version")
+def train_version(self: Task, version_id: int) -> int:
+    version = ModelVersion.objects.get(pk=version_id)
+    if not version.is_running:
+        log.info("v%s is %s: nothing to train", version_id, version.state)
+        return version_id
+    lock = _lock(self.request.id or f"local-{version_id}")
+    if not lock.acquire():
+        raise self.retry(countdown=30)  # another retrain still holds the lock
+    try:
+        services.train_version(version=version)
+        services.lists_build(version=version)
+    except services.Cancelled:
+        log.info("v%s cancelled", version_id)
+    finally:
+        lock.release()
+    return version_id
+
+
+@shared_task(name="recommender.lists_compute")
+def lists_compute(version_id: int, start: int, stop: int) -> int:
+    return services.lists_compute(version=ModelVersion.objects.get(pk=version_id), start=start, stop=stop)
+
+
+@shared_task(name="recommender.lists_publish")
+def lists_publish(version_id: int) -> int:
+    services.lists_publish(version=ModelVersion.objects.get(pk=version_id))
+    return version_id
+
+
+@shared_task(name="recommender.lists_failed")
+def lists_failed(request, exc, traceback, version_id: int) -> None:  # type: ignore[no-untyped-def]
+    version = ModelVersion.objects.get(pk=version_id)
+    services.version_fail(version=version, error=f"computing lists failed: {exc}")
+
+
+@shared_task(name="recommender.retrain")
+def retrain() -> int:
+    """The scheduled retrain (django-celery-beat): queue one unless one is running."""
+    version, _ = services.retrain_request()
+    return version.pk
