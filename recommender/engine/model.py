@@ -53,7 +53,8 @@ class JointConfig:
         batch_size: rows per step (a multiple of group_size).
         group_size: rows sharing one in-batch softmax; cost per rating grows with it.
         epochs: the most epochs.
-        patience: epochs without a better validation nDCG before stopping.
+        rating_epochs: the most epochs of the rating pass (shared embeddings frozen, stars only).
+        patience: epochs without a better validation score before a pass stops.
         l2: per-example L2 on the shared embeddings.
         rating_l2: per-example L2 on the rating head's vectors and biases.
         rating_weight: weight of the rating loss beside the ranking loss.
@@ -69,6 +70,7 @@ class JointConfig:
     batch_size: int = 1024
     group_size: int = 1024
     epochs: int = 40
+    rating_epochs: int = 30
     patience: int = 4
     l2: float = 0.1
     rating_l2: float = 0.05

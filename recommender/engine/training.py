@@ -183,21 +183,26 @@ class _Validator:
             users = np.sort(rng.choice(users, self.max_users, replace=False))
         self.users = users
         n_u, n_m = self.fit.n_users, self.fit.n_movies
-        self.seen = interactions(self.fit.user, self.fit.movie, n_u, n_m)[users]
+        self.seen = interactions(self.fit.user, self.fit.movie, n_u, n_m)  # rows by user index, as recommend_all wants
         self.relevant = interactions(self.val.user, self.val.movie, n_u, n_m)[users]
 
-    def __call__(self, factors: Factors) -> tuple[float, float]:
+    def rmse(self, factors: Factors) -> float:
         if len(self.val) == 0:
-            return float("nan"), float("nan")
+            return float("nan")
         pred = factors.predict_pairs(
             factors.user_vectors[self.val.user],
             factors.user_bias[self.val.user],
             factors.head["user_rating_vectors"][self.val.user] if "user_rating_vectors" in factors.head else None,
             self.val.movie,
         )
-        rmse = metrics.rmse(pred, self.val.rating)
+        return metrics.rmse(pred, self.val.rating)
+
+    def __call__(self, factors: Factors) -> tuple[float, float]:
+        if len(self.val) == 0:
+            return float("nan"), float("nan")
+        rmse = self.rmse(factors)
         top = recommend_all(factors, n=10, exclude=self.seen, users=self.users, threads=1)
-        # recommend_all's rows follow self.users; seen/relevant were sliced the same way.
+        # recommend_all's rows follow self.users, and so do relevant's.
         ndcg = metrics.top_n_metrics(top, self.relevant, k=10)["ndcg"]
         return rmse, ndcg
 
@@ -327,7 +332,9 @@ class _RowSparseTrainer:
         self.core = tf.function(self._core, jit_compile=config.jit, reduce_retracing=True)
         self.run = tf.function(self._run_epoch)
 
-    def _core(self, urows, mrows, um, uv, mm, mv, dense, dm, dv, uinv, minv, movie_ids, rating, weight, logq, step):
+    def _core(
+        self, urows, mrows, um, uv, mm, mv, dense, dm, dv, uinv, minv, movie_ids, rating, weight, logq, step, phase
+    ):
         c = self.config
         b1, b2, eps, lr = c.beta_1, c.beta_2, c.epsilon, c.learning_rate
         d, g = c.embedding_dim, c.group_size
@@ -359,9 +366,13 @@ class _RowSparseTrainer:
                 tf.reduce_sum(weight[:, None] * tf.square(u_all) * self.user_l2)
                 + tf.reduce_sum(weight[:, None] * tf.square(m_all) * self.movie_l2)
             ) / wsum
-            loss = rank_loss + c.rating_weight * rating_loss + reg
+            rank_w, rating_w, umask, mmask = phase
+            loss = rank_w * rank_loss + rating_w * rating_loss + reg
         # Gradients of gathered rows come back as IndexedSlices; the rows are unique, so densify.
         grads = [tf.convert_to_tensor(gr) for gr in tape.gradient(loss, [urows, mrows, *dense])]
+        # Frozen columns (the shared embeddings in the rating pass) get no gradient, hence no update.
+        grads[0] = grads[0] * umask
+        grads[1] = grads[1] * mmask
         # Lazy Adam: only the gathered rows' moments move; bias correction uses the global step.
         lr_t = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
 
@@ -382,7 +393,7 @@ class _RowSparseTrainer:
         full.set_shape([self.batch])
         return full, inv
 
-    def _run_epoch(self, order, n_batches):
+    def _run_epoch(self, order, n_batches, phase):
         total = tf.constant(0.0)
         for i in tf.range(n_batches):
             rows = order[i * self.batch : (i + 1) * self.batch]
@@ -411,6 +422,7 @@ class _RowSparseTrainer:
                 weight,
                 logq,
                 self.step.read_value(),
+                phase,
             )
             for var, new in ((self.ut, nu), (self.um, num), (self.uv, nuv)):
                 var.scatter_update(tf.IndexedSlices(new, uu))
@@ -429,6 +441,33 @@ class _RowSparseTrainer:
         order = np.full(n_batches * self.batch, self.pad_row, dtype=np.int32)
         order[:n] = rng.permutation(n)
         return tf.constant(order), n_batches
+
+    def phase(self, rating_pass: bool) -> tuple[tf.Tensor, ...]:
+        """(ranking weight, rating weight, user column mask, movie column mask) of a pass."""
+        d = self.config.embedding_dim
+        umask = np.ones(self.ut.shape[1], np.float32)
+        mmask = np.ones(self.mt.shape[1], np.float32)
+        if not rating_pass:
+            return (
+                tf.constant(1.0),
+                tf.constant(float(self.config.rating_weight)),
+                tf.constant(umask),
+                tf.constant(mmask),
+            )
+        umask[:d] = 0.0
+        mmask[:d] = 0.0
+        mmask[-1] = 0.0  # the ranking bias
+        return (tf.constant(0.0), tf.constant(1.0), tf.constant(umask), tf.constant(mmask))
+
+    def restore(self, snap: dict[str, np.ndarray]) -> None:
+        """Put a snapshot's weights back and restart the optimiser (a new pass)."""
+        self.ut.assign(snap["ut"])
+        self.mt.assign(snap["mt"])
+        self.dense[0].assign(snap["w"])
+        self.dense[1].assign(snap["mu"])
+        for var in (self.um, self.uv, self.mm, self.mv, *self.dm, *self.dv):
+            var.assign(tf.zeros_like(var))
+        self.step.assign(0.0)
 
     def snapshot(self) -> dict[str, np.ndarray]:
         return {
@@ -464,19 +503,108 @@ def _train_joint(
     validate = _Validator(fit, val, config.val_users, seed)
     rng = np.random.default_rng(seed)
     history: list[dict] = []
-    best: tuple[float, dict[str, np.ndarray], dict] | None = None
+    best_rank = _run_pass(
+        trainer,
+        False,
+        config.epochs,
+        config,
+        fit,
+        validate,
+        rng,
+        history,
+        on_epoch,
+        should_stop,
+        lambda snap: validate(_export_joint(snap, config, fit, low, high)),
+        low,
+        high,
+    )
+    if best_rank is None:
+        raise TrainingCancelled("training was cancelled before the first epoch finished")
+    best = best_rank
+    if config.rating_epochs > 0 and len(val) and not (should_stop is not None and should_stop()):
+        # The rating pass: shared embeddings and ranking bias frozen at the best ranking epoch,
+        # the head's own parameters trained on stars alone, stopped on validation RMSE.
+        trainer.restore(_fresh_head(best_rank[1], config, fit, seed))
+        ndcg = best_rank[2]["val_ndcg"]
+
+        def rmse_only(snap: dict[str, np.ndarray]) -> tuple[float, float]:
+            f = _export_joint(snap, config, fit, low, high)
+            return validate.rmse(f), ndcg
+
+        best_rating = _run_pass(
+            trainer,
+            True,
+            config.rating_epochs,
+            config,
+            fit,
+            validate,
+            rng,
+            history,
+            on_epoch,
+            should_stop,
+            rmse_only,
+            low,
+            high,
+            first=best_rank,
+        )
+        if best_rating is not None:
+            best = best_rating
+    factors = _export_joint(best[1], config, fit, low, high)
+    if fit.n_users and fit.n_movies:
+        factors.head["fold_map"] = fit_fold_map(factors, fit.user, fit.movie, seed=seed)
+    ranking_rows = [h for h in history if h["phase"] == "ranking"]
+    speeds = [h["ratings_per_s"] for h in ranking_rows[1:]] or [ranking_rows[0]["ratings_per_s"]]
+    return (
+        factors,
+        history,
+        {
+            "best_epoch_row": best[2],
+            "best_ranking_epoch": best_rank[2]["epoch"],
+            "ratings_per_s": float(np.median(speeds)),
+        },
+    )
+
+
+def _run_pass(
+    trainer: _RowSparseTrainer,
+    rating_pass: bool,
+    epochs: int,
+    config: JointConfig,
+    fit: Ratings,
+    validate: _Validator,
+    rng: np.random.Generator,
+    history: list[dict],
+    on_epoch: EpochCallback | None,
+    should_stop: Callable[[], bool] | None,
+    measure: Callable[[dict[str, np.ndarray]], tuple[float, float]],
+    low: float,
+    high: float,
+    first: tuple[float, dict[str, np.ndarray], dict] | None = None,
+) -> tuple[float, dict[str, np.ndarray], dict] | None:
+    """Epochs of one pass with early stopping; returns (score, weights, history row) of the best epoch.
+
+    The ranking pass keeps the best validation nDCG, the rating pass the best (lowest) RMSE;
+    `first` is the starting point the rating pass must beat.
+    """
+    phase = trainer.phase(rating_pass)
+    name = "rating" if rating_pass else "ranking"
+    best = None
+    if first is not None:
+        best = (-first[2]["val_rmse"] if rating_pass else first[0], first[1], first[2])
     waited = 0
-    for epoch in range(1, config.epochs + 1):
+    start = len(history)
+    for _ in range(epochs):
         if should_stop is not None and should_stop():
             break
         order, n_batches = trainer.epoch_order(rng, len(fit))
         t0 = time.perf_counter()
-        loss = float(trainer.run(order, tf.constant(n_batches)))
+        loss = float(trainer.run(order, tf.constant(n_batches), phase))
         seconds = time.perf_counter() - t0
         snap = trainer.snapshot()
-        rmse, ndcg = validate(_export_joint(snap, config, fit, low, high))
+        rmse, ndcg = measure(snap)
         row = {
-            "epoch": epoch,
+            "epoch": len(history) + 1,
+            "phase": name,
             "loss": loss,
             "val_rmse": rmse,
             "val_ndcg": ndcg,
@@ -488,20 +616,35 @@ def _train_joint(
             on_epoch(row)
         if not math.isfinite(loss):
             break
-        score = ndcg if math.isfinite(ndcg) else -loss
+        if rating_pass:  # noqa: SIM108 (one line per pass reads clearer)
+            score = -rmse
+        else:
+            score = ndcg if math.isfinite(ndcg) else -loss
         if best is None or score > best[0]:
             best, waited = (score, snap, row), 0
         else:
             waited += 1
             if waited >= config.patience:
                 break
-    if best is None:
-        raise TrainingCancelled("training was cancelled before the first epoch finished")
-    factors = _export_joint(best[1], config, fit, low, high)
-    if fit.n_users and fit.n_movies:
-        factors.head["fold_map"] = fit_fold_map(factors, fit.user, fit.movie, seed=seed)
-    speeds = [h["ratings_per_s"] for h in history[1:]] or [history[0]["ratings_per_s"]]
-    return factors, history, {"best_epoch_row": best[2], "ratings_per_s": float(np.median(speeds))}
+    del start
+    return best
+
+
+def _fresh_head(snap: dict[str, np.ndarray], config: JointConfig, fit: Ratings, seed: int) -> dict[str, np.ndarray]:
+    """The best ranking weights with the rating head re-initialised.
+
+    The head trained beside the ranking loss has overfitted by the epoch ranking peaks
+    (validation RMSE rises from the 7th epoch or so); starting it afresh on the frozen
+    shared embeddings gives stars their own pass.
+    """
+    d, k = config.embedding_dim, config.rating_dim
+    rng = np.random.default_rng(seed + 7)
+    ut, mt = snap["ut"].copy(), snap["mt"].copy()
+    ut[: fit.n_users, d : d + k] = rng.normal(0, config.init_scale, (fit.n_users, k))
+    mt[: fit.n_movies, d : d + k] = rng.normal(0, config.init_scale, (fit.n_movies, k))
+    ut[:, d + k] = 0.0
+    mt[:, d + k] = 0.0
+    return {"ut": ut, "mt": mt, "w": np.zeros_like(snap["w"]), "mu": np.float32(fit.rating.mean())}
 
 
 def _round_up(n: int, multiple: int) -> int:

@@ -1,0 +1,57 @@
+import math
+
+import numpy as np
+import pytest
+
+from recommender.engine.training import PRESETS, TrainingCancelled, resolve_config, train
+
+
+def test_the_default_preset_learns_the_two_tastes(trained_default):
+    history = trained_default.history
+    ranking = [h for h in history if h["phase"] == "ranking"]
+    assert all(math.isfinite(h["loss"]) for h in history)
+    assert ranking[-1]["loss"] < ranking[0]["loss"]
+    assert set(history[0]) >= {"epoch", "loss", "val_rmse", "val_ndcg", "seconds"}
+    f = trained_default.factors
+    # Predicted stars separate the user's own half of the movies from the other half.
+    user = f.user_index(1)  # raw user 1 = index 0, group 0: movies 1000..1029
+    own = f.predict_ratings(user, f.movies.index(np.arange(1000, 1030))).mean()
+    other = f.predict_ratings(user, f.movies.index(np.arange(1030, 1060))).mean()
+    assert own > other + 1.0
+    assert trained_default.metrics["val_ndcg"] > 0.2
+    assert trained_default.params["preset"] == "default" and trained_default.params["embedding_dim"] == 8
+
+
+def test_the_tutorial_preset_loss_falls_on_a_learnable_pattern(taste_ratings):
+    epochs = []
+    result = train(taste_ratings, "tutorial", overrides={"epochs": 4, "batch_size": 128, "embedding_dim": 4},
+                   on_epoch=epochs.append)  # fmt: skip
+    assert [h["epoch"] for h in epochs] == [1, 2, 3, 4]
+    losses = [h["loss"] for h in epochs]
+    assert all(math.isfinite(x) for x in losses) and losses[-1] < losses[0]
+    assert result.factors.head["kind"] == "sigmoid" and result.factors.dim == 4
+    low, high = result.factors.rating_range
+    stars = result.factors.predict_ratings(0, np.arange(result.factors.n_movies))
+    assert (stars >= low).all() and (stars <= high).all()
+
+
+def test_the_tutorial_preset_is_faithful():
+    t = PRESETS["tutorial"]
+    assert (t.embedding_dim, t.learning_rate, t.batch_size, t.epochs) == (50, 0.005, 2048, 3)
+
+
+def test_should_stop_cancels_and_unknown_overrides_are_refused(tiny_ratings):
+    with pytest.raises(TrainingCancelled):
+        train(tiny_ratings, "default", overrides={"embedding_dim": 4}, should_stop=lambda: True)
+    with pytest.raises(ValueError, match="no parameter"):
+        resolve_config("default", {"embeddings": 3})
+    with pytest.raises(ValueError, match="unknown preset"):
+        resolve_config("fancy")
+    calls = []
+
+    def stop_after_two() -> bool:
+        return len(calls) >= 2
+
+    result = train(tiny_ratings, "default", overrides={"embedding_dim": 4, "rating_dim": 2}, on_epoch=calls.append,
+                   should_stop=stop_after_two)  # fmt: skip
+    assert len(result.history) == 2
