@@ -1,13 +1,212 @@
-"""Reads of the catalogue. Views and the recommender call these, never raw querysets."""
+"""Reads of the catalogue. Views and the recommender call these, never raw querysets.
 
-from django.db.models import QuerySet
+Each selector owns its select_related/prefetch_related, so a page that lists
+movies costs a fixed number of queries however long the list is.
+"""
 
-from movies.models import Movie
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models.functions import RowNumber
+
+from movies.models import Dismissal, Genre, Movie, Rating, Tag
+
+AnyUser = AbstractBaseUser | AnonymousUser
+
+# How a movie list can be ordered: name -> ORDER BY. "rating" also needs a minimum count (movie_search).
+MOVIE_SORTS = {
+    "rating": [F("ratings_mean").desc(nulls_last=True), "-ratings_count", "title"],
+    "count": ["-ratings_count", "title"],
+    "title": ["title", "year"],
+    "newest": [F("year").desc(nulls_last=True), "-ratings_count"],
+}
+RATING_SORTS = {
+    "newest": ["-rated_at", "-id"],
+    "oldest": ["rated_at", "id"],
+    "highest": ["-value", "-rated_at", "-id"],
+    "lowest": ["value", "-rated_at", "-id"],
+    "title": ["movie__title", "movie__year", "id"],
+}
+
+
+def genre_list() -> list[Genre]:
+    return list(Genre.objects.order_by("name"))
+
+
+def movie_get(*, movie_id: int) -> Movie:
+    return Movie.objects.prefetch_related("genres").get(pk=movie_id)
 
 
 def movie_list_most_rated(*, limit: int = 20) -> QuerySet[Movie]:
     return Movie.objects.prefetch_related("genres").order_by("-ratings_count", "title")[:limit]
 
 
-def movie_get(*, movie_id: int) -> Movie:
-    return Movie.objects.prefetch_related("genres").get(pk=movie_id)
+def movie_list_top_rated(*, min_ratings: int, limit: int = 20) -> QuerySet[Movie]:
+    """The best average ratings among movies with at least min_ratings ratings."""
+    return (
+        Movie.objects.prefetch_related("genres")
+        .filter(ratings_count__gte=max(min_ratings, 1))
+        .order_by(*MOVIE_SORTS["rating"])[:limit]
+    )
+
+
+def movie_search(
+    *,
+    query: str = "",
+    genre: Genre | None = None,
+    year_from: int | None = None,
+    year_to: int | None = None,
+    sort: str = "rating",
+    min_ratings: int = 0,
+) -> QuerySet[Movie]:
+    """Movies matching a title search and filters, ordered by sort (a key of MOVIE_SORTS).
+
+    Sorting by average rating leaves out movies with fewer than min_ratings
+    ratings, where a single 5-star rating would otherwise top the list.
+    The title search is a case-insensitive substring match; on PostgreSQL the
+    trigram index of migration 0003 serves it.
+    """
+    movies = Movie.objects.prefetch_related("genres")
+    query = " ".join(query.split())
+    if query:
+        movies = movies.filter(title__icontains=query)
+    if genre is not None:
+        movies = movies.filter(genres=genre)
+    if year_from is not None:
+        movies = movies.filter(year__gte=year_from)
+    if year_to is not None:
+        movies = movies.filter(year__lte=year_to)
+    if sort == "rating":
+        movies = movies.filter(ratings_count__gte=max(min_ratings, 1))
+    return movies.order_by(*MOVIE_SORTS.get(sort, MOVIE_SORTS["rating"]))
+
+
+def movie_list_popular_unseen(*, user: AbstractBaseUser, limit: int = 20) -> QuerySet[Movie]:
+    """The most rated movies the user has neither rated nor dismissed."""
+    return (
+        Movie.objects.prefetch_related("genres")
+        .alias(
+            rated=Exists(Rating.objects.filter(user=user, movie=OuterRef("pk"))),
+            dismissed=Exists(Dismissal.objects.filter(user=user, movie=OuterRef("pk"))),
+        )
+        .filter(rated=False, dismissed=False)
+        .order_by("-ratings_count", "title")[:limit]
+    )
+
+
+@dataclass(frozen=True)
+class MovieGroup:
+    genre: Genre
+    movies: list[Movie]
+
+
+def movie_groups_well_known(*, genre_names: Iterable[str], per_group: int = 6) -> list[MovieGroup]:
+    """The most rated movies of a few genres, each movie in one group only; one query.
+
+    Onboarding shows these so a new user finds movies they have seen across
+    different tastes. A movie in several of the genres goes to the first group
+    that lists it, so groups may come out a little shorter than per_group.
+    """
+    names = list(genre_names)
+    through = Movie.genres.through
+    rows = (
+        through.objects.filter(genre__name__in=names)
+        .select_related("movie", "genre")
+        .annotate(
+            rank=Window(
+                RowNumber(), partition_by=F("genre_id"), order_by=[F("movie__ratings_count").desc(), F("movie_id")]
+            )
+        )
+        .filter(rank__lte=per_group * 2)
+        .order_by("genre__name", "rank")
+    )
+    by_genre: dict[str, MovieGroup] = {}
+    seen: set[int] = set()
+    for row in rows:
+        group = by_genre.setdefault(row.genre.name, MovieGroup(genre=row.genre, movies=[]))
+        if row.movie_id in seen or len(group.movies) >= per_group or not row.movie.ratings_count:
+            continue
+        seen.add(row.movie_id)
+        group.movies.append(row.movie)
+    return [by_genre[name] for name in names if name in by_genre and by_genre[name].movies]
+
+
+def genre_list_favourite_for_user(*, user: AbstractBaseUser, limit: int = 3, min_value: float = 4.0) -> list[Genre]:
+    """The genres of the movies the user rated highest, most frequent first."""
+    return list(
+        Genre.objects.annotate(
+            liked=Count("movies__ratings", filter=Q(movies__ratings__user=user, movies__ratings__value__gte=min_value))
+        )
+        .filter(liked__gt=0)
+        .order_by("-liked", "name")[:limit]
+    )
+
+
+def movie_list_top_in_genre_unseen(
+    *, user: AbstractBaseUser, genre: Genre, min_ratings: int, limit: int = 10
+) -> QuerySet[Movie]:
+    """The best rated movies of a genre that the user has neither rated nor dismissed."""
+    return (
+        Movie.objects.filter(genres=genre, ratings_count__gte=max(min_ratings, 1))
+        .alias(
+            rated=Exists(Rating.objects.filter(user=user, movie=OuterRef("pk"))),
+            dismissed=Exists(Dismissal.objects.filter(user=user, movie=OuterRef("pk"))),
+        )
+        .filter(rated=False, dismissed=False)
+        .order_by(*MOVIE_SORTS["rating"])[:limit]
+    )
+
+
+def movie_tag_list(*, movie_id: int, limit: int = 30) -> list[dict]:
+    """The movie's most used tags as {"text", "uses"}, however many users tagged it."""
+    return list(
+        Tag.objects.filter(movie_id=movie_id)
+        .values("text")
+        .annotate(uses=Count("id"))
+        .order_by("-uses", "text")[:limit]
+    )
+
+
+def rating_get_for_user(*, user: AnyUser, movie_id: int) -> Rating | None:
+    if not user.is_authenticated:
+        return None
+    return Rating.objects.filter(user=user, movie_id=movie_id).first()
+
+
+def rating_count_for_user(*, user: AnyUser) -> int:
+    if not user.is_authenticated:
+        return 0
+    return Rating.objects.filter(user=user).count()
+
+
+def rating_values_for_user(*, user: AnyUser, movie_ids: Iterable[int]) -> dict[int, float]:
+    """The user's ratings of the given movies, as movie id -> stars, in one query."""
+    ids = list(movie_ids)
+    if not user.is_authenticated or not ids:
+        return {}
+    return dict(Rating.objects.filter(user=user, movie_id__in=ids).values_list("movie_id", "value"))
+
+
+def rating_list_for_user(*, user: AbstractBaseUser, sort: str = "newest") -> QuerySet[Rating]:
+    """All of the user's ratings with their movies, ordered by sort (a key of RATING_SORTS)."""
+    return (
+        Rating.objects.filter(user=user)
+        .select_related("movie")
+        .order_by(*RATING_SORTS.get(sort, RATING_SORTS["newest"]))
+    )
+
+
+def dismissal_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Dismissal]:
+    return Dismissal.objects.filter(user=user).select_related("movie").order_by("-created_at", "-id")
+
+
+def dismissed_movie_ids(*, user: AnyUser, movie_ids: Iterable[int] | None = None) -> set[int]:
+    """Which movies the user marked "not interested" (of movie_ids, or of all movies)."""
+    if not user.is_authenticated:
+        return set()
+    dismissals = Dismissal.objects.filter(user=user)
+    if movie_ids is not None:
+        dismissals = dismissals.filter(movie_id__in=list(movie_ids))
+    return set(dismissals.values_list("movie_id", flat=True))

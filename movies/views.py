@@ -1,17 +1,284 @@
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Pages of the site. Thin: a form validates, a service writes or a selector reads, then render.
 
-from movies import selectors
-from movies.models import Movie
+Write views answer htmx requests (header HX-Request) with a partial to swap in,
+and plain form posts (no JavaScript) with a redirect back to where they came from.
+"""
+
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.paginator import Page, Paginator
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from movies import selectors, services
+from movies.forms import MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
+from movies.models import RATING_VALUES, Movie
+from recommender.services import Pick, recommend_for
+
+PAGE_SIZE = 24
+RATINGS_PAGE_SIZE = 50
+PICKS_COUNT = 20
+# Lists ordered by average rating ignore movies with fewer ratings than this.
+TOP_RATED_MIN_RATINGS = 50
+# A new user sees the onboarding groups until they have rated this many movies.
+ONBOARDING_RATINGS = 5
+ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Animation", "Sci-Fi", "Romance", "Horror", "Documentary"]
+FAVOURITE_GENRE_ROWS = 3
+MAX_DISMISSED_OVERFETCH = 100
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "movies/home.html", {"movies": selectors.movie_list_most_rated(limit=24)})
+def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
+    """The user's top picks: the one place the movies pages ask the recommender for them.
+
+    The recommender does not know "not interested" yet, so dismissed movies are
+    dropped here (asking for that many more picks first) and never come back.
+    Its popular fallback (no trained model yet) may hold movies the user rated:
+    those are dropped too.
+    """
+    dismissed = selectors.dismissed_movie_ids(user=user)
+    picks = recommend_for(user, n=n + min(len(dismissed), MAX_DISMISSED_OVERFETCH))
+    rated = selectors.rating_values_for_user(user=user, movie_ids=[pick.movie.pk for pick in picks])
+    return [pick for pick in picks if pick.movie.pk not in dismissed and pick.movie.pk not in rated][:n]
 
 
-def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
+def _is_htmx(request: HttpRequest) -> bool:
+    return request.headers.get("HX-Request") == "true"
+
+
+def _next_or(request: HttpRequest, default: str) -> str:
+    """The page a form was posted from (its "next" field) if it is one of ours, else default."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return default
+    return target
+
+
+def _redirect_back(request: HttpRequest, default: str) -> HttpResponseRedirect:
+    """Back to the page the plain form was posted from."""
+    return HttpResponseRedirect(_next_or(request, default))
+
+
+def _get_movie(movie_id: int) -> Movie:
+    """Every movie page and action fails the same way for an unknown movie."""
     try:
-        movie = selectors.movie_get(movie_id=movie_id)
+        return selectors.movie_get(movie_id=movie_id)
     except Movie.DoesNotExist:
         raise Http404("No such movie") from None
-    return render(request, "movies/detail.html", {"movie": movie})
+
+
+def _page(request: HttpRequest, items, per_page: int) -> Page:
+    return Paginator(items, per_page).get_page(request.GET.get("page"))
+
+
+def _query_without_page(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    params.pop("page", None)
+    return params.urlencode()
+
+
+# --- Pages --------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return render(
+            request,
+            "movies/home.html",
+            {
+                "top_rated": selectors.movie_list_top_rated(min_ratings=TOP_RATED_MIN_RATINGS, limit=12),
+                "popular": selectors.movie_list_most_rated(limit=12),
+                "min_ratings": TOP_RATED_MIN_RATINGS,
+            },
+        )
+    context = _personal_home_context(request.user)
+    return render(request, "movies/home_personal.html", context)
+
+
+def _personal_home_context(user: AbstractBaseUser) -> dict:
+    rated = selectors.rating_count_for_user(user=user)
+    context: dict = {"rated_count": rated, "onboarding_ratings": ONBOARDING_RATINGS}
+    if rated < ONBOARDING_RATINGS:
+        groups = selectors.movie_groups_well_known(genre_names=ONBOARDING_GENRES)
+        ids = [m.pk for g in groups for m in g.movies]
+        context["onboarding_groups"] = groups
+        context["my_values"] = selectors.rating_values_for_user(user=user, movie_ids=ids)
+        context["rating_values"] = RATING_VALUES
+        context["to_go"] = ONBOARDING_RATINGS - rated
+        return context
+    context["picks"] = _picks_for(user)
+    context["genre_rows"] = [
+        (genre, selectors.movie_list_top_in_genre_unseen(user=user, genre=genre, min_ratings=TOP_RATED_MIN_RATINGS))
+        for genre in selectors.genre_list_favourite_for_user(user=user, limit=FAVOURITE_GENRE_ROWS)
+    ]
+    return context
+
+
+@require_GET
+def movie_list(request: HttpRequest) -> HttpResponse:
+    genres = selectors.genre_list()
+    form = MovieFilterForm(request.GET or None, genres=genres)
+    page = _page(request, selectors.movie_search(**form.search_kwargs()), PAGE_SIZE)
+    ids = [m.pk for m in page]
+    return render(
+        request,
+        "movies/movie_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query_string": _query_without_page(request),
+            "my_values": selectors.rating_values_for_user(user=request.user, movie_ids=ids),
+            "dismissed": selectors.dismissed_movie_ids(user=request.user, movie_ids=ids),
+        },
+    )
+
+
+@require_GET
+def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = _get_movie(movie_id)
+    rating = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
+    return render(
+        request,
+        "movies/detail.html",
+        {
+            "movie": movie,
+            "tags": selectors.movie_tag_list(movie_id=movie.pk),
+            "my_value": rating.value if rating else None,
+            "rating_values": RATING_VALUES,
+            "is_dismissed": bool(selectors.dismissed_movie_ids(user=request.user, movie_ids=[movie.pk])),
+        },
+    )
+
+
+@login_required
+@require_GET
+def rating_list(request: HttpRequest) -> HttpResponse:
+    form = RatingSortForm(request.GET)
+    sort = form.sort_key()
+    page = _page(request, selectors.rating_list_for_user(user=request.user, sort=sort), RATINGS_PAGE_SIZE)
+    return render(
+        request,
+        "movies/rating_list.html",
+        {
+            "form": form,
+            "sort": sort,
+            "page": page,
+            "query_string": _query_without_page(request),
+            "rating_values": RATING_VALUES,
+            "dismissals": selectors.dismissal_list_for_user(user=request.user)[:100],
+        },
+    )
+
+
+# --- Writes -------------------------------------------------------------------
+
+
+@login_required
+@require_POST
+def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = _get_movie(movie_id)
+    form = RatingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rating_create_or_update(user=request.user, movie_id=movie.pk, value=form.cleaned_data["value"])
+        except ValidationError as error:
+            form.add_error(None, error)
+    if not _is_htmx(request):
+        if form.errors:
+            messages.error(request, "That rating was not saved: choose 0.5 to 5 stars.")
+        else:
+            messages.success(request, f"Rated {movie} {form.cleaned_data['value']:g} stars.")
+        return _redirect_back(request, movie.get_absolute_url())
+    return _rating_widget_response(request, movie, form)
+
+
+@login_required
+@require_POST
+def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = _get_movie(movie_id)
+    removed = services.rating_delete(user=request.user, movie_id=movie.pk)
+    if not _is_htmx(request):
+        if removed:
+            messages.success(request, f"Removed your rating of {movie}.")
+        return _redirect_back(request, movie.get_absolute_url())
+    return _rating_widget_response(request, movie, RatingForm())
+
+
+def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm) -> HttpResponse:
+    """The widget after a change; with refresh=picks, also the picks (and onboarding progress) out of band."""
+    rating = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
+    context: dict = {
+        "movie": movie,
+        "my_value": rating.value if rating else None,
+        "rating_values": RATING_VALUES,
+        "form": form,
+        "refresh": request.POST.get("refresh", ""),
+        "next": _next_or(request, movie.get_absolute_url()),
+    }
+    if context["refresh"] == "picks" and not form.errors:
+        context["oob"] = True
+        context.update(_personal_home_picks_context(request.user))
+    return render(request, "movies/_rating_widget.html", context, status=422 if form.errors else 200)
+
+
+def _personal_home_picks_context(user: AbstractBaseUser) -> dict:
+    rated = selectors.rating_count_for_user(user=user)
+    return {
+        "rated_count": rated,
+        "onboarding_ratings": ONBOARDING_RATINGS,
+        "to_go": max(ONBOARDING_RATINGS - rated, 0),
+        "picks": _picks_for(user) if rated >= ONBOARDING_RATINGS else [],
+    }
+
+
+@login_required
+@require_POST
+def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = _get_movie(movie_id)
+    services.movie_dismiss(user=request.user, movie_id=movie.pk)
+    return _dismiss_response(request, movie, dismissed=True)
+
+
+@login_required
+@require_POST
+def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = _get_movie(movie_id)
+    services.movie_undismiss(user=request.user, movie_id=movie.pk)
+    return _dismiss_response(request, movie, dismissed=False)
+
+
+def _dismiss_response(request: HttpRequest, movie: Movie, *, dismissed: bool) -> HttpResponse:
+    if not _is_htmx(request):
+        if dismissed:
+            messages.success(request, f"{movie} will not be suggested to you again.")
+        else:
+            messages.success(request, f"{movie} may be suggested to you again.")
+        return _redirect_back(request, movie.get_absolute_url())
+    return render(
+        request,
+        "movies/_dismiss_toggle.html",
+        {"movie": movie, "is_dismissed": dismissed, "next": _next_or(request, movie.get_absolute_url())},
+    )
+
+
+# --- Accounts -----------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+        messages.success(request, f"Welcome, {user.get_username()}! Rate a few movies to get your picks.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})

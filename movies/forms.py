@@ -1,0 +1,123 @@
+"""Forms validate what comes in; services and selectors do the rest."""
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth.forms import UserCreationForm
+from django.core.exceptions import ValidationError
+
+from movies import services
+from movies.models import Genre
+from movies.selectors import RATING_SORTS
+
+# Imported MovieLens users are named "movielens-<id>" (see MovieLensAccount); nobody may sign up as one.
+RESERVED_USERNAME_PREFIX = "movielens-"
+
+MIN_RATINGS_CHOICES = [(n, f"{n:,}+ ratings") for n in (1, 10, 50, 100, 500, 1000)]
+DEFAULT_MIN_RATINGS = 50
+YEAR_MIN, YEAR_MAX = 1870, 2100
+
+
+class SignUpForm(UserCreationForm):
+    class Meta(UserCreationForm.Meta):
+        fields = ("username",)
+
+    def clean_username(self) -> str:
+        username = super().clean_username()
+        if username.lower().startswith(RESERVED_USERNAME_PREFIX):
+            raise ValidationError(
+                'Usernames starting with "%(prefix)s" are reserved for imported MovieLens users.',
+                code="reserved",
+                params={"prefix": RESERVED_USERNAME_PREFIX},
+            )
+        return username
+
+
+class RatingForm(forms.Form):
+    """One rating: the value is checked by the same rule the service applies."""
+
+    # A CharField, not a ChoiceField: "4" and "4.0" are the same rating, so values compare as numbers.
+    value = forms.CharField(max_length=8)
+
+    def clean_value(self) -> float:
+        try:
+            return services.rating_value_clean(self.cleaned_data["value"])
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["value"], code="invalid") from None
+
+
+class MovieFilterForm(forms.Form):
+    """Browse and search: every field is optional, bad values fall back to no filter."""
+
+    q = forms.CharField(required=False, max_length=200, label="Title")
+    genre = forms.ChoiceField(required=False, label="Genre")
+    year_from = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=YEAR_MAX, label="From year")
+    year_to = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=YEAR_MAX, label="To year")
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("rating", "Average rating"),
+            ("count", "Number of ratings"),
+            ("newest", "Newest"),
+            ("title", "Title"),
+        ],
+    )
+    min_ratings = forms.TypedChoiceField(
+        required=False,
+        coerce=int,
+        choices=MIN_RATINGS_CHOICES,
+        empty_value=DEFAULT_MIN_RATINGS,
+        label="With at least",
+        help_text="Applies when sorting by average rating.",
+    )
+
+    def __init__(self, *args: Any, genres: list[Genre], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._genres = {g.name: g for g in genres}
+        self.fields["genre"].choices = [("", "All genres")] + [(name, name) for name in self._genres]
+
+    def clean_genre(self) -> Genre | None:
+        return self._genres.get(self.cleaned_data.get("genre") or "")
+
+    def clean_sort(self) -> str:
+        return self.cleaned_data.get("sort") or "rating"
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        year_from, year_to = cleaned.get("year_from"), cleaned.get("year_to")
+        if year_from is not None and year_to is not None and year_from > year_to:
+            self.add_error("year_to", "The end year comes before the start year.")
+        return cleaned
+
+    def search_kwargs(self) -> dict[str, Any]:
+        """The arguments of selectors.movie_search; invalid fields are left out."""
+        data: dict[str, Any] = {}
+        if self.is_bound:
+            self.is_valid()
+            data = {k: v for k, v in self.cleaned_data.items() if k not in self.errors}
+        return {
+            "query": data.get("q") or "",
+            "genre": data.get("genre"),
+            "year_from": data.get("year_from"),
+            "year_to": data.get("year_to"),
+            "sort": data.get("sort") or "rating",
+            "min_ratings": data.get("min_ratings") or DEFAULT_MIN_RATINGS,
+        }
+
+
+class RatingSortForm(forms.Form):
+    sort = forms.ChoiceField(
+        required=False,
+        choices=[
+            ("newest", "Newest first"),
+            ("oldest", "Oldest first"),
+            ("highest", "Highest first"),
+            ("lowest", "Lowest first"),
+            ("title", "Title"),
+        ],
+    )
+
+    def sort_key(self) -> str:
+        if self.is_valid() and self.cleaned_data.get("sort") in RATING_SORTS:
+            return self.cleaned_data["sort"]
+        return "newest"
