@@ -50,7 +50,9 @@ class Shape:
     @classmethod
     def at(cls, scale: float) -> Shape:
         users = max(round(ML25M_USERS * scale), 10)
-        movies = max(round(ML25M_MOVIES * scale), 100)
+        # The catalogue shrinks with the square root of the scale: shrunk linearly, a small
+        # sample would be so dense that every user rates half the catalogue and nothing is skewed.
+        movies = max(round(ML25M_MOVIES * max(scale, scale**0.5)), 100)
         # The catalogue shrinks with the scale: each user's count is capped to half of it.
         ratings = max(round(ML25M_RATINGS * scale), users * MIN_RATINGS_PER_USER)
         ratings = min(ratings, users * (movies // 2))
