@@ -63,8 +63,10 @@ class MovieLensAccount(models.Model):
 
 
 class Rating(models.Model):
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings")
-    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="ratings")
+    # No per-column FK indexes: the unique (user, movie) constraint serves lookups by user and
+    # rating_movie_idx those by movie; two redundant indexes would slow every write and the bulk import.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="ratings", db_index=False)
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="ratings", db_index=False)
     value = models.FloatField(help_text="0.5 to 5.0 in half stars.")
     rated_at = models.DateTimeField()
 
