@@ -29,19 +29,19 @@ TOP_RATED_MIN_RATINGS = 50
 ONBOARDING_RATINGS = 5
 ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Animation", "Sci-Fi", "Romance", "Horror", "Documentary"]
 FAVOURITE_GENRE_ROWS = 3
-MAX_DISMISSED_OVERFETCH = 100
+MAX_PICKS_OVERFETCH = 100
 
 
 def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
     """The user's top picks: the one place the movies pages ask the recommender for them.
 
-    The recommender does not know "not interested" yet, so dismissed movies are
-    dropped here (asking for that many more picks first) and never come back.
-    Its popular fallback (no trained model yet) may hold movies the user rated:
-    those are dropped too.
+    The recommender does not know "not interested" yet, and its popular fallback
+    (before a model is trained) may hold movies the user rated: both are dropped
+    here, after asking for enough extra picks to fill the list in the usual case.
     """
     dismissed = selectors.dismissed_movie_ids(user=user)
-    picks = recommend_for(user, n=n + min(len(dismissed), MAX_DISMISSED_OVERFETCH))
+    extra = n + min(len(dismissed), MAX_PICKS_OVERFETCH)
+    picks = recommend_for(user, n=n + extra)
     rated = selectors.rating_values_for_user(user=user, movie_ids=[pick.movie.pk for pick in picks])
     return [pick for pick in picks if pick.movie.pk not in dismissed and pick.movie.pk not in rated][:n]
 

@@ -66,3 +66,13 @@ def alice_ratings(alice, movies) -> dict[str, Rating]:
         )
         Movie.objects.filter(pk=movie.pk).update(ratings_count=1, ratings_mean=value)
     return found
+
+
+@pytest.fixture(autouse=True)
+def _no_model_held_in_memory():
+    """Pages ask the recommender for picks; start every test without a version cached by an earlier one."""
+    from recommender.services.factors_cache import forget
+
+    forget()
+    yield
+    forget()
