@@ -319,8 +319,8 @@ def test_it_can_rerun_an_import_killed_midway_without_duplicates(postgres, synth
     with connection.cursor() as cursor:
         cursor.execute("SELECT count(*) FROM (SELECT DISTINCT user_id, movie_id FROM movies_rating) d")
         assert cursor.fetchone()[0] == expected
-        cursor.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'movies_rating'")
-        assert cursor.fetchone()[0] == 5
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'movies_rating'")
+        assert {"rating_movie_idx", "rating_one_per_user_and_movie"} <= {row[0] for row in cursor.fetchall()}
 
 
 def test_it_imports_on_sqlite_and_twice_changes_nothing(tmp_path):
