@@ -18,3 +18,6 @@ STORAGES = {
 }
 # App tests use an in-process cache; tests of Redis itself build their own client from REDIS_URL.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Several test runs on one machine each need their own test database.
+if os.environ.get("TEST_DB_NAME"):
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}  # noqa: F405

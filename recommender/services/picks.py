@@ -18,6 +18,7 @@ from django.conf import settings
 from movies.models import Movie, Rating
 from recommender.engine.factors import Factors, UserVector
 from recommender.engine.ranking import fold_in, recommend
+from recommender.engine.similar import similar_movies
 from recommender.services.factors_cache import active_factors
 from recommender.store import get_store
 
@@ -155,8 +156,6 @@ def popular_picks(*, n: int, exclude: set[int] | None = None) -> list[Pick]:
 
 def similar_to(movie: Movie, n: int = 10) -> list[tuple[Movie, float]]:
     """Movies nearest to `movie` in the active model's embedding (cosine), best first."""
-    from recommender.engine.similar import similar_movies  # TODO(lead): top-level once similar.py lands
-
     loaded = active_factors()
     if loaded is None:
         return []

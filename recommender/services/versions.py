@@ -201,26 +201,23 @@ def version_ready(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
-@transaction.atomic
 def version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the one the site serves in the database; the previous one stays ready.
 
-    The artefact is loaded first: a missing or corrupt file is refused with the
-    reason, and the active version does not change.
+    The artefact is loaded first: a missing or corrupt file is refused, the reason
+    is kept on the version for admin, and the active version does not change.
     """
     try:
         load_factors(Path(version.artifact_path))
     except ArtifactError as exc:
         version_update(version, error=f"not activated: {exc}")
         raise
-    ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False, state=State.READY)
-    version_update(
-        version,
-        is_active=True,
-        state=State.ACTIVE,
-        activated_at=timezone.now(),
-        finished_at=version.finished_at or timezone.now(),
-    )
+    with transaction.atomic():
+        ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False, state=State.READY)
+        now = timezone.now()
+        version_update(
+            version, is_active=True, state=State.ACTIVE, activated_at=now, finished_at=version.finished_at or now
+        )
     return version
 
 

@@ -11,9 +11,7 @@ pytestmark = pytest.mark.django_db
 
 
 def _rate(user: User, movie_id: int, value: float) -> None:
-    Rating.objects.create(
-        user=user, movie_id=movie_id, value=value, rated_at=datetime(2020, 1, 1, tzinfo=UTC)
-    )
+    Rating.objects.create(user=user, movie_id=movie_id, value=value, rated_at=datetime(2020, 1, 1, tzinfo=UTC))
 
 
 def test_it_returns_every_rating_as_typed_columns():

@@ -1,0 +1,145 @@
+"""Picks, stars, reasons and similar movies from a trained version."""
+
+import os
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+import redis
+from django.contrib.auth.models import User
+from django.utils import timezone
+
+from movies.models import Movie, Rating
+from recommender import services
+from recommender.store import ListStore
+from tests.conftest import REPO, need
+
+pytestmark = pytest.mark.django_db
+
+FAST = {
+    "epochs": 30,
+    "patience": 30,
+    "embedding_dim": 8,
+    "rating_dim": 4,
+    "batch_size": 64,
+    "group_size": 64,
+    "learning_rate": 0.03,
+}
+
+
+@pytest.fixture
+def trained(two_tastes):
+    version = services.version_create(overrides=FAST)
+    services.train_version(version=version)
+    services.lists_build(version=version, in_process=True)
+    return two_tastes
+
+
+def _is_a(movie: Movie) -> bool:
+    return movie.pk <= 20
+
+
+def test_picks_never_include_rated_movies(trained):
+    user = trained[0]
+    rated = set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
+    picks = services.recommend_for(user, n=15)
+    assert len(picks) == 15
+    assert not {p.movie.pk for p in picks} & rated
+
+
+def test_picks_follow_the_users_taste(trained):
+    fan_of_a, fan_of_b = trained[0], trained[39]
+    assert sum(_is_a(p.movie) for p in services.recommend_for(fan_of_a, n=5)) >= 4
+    assert sum(not _is_a(p.movie) for p in services.recommend_for(fan_of_b, n=5)) >= 4
+
+
+def test_stars_are_in_range_and_reasons_are_movies_the_user_liked(trained):
+    user = trained[0]
+    liked = set(Rating.objects.filter(user=user, value__gte=3.5).values_list("movie_id", flat=True))
+    picks = services.recommend_for(user, n=5)
+    assert all(0.5 <= p.stars <= 5.0 for p in picks)
+    assert all(p.because is not None and p.because.pk in liked for p in picks)
+
+
+def test_a_new_user_gets_personal_picks_from_a_few_ratings_without_retraining(trained):
+    newcomer = User.objects.create(username="newcomer")
+    now = timezone.now()
+    for movie_id in (1, 2, 3, 4, 5):
+        Rating.objects.create(user=newcomer, movie_id=movie_id, value=5.0, rated_at=now)
+    for movie_id in (21, 22):
+        Rating.objects.create(user=newcomer, movie_id=movie_id, value=1.0, rated_at=now)
+    picks = services.recommend_for(newcomer, n=5)
+    assert sum(_is_a(p.movie) for p in picks) >= 4
+    assert not {p.movie.pk for p in picks} & {1, 2, 3, 4, 5, 21, 22}
+
+
+def test_a_user_without_ratings_gets_popular_movies(trained, settings):
+    settings.RECOMMENDER_POPULAR_MIN_RATINGS = 0
+    Movie.objects.filter(pk=33).update(ratings_count=99)
+    picks = services.recommend_for(User.objects.create(username="blank"), n=3)
+    assert picks[0].movie.pk == 33
+    assert all(p.because is None for p in picks)
+
+
+def test_without_a_trained_model_everyone_gets_popular_movies(two_tastes, settings):
+    settings.RECOMMENDER_POPULAR_MIN_RATINGS = 0
+    Movie.objects.filter(pk=7).update(ratings_count=50)
+    assert services.recommend_for(two_tastes[0], n=1)[0].movie.pk == 7
+
+
+def test_similar_movies_share_the_taste(trained):
+    similar = services.similar_to(Movie.objects.get(pk=3), n=5)
+    assert len(similar) == 5
+    assert all(movie.pk != 3 for movie, _ in similar)
+    assert sum(_is_a(movie) for movie, _ in similar) >= 4
+
+
+@pytest.fixture
+def redis_store(settings):
+    url = os.environ.get("REDIS_URL", "")
+    need(bool(url), "REDIS_URL pointing at a running Redis")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.ConnectionError:
+        need(False, f"Redis answering at {url}")
+    settings.RECOMMENDER_LISTS_URL = url
+    settings.RECOMMENDER_LISTS_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
+    store = ListStore.from_url(url, prefix=settings.RECOMMENDER_LISTS_PREFIX)
+    yield store
+    for key in store.client.scan_iter(f"{store.prefix}:*"):
+        store.client.delete(key)
+
+
+@pytest.mark.integration
+def test_publishing_writes_every_users_list_to_redis_and_a_rating_refreshes_one(two_tastes, redis_store):
+    version = services.version_create(overrides=FAST)
+    services.train_version(version=version)
+    services.lists_build(version=version, in_process=True)
+    assert redis_store.live_version() == version.pk
+    assert redis_store.count(version.pk) == 40
+    user = two_tastes[0]
+    _, before = redis_store.get(user.pk)
+    rated = set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
+    assert not set(before.tolist()) & rated
+
+    top = int(before[0])
+    Rating.objects.create(user=user, movie_id=top, value=1.0, rated_at=datetime.now(UTC))
+    after = services.user_picks_refresh(user_id=user.pk)
+    assert top not in after.tolist()
+    assert redis_store.get(user.pk)[1].tolist() == after.tolist()
+
+
+def test_serving_picks_never_loads_tensorflow(trained):
+    """A web process ranks with numpy: importing and calling the serving code loads no TensorFlow."""
+    code = (
+        "import django, sys; django.setup(); "
+        "import recommender.services, recommender.admin, movies.views; "
+        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow loaded'"
+    )
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,117 @@
+"""Training, activating and retiring model versions on a small two-taste world."""
+
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from movies.models import Rating
+from recommender import services
+from recommender.engine.factors import ArtifactError
+from recommender.models import ModelVersion
+
+pytestmark = pytest.mark.django_db
+
+FAST = {"epochs": 4, "embedding_dim": 8, "rating_dim": 4}
+
+
+def _trained(**overrides) -> ModelVersion:
+    version = services.version_create(preset="default", overrides={**FAST, **overrides})
+    services.train_version(version=version)
+    services.lists_build(version=version, in_process=True)
+    version.refresh_from_db()
+    return version
+
+
+def test_training_records_metrics_history_and_an_artefact_then_activates(two_tastes):
+    version = _trained()
+    assert version.state == ModelVersion.State.ACTIVE and version.is_active
+    assert version.n_ratings == Rating.objects.count()
+    assert version.n_users == 40 and version.n_movies == 40
+    assert len(version.history) == version.epochs >= 1
+    assert {"epoch", "loss", "val_rmse", "val_ndcg", "seconds"} <= set(version.history[0])
+    assert Path(version.artifact_path).is_file()
+    assert version.metrics["val_rmse"] is None or version.metrics["val_rmse"] > 0
+
+
+def test_a_second_version_cannot_start_while_one_runs(two_tastes):
+    first = services.version_create()
+    with pytest.raises(services.AlreadyRunning) as raised:
+        services.version_create()
+    assert raised.value.version == first
+
+
+def test_ten_retrain_requests_queue_one_version(two_tastes, django_capture_on_commit_callbacks, mocker):
+    delay = mocker.patch("recommender.tasks.train_version.delay")
+    with django_capture_on_commit_callbacks(execute=True):
+        results = [services.retrain_request() for _ in range(10)]
+    created = [v for v, was_created in results if was_created]
+    assert len(created) == 1
+    assert {v.pk for v, _ in results} == {created[0].pk}
+    delay.assert_called_once_with(created[0].pk)
+
+
+def test_activating_a_corrupt_artefact_is_refused_and_the_active_version_stays(two_tastes):
+    first = _trained()
+    second = services.version_create(overrides=FAST)
+    services.train_version(version=second)
+    path = Path(second.artifact_path)
+    path.write_bytes(path.read_bytes()[:-100])  # truncated on disk
+    with pytest.raises(ArtifactError):
+        services.version_activate(version=second)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.is_active
+    assert not second.is_active
+    assert "not activated" in second.error
+
+
+def test_rolling_back_makes_the_older_version_active_again(two_tastes):
+    first = _trained()
+    second = _trained()
+    assert second.is_active
+    services.version_activate(version=first)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.is_active and first.state == ModelVersion.State.ACTIVE
+    assert not second.is_active and second.state == ModelVersion.State.READY
+
+
+def test_a_cancelled_version_stops_and_keeps_no_files(two_tastes, mocker):
+    version = services.version_create(overrides={**FAST, "epochs": 50, "patience": 50})
+
+    def cancel_after_first_epoch(report):
+        services.version_cancel(version=version)
+
+    with pytest.raises(services.Cancelled):
+        services.train_version(version=version, on_epoch=cancel_after_first_epoch)
+    version.refresh_from_db()
+    assert version.state == ModelVersion.State.CANCELLED
+    assert len(version.history) < 50
+    assert not services.versions.artifact_dir(version).exists()
+
+
+def test_training_without_ratings_fails_clearly(db):
+    version = services.version_create()
+    with pytest.raises(services.NoTrainingData):
+        services.train_version(version=version)
+    version.refresh_from_db()
+    assert version.state == ModelVersion.State.FAILED
+    assert "no ratings" in version.error
+
+
+def test_pruning_keeps_the_newest_versions_and_the_active_one(two_tastes, settings):
+    versions = [_trained() for _ in range(3)]
+    services.version_activate(version=versions[0])
+    pruned = services.versions_prune(keep=1)
+    assert pruned == [versions[1].pk]
+    for version in versions:
+        version.refresh_from_db()
+    assert versions[0].artifact_path and versions[2].artifact_path
+    assert versions[1].artifact_path == ""
+
+
+def test_the_snapshot_time_is_kept_so_later_ratings_are_folded_in(two_tastes):
+    version = _trained()
+    _, factors = services.active_factors()
+    assert datetime.fromisoformat(factors.metadata["snapshot_at"]) == version.started_at
