@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import Avg, Count
+from django.db.models.functions import Round
 
 from movies import services
 from movies.models import Dismissal, Movie, Rating
@@ -18,7 +19,8 @@ def _totals(movie_id: int) -> tuple[int, float | None]:
 
 
 def _aggregate(movie_id: int) -> tuple[int, float | None]:
-    found = Rating.objects.filter(movie_id=movie_id).aggregate(n=Count("id"), mean=Avg("value"))
+    # What the importer's refresh_movie_stats stores: the mean rounded to 4 places.
+    found = Rating.objects.filter(movie_id=movie_id).aggregate(n=Count("id"), mean=Round(Avg("value"), 4))
     return found["n"], found["mean"]
 
 
@@ -63,6 +65,20 @@ def test_rating_again_replaces_the_value_without_counting_twice(alice, bob, movi
     assert _totals(movie_id) == (2, 4.0)
 
 
+def test_the_mean_is_rounded_to_four_places_like_the_importers(alice, bob, carol, movies):
+    movie_id = movies["Heat"].pk
+    for user, value in [(alice, 4.0), (bob, 4.0), (carol, 5.0)]:
+        services.rating_create_or_update(user=user, movie_id=movie_id, value=value)
+    assert _totals(movie_id) == (3, 4.3333)
+
+
+def test_a_recount_repairs_totals_that_had_drifted(bob, movies):
+    movie_id = movies["Heat"].pk
+    Movie.objects.filter(pk=movie_id).update(ratings_count=7, ratings_mean=1.2345)
+    services.rating_create_or_update(user=bob, movie_id=movie_id, value=2.5)
+    assert _totals(movie_id) == (1, 2.5)
+
+
 def test_deleting_the_last_rating_clears_the_mean(bob, movies):
     movie_id = movies["Heat"].pk
     services.rating_create_or_update(user=bob, movie_id=movie_id, value=4.0)
@@ -83,7 +99,7 @@ def test_counts_and_means_stay_exactly_equal_to_the_aggregate_over_many_changes(
         else:
             services.rating_create_or_update(user=user, movie_id=movie_id, value=rng.randint(1, 10) / 2)
     for movie_id in movie_ids:
-        # Exact equality on purpose: the service recovers the exact sum, so no drift builds up.
+        # Exact equality on purpose: the service recounts, so no drift builds up.
         assert _totals(movie_id) == _aggregate(movie_id)
 
 
