@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from movies import selectors, services
-from movies.forms import MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
+from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
 from movies.models import RATING_VALUES, Movie
 from recommender.services import Pick, recommend_for
 
@@ -124,7 +124,11 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
 @require_GET
 def movie_list(request: HttpRequest) -> HttpResponse:
     genres = selectors.genre_list()
-    form = MovieFilterForm(request.GET or None, genres=genres)
+    data = request.GET.copy()
+    # Defaults written into the data so the form shows what applies.
+    data.setdefault("min_ratings", str(DEFAULT_MIN_RATINGS))
+    data.setdefault("sort", "count" if data.get("q", "").strip() else "rating")
+    form = MovieFilterForm(data, genres=genres)
     page = _page(request, selectors.movie_search(**form.search_kwargs()), PAGE_SIZE)
     ids = [m.pk for m in page]
     return render(

@@ -116,3 +116,9 @@ def test_genre_links_lead_to_the_filtered_list(client, movies):
     response = client.get(reverse("movies:detail", args=[movies["Heat"].pk]))
     assert f"{reverse('movies:list')}?genre=Drama".encode() in response.content
     assert Genre.objects.filter(name="Drama").exists()
+
+
+def test_a_title_search_lists_rarely_rated_matches_most_rated_first(client, catalogue, movies):
+    response = client.get(reverse("movies:list"), {"q": "heat"})
+    assert [m.title for m in response.context["page"]] == ["Heat"]
+    assert response.context["form"]["sort"].value() == "count"

@@ -143,3 +143,22 @@ def test_the_browse_page_marks_the_users_ratings_and_dismissals(alice, alice_rat
     assert "You: ★ 4.5" in html
     assert '<span class="badge">Not interested</span>' in html
     assert Genre.objects.count() == 4
+
+
+def test_pick_cards_never_show_the_rating_just_posted_as_the_users_own(bob, movies):
+    client = Client()
+    client.force_login(bob)
+    for title in ["Toy Story", "Jumanji", "Heat", "The Matrix"]:
+        client.post(reverse("movies:rate", args=[movies[title].pk]), {"value": "4"})
+    Movie.objects.create(id=70, title="Unseen", ratings_count=1000, ratings_mean=4.0)
+    response = client.post(
+        reverse("movies:rate", args=[movies["Amélie"].pk]), {"value": "5", "refresh": "picks"}, HTTP_HX_REQUEST="true"
+    )
+    picks_html = response.content.decode().split('id="picks"', 1)[1]
+    assert "Unseen" in picks_html
+    assert "You: ★" not in picks_html
+
+
+def test_browse_shows_the_minimum_number_of_ratings_that_applies(client, movies):
+    response = client.get(reverse("movies:list"), {"q": "toy"})
+    assert response.context["form"]["min_ratings"].value() == "50"
