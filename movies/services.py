@@ -96,7 +96,7 @@ def _user_check(user: AbstractBaseUser | AnonymousUser) -> None:
 
 
 def _movie_lock(*, movie_id: int) -> None:
-    found = Movie.objects.select_for_update().filter(pk=movie_id).values_list("pk", flat=True)
+    found = Movie.objects.select_for_update().filter(pk=movie_id).order_by().values_list("pk", flat=True)
     if not list(found):
         raise ValidationError({"movie_id": "No such movie."}, code="unknown_movie")
 

@@ -165,3 +165,16 @@ class TestCsrf:
         )
         assert response.status_code == 200
         assert Rating.objects.get(user=alice).value == 4.0
+
+
+def test_a_rating_post_that_refreshes_picks_runs_a_bounded_number_of_queries(
+    bob, movies, django_assert_max_num_queries
+):
+    client = _logged_in(bob)
+    for title in ["Toy Story", "Jumanji", "Heat", "The Matrix"]:
+        client.post(reverse("movies:rate", args=[movies[title].pk]), {"value": "4"})
+    with django_assert_max_num_queries(20):  # 18 today, of which the recommender makes 3
+        response = client.post(
+            reverse("movies:rate", args=[movies["Amélie"].pk]), {"value": "5", "refresh": "picks"}, **HTMX
+        )
+    assert response.status_code == 200
