@@ -79,6 +79,7 @@ class ImportResult:
     bad_rows: list[BadRow] = field(default_factory=list)
     bad_count: int = 0
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
 
     @property
     def changed(self) -> int:
@@ -178,7 +179,11 @@ def movielens_import(
             )
 
             keys: list[np.ndarray] = []
-            lines: list[np.ndarray] = []
+            # Per-movie count and sum of the imported ratings: on a first import they are the
+            # movie stats, with no aggregate over the whole table afterwards.
+            counts = np.zeros(int(movie_ids.max(initial=0)) + 1, dtype=np.int64)
+            sums = np.zeros(len(counts), dtype=np.float64)
+            phase = time.monotonic()
             with (
                 _bar(source.size(layout.ratings), layout.ratings, progress) as bar,
                 writer.ratings() as sink,
@@ -188,11 +193,12 @@ def movielens_import(
                     if len(chunk) == 0:
                         continue
                     keys.append(pair_keys(chunk.user, chunk.movie))
-                    lines.append(chunk.line.astype(np.int32))
+                    counts += np.bincount(chunk.movie, minlength=len(counts))
+                    sums += np.bincount(chunk.movie, weights=chunk.value, minlength=len(counts))
                     sink.write(users.ids_for(chunk.user), chunk)
                     result.ratings += len(chunk)
-                repeats = find_duplicate_pairs(keys, lines)
-                del keys, lines
+                result.timings["ratings read and sent"] = time.monotonic() - phase
+                repeats = find_duplicate_pairs(keys, lambda: iter_ratings(source, layout, movie_ids, lambda bad: None))
                 for user, movie, first, line in repeats:
                     reason = f"a second rating of the same movie by the same user (first on line {first})"
                     on_bad(BadRow(layout.ratings, line, f"user {user}, movie {movie}", reason))
@@ -200,6 +206,9 @@ def movielens_import(
                     # Only reached with skip_bad_rows: the first rating of the pair is kept.
                     result.ratings -= len(repeats)
                     sink.drop_repeats([(users.id_for(u), m) for u, m, _, _ in repeats])
+                phase = time.monotonic()
+            result.timings["ratings merged or indexed"] = time.monotonic() - phase
+            phase = time.monotonic()
 
             if layout.tags:
                 with _bar(source.size(layout.tags), layout.tags, progress) as bar:
@@ -214,10 +223,16 @@ def movielens_import(
                         result.tags += len(rows)
                 result.tags_created += writer.finish_tags()
 
+            result.timings["tags"] = time.monotonic() - phase
+            phase = time.monotonic()
             result.ratings_created, result.ratings_updated = sink.created, sink.updated
             result.users, result.users_created = users.seen_count, users.created
-            if not dry_run:
+            if not dry_run and sink.bulk and not repeats:
+                # The table was empty, so what was imported is all there is.
+                writer.set_movie_stats(counts, sums)
+            elif not dry_run:
                 writer.refresh_movie_stats()
+            result.timings["movie stats"] = time.monotonic() - phase
     result.seconds = time.monotonic() - started
     return result
 
@@ -329,6 +344,7 @@ def _q(name: str) -> str:
 class _RatingSink:
     created = 0
     updated = 0
+    bulk = False  # True when the table was empty, so the import is all it holds
 
     def write(self, user_ids: np.ndarray, chunk: RatingChunk) -> None:
         return None
@@ -448,6 +464,21 @@ class _Writer:
                 values,
             )
         return Tag.objects.count() - before
+
+    def set_movie_stats(self, counts: np.ndarray, sums: np.ndarray) -> None:
+        """Store per-movie count and mean from the imported ratings (movie id = index)."""
+        ids = np.flatnonzero(counts)
+        rows = list(zip(ids.tolist(), counts[ids].tolist(), sums[ids].tolist(), strict=True))
+        movie = _q(self.movie_table)
+        # The mean is computed and rounded in SQL, as refresh_movie_stats does, so both give the same value.
+        mean = "round(CAST(%s / %s AS numeric), 4)" if connection.vendor == "postgresql" else "round(%s / %s, 4)"
+        with connection.cursor() as cursor:
+            cursor.execute(f"UPDATE {movie} SET ratings_count = 0, ratings_mean = NULL WHERE ratings_count <> 0")
+            for start in range(0, len(rows), SQL_BATCH):
+                cursor.executemany(
+                    f"UPDATE {movie} SET ratings_count = %s, ratings_mean = {mean} WHERE id = %s",
+                    [(n, total, n, movie_id) for movie_id, n, total in rows[start : start + SQL_BATCH]],
+                )
 
     def refresh_movie_stats(self) -> None:
         """Recompute ratings_count and ratings_mean of every movie in two set-based statements."""

@@ -51,4 +51,7 @@ class Command(BaseCommand):
                 self.stderr.write(f"  {bad}")
             if result.bad_count > len(result.bad_rows):
                 self.stderr.write(f"  ... and {result.bad_count - len(result.bad_rows):,} more")
+        if options["verbosity"] > 1:
+            for phase, seconds in result.timings.items():
+                self.stderr.write(f"  {phase}: {seconds:.1f} s")
         self.stdout.write(result.summary())
