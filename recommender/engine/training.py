@@ -387,11 +387,18 @@ class _RowSparseTrainer:
         return nu, num, nuv, nm, nmm, nmv, nd, loss, rank_loss, rating_loss
 
     def _unique_padded(self, ids, scratch):
+        """Unique ids padded with the scratch row to a power of two (at least 256, at most the batch).
+
+        Padding keeps the XLA step to a handful of compiled shapes; padding to the next power
+        of two rather than to the whole batch avoids updating tens of thousands of scratch
+        rows per step when a large batch holds few distinct movies.
+        """
         uniq, inv = tf.unique(ids)
-        pad = tf.fill([self.batch - tf.size(uniq)], scratch)
-        full = tf.concat([uniq, pad], axis=0)
-        full.set_shape([self.batch])
-        return full, inv
+        n = tf.size(uniq)
+        bucket = tf.cast(tf.pow(2.0, tf.math.ceil(tf.math.log(tf.cast(n, tf.float32)) / math.log(2.0))), tf.int32)
+        bucket = tf.clip_by_value(tf.maximum(bucket, n), 256, self.batch)
+        pad = tf.fill([tf.maximum(bucket - n, 0)], scratch)
+        return tf.concat([uniq, pad], axis=0), inv
 
     def _run_epoch(self, order, n_batches, phase):
         total = tf.constant(0.0)
