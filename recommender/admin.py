@@ -1,10 +1,37 @@
+"""Model versions in admin: retrain now, live progress, cancel, compare, activate and roll back."""
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.urls import URLPattern, path, reverse
+from django.views.decorators.http import require_GET, require_POST
 
 from recommender import services
 from recommender.engine.factors import ArtifactError
 from recommender.models import ModelVersion
+
+RETRAIN_PERMISSION = "recommender.retrain_modelversion"
+COMPARED_METRICS = (("val_rmse", "val RMSE", "lower"), ("val_ndcg", "val nDCG@10", "higher"))
+
+
+def _require_retrain_permission(request: HttpRequest) -> None:
+    if not request.user.has_perm(RETRAIN_PERMISSION):
+        raise PermissionDenied("you may not retrain or switch model versions")
+
+
+def progress_data(version: ModelVersion) -> dict:
+    return {
+        "id": version.pk,
+        "state": version.state,
+        "state_label": version.get_state_display(),
+        "running": version.is_running,
+        "is_active": version.is_active,
+        "epoch": version.epoch,
+        "max_epochs": version.max_epochs,
+        "history": version.history,
+        "error": version.error,
+    }
 
 
 @admin.register(ModelVersion)
@@ -12,30 +39,122 @@ class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["__str__", "preset", "state", "is_active", "n_ratings", "rmse", "ndcg", "created_at", "finished_at"]
     list_filter = ["state", "preset", "is_active"]
     readonly_fields = [f.name for f in ModelVersion._meta.fields]
-    actions = ["activate_version"]
+    change_list_template = "admin/recommender/modelversion/change_list.html"
+    change_form_template = "admin/recommender/modelversion/change_form.html"
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training, never from a form
 
     @admin.display(description="val RMSE")
     def rmse(self, version: ModelVersion) -> str:
-        value = version.metrics.get("val_rmse")
-        return f"{value:.4f}" if isinstance(value, float) else "-"
+        return _fmt(version.metrics.get("val_rmse"))
 
     @admin.display(description="val nDCG@10")
     def ndcg(self, version: ModelVersion) -> str:
-        value = version.metrics.get("val_ndcg")
-        return f"{value:.4f}" if isinstance(value, float) else "-"
+        return _fmt(version.metrics.get("val_ndcg"))
 
-    @admin.action(description="Activate the selected version (one)", permissions=["change"])
-    def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        if queryset.count() != 1:
-            self.message_user(request, "Select exactly one version to activate.", messages.ERROR)
-            return
-        version = queryset.get()
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("retrain/", view(self.retrain_view), name="recommender_modelversion_retrain"),
+            path("<int:pk>/progress.json", view(self.progress_view), name="recommender_modelversion_progress"),
+            path("<int:pk>/cancel/", view(self.cancel_view), name="recommender_modelversion_cancel"),
+            path("<int:pk>/activate/", view(self.activate_view), name="recommender_modelversion_activate"),
+            *super().get_urls(),
+        ]
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict | None = None) -> HttpResponse:
+        extra = {"running": services.running_version(), "can_retrain": request.user.has_perm(RETRAIN_PERMISSION)}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    def change_view(
+        self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
+    ) -> HttpResponse:
+        version = get_object_or_404(ModelVersion, pk=object_id)
+        active = ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).first()
+        comparison = [
+            {
+                "label": label,
+                "this": _fmt(version.metrics.get(key)),
+                "active": _fmt(active.metrics.get(key)) if active else "-",
+                "better": _better(version.metrics.get(key), active.metrics.get(key) if active else None, direction),
+            }
+            for key, label, direction in COMPARED_METRICS
+        ]
+        extra = {
+            "version": version,
+            "active": active,
+            "comparison": comparison,
+            "progress": progress_data(version),
+            "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
+            "can_activate": not version.is_active and not version.is_running and bool(version.artifact_path),
+        }
+        return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
+
+    @staticmethod
+    def _version_url(version: ModelVersion) -> str:
+        return reverse("admin:recommender_modelversion_change", args=[version.pk])
+
+    def retrain_view(self, request: HttpRequest) -> HttpResponse:
+        return require_POST(self._retrain)(request)
+
+    def _retrain(self, request: HttpRequest) -> HttpResponse:
+        _require_retrain_permission(request)
+        version, created = services.retrain_request()
+        if created:
+            self.message_user(request, f"Retrain queued as v{version.pk}.", messages.SUCCESS)
+        else:
+            self.message_user(
+                request, f"Already training: v{version.pk} is {version.get_state_display()}.", messages.WARNING
+            )
+        return HttpResponseRedirect(self._version_url(version))
+
+    def progress_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return require_GET(self._progress)(request, pk)
+
+    def _progress(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        return JsonResponse(progress_data(get_object_or_404(ModelVersion, pk=pk)))
+
+    def cancel_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return require_POST(self._cancel)(request, pk)
+
+    def _cancel(self, request: HttpRequest, pk: int) -> HttpResponse:
+        _require_retrain_permission(request)
+        version = get_object_or_404(ModelVersion, pk=pk)
+        if services.version_cancel(version=version):
+            self.message_user(request, f"v{pk} is cancelled; training stops after the current epoch.", messages.SUCCESS)
+        else:
+            self.message_user(request, f"v{pk} is not running.", messages.WARNING)
+        return HttpResponseRedirect(self._version_url(version))
+
+    def activate_view(self, request: HttpRequest, pk: int) -> HttpResponse:
+        return require_POST(self._activate)(request, pk)
+
+    def _activate(self, request: HttpRequest, pk: int) -> HttpResponse:
+        _require_retrain_permission(request)
+        version = get_object_or_404(ModelVersion, pk=pk)
         try:
-            services.version_activate(version=version)
+            services.version_rollout(version=version)
         except ArtifactError as exc:
-            self.message_user(request, f"v{version.pk} was not activated: {exc}", messages.ERROR)
-            return
-        self.message_user(request, f"v{version.pk} is now active.", messages.SUCCESS)
+            self.message_user(request, f"v{pk} was not activated: {exc}", messages.ERROR)
+        except services.AlreadyRunning:
+            self.message_user(
+                request, "Another version is training or computing lists; try when it is done.", messages.ERROR
+            )
+        else:
+            self.message_user(
+                request, f"v{pk} is being activated: its lists are computed, then it goes live.", messages.SUCCESS
+            )
+        return HttpResponseRedirect(self._version_url(version))
+
+
+def _fmt(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "-"
+
+
+def _better(this: object, other: object, direction: str) -> bool | None:
+    if not isinstance(this, float) or not isinstance(other, float):
+        return None
+    return this < other if direction == "lower" else this > other

@@ -36,6 +36,7 @@ class ModelVersion(models.Model):
 
     class Meta:
         ordering = ["-id"]
+        permissions = [("retrain_modelversion", "Can retrain, cancel, activate and roll back model versions")]
         constraints = [
             models.UniqueConstraint(
                 fields=["is_active"], condition=models.Q(is_active=True), name="modelversion_one_active"
@@ -52,3 +53,8 @@ class ModelVersion(models.Model):
     @property
     def is_running(self) -> bool:
         return self.state in RUNNING_STATES
+
+    @property
+    def max_epochs(self) -> int:
+        """The most epochs this run may take (early stopping can end it sooner)."""
+        return int((self.params or {}).get("epochs") or self.epochs or 0)

@@ -67,8 +67,7 @@ def lists_publish(version_id: int) -> int:
 
 @shared_task(name="recommender.lists_failed")
 def lists_failed(request, exc, traceback, version_id: int) -> None:  # type: ignore[no-untyped-def]
-    version = ModelVersion.objects.get(pk=version_id)
-    services.version_fail(version=version, error=f"computing lists failed: {exc}")
+    services.lists_failed(version=ModelVersion.objects.get(pk=version_id), error=str(exc))
 
 
 @shared_task(name="recommender.retrain")

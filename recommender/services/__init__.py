@@ -1,7 +1,7 @@
 """The recommender's verbs, as views, admin, commands and tasks use them."""
 
 from recommender.services.factors_cache import active_factors
-from recommender.services.lists import lists_build, lists_compute, lists_publish
+from recommender.services.lists import lists_build, lists_compute, lists_failed, lists_publish, version_rollout
 from recommender.services.picks import Pick, popular_picks, recommend_for, similar_to, user_picks_refresh
 from recommender.services.versions import (
     AlreadyRunning,
@@ -14,6 +14,7 @@ from recommender.services.versions import (
     version_cancel,
     version_create,
     version_fail,
+    version_ready,
     versions_prune,
 )
 
@@ -25,6 +26,7 @@ __all__ = [
     "active_factors",
     "lists_build",
     "lists_compute",
+    "lists_failed",
     "lists_publish",
     "popular_picks",
     "recommend_for",
@@ -38,5 +40,6 @@ __all__ = [
     "version_create",
     "version_fail",
     "version_ready",
+    "version_rollout",
     "versions_prune",
 ]

@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
 from django.conf import settings
+from django.db import IntegrityError
 from django.db.models import Max
 
 from movies.models import Rating
-from recommender.engine.factors import Factors
+from recommender.engine.factors import ArtifactError, Factors, load_factors
 from recommender.engine.ranking import recommend_all
 from recommender.models import ModelVersion
 from recommender.services.factors_cache import factors_for, forget
-from recommender.services.versions import State, version_activate, version_update, versions_prune
+from recommender.services.versions import (
+    AlreadyRunning,
+    State,
+    running_version,
+    version_activate,
+    version_update,
+    versions_prune,
+)
 from recommender.snapshot import ratings_snapshot
 from recommender.store import get_store
 
@@ -59,6 +68,31 @@ def lists_build(*, version: ModelVersion, in_process: bool = False) -> None:
 
     header = [lists_compute_task.si(version.pk, start, stop) for start, stop in chunks]
     chord(header)(lists_publish_task.si(version.pk).on_error(lists_failed_task.s(version.pk)))
+
+
+def version_rollout(*, version: ModelVersion, in_process: bool = False) -> None:
+    """Activate a trained version (a roll-back, or one kept back): check its file, build its lists, publish.
+
+    Raises ArtifactError for a missing or corrupt file (the active version stays) and
+    AlreadyRunning when another version is training or computing lists.
+    """
+    try:
+        load_factors(Path(version.artifact_path))
+    except ArtifactError as exc:
+        version_update(version, error=f"not activated: {exc}")
+        raise
+    try:
+        lists_build(version=version, in_process=in_process)
+    except IntegrityError:
+        running = running_version()
+        if running is None:
+            raise
+        raise AlreadyRunning(running) from None
+
+
+def lists_failed(*, version: ModelVersion, error: str) -> None:
+    """The lists could not be built: the version keeps its files and stays ready to try again."""
+    version_update(version, state=State.READY, error=f"computing lists failed: {error}"[:5000])
 
 
 def exclusions(factors: Factors, ratings_user: np.ndarray, ratings_movie: np.ndarray) -> sp.csr_matrix:

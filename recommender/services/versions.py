@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import math
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -87,14 +89,32 @@ def retrain_request(*, preset: str | None = None, overrides: dict | None = None)
 
     Returns (version, created): the new queued version, or the running one.
     """
-    from recommender.tasks import train_version as train_version_task  # tasks import this module
-
     try:
         version = version_create(preset=preset, overrides=overrides)
     except AlreadyRunning as exc:
         return exc.version, False
-    transaction.on_commit(lambda: train_version_task.delay(version.pk))
+    transaction.on_commit(lambda: _start_training(version.pk))
     return version, True
+
+
+def _start_training(version_id: int) -> None:
+    from recommender.tasks import train_version as train_version_task  # tasks import this module
+
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        train_version_task.delay(version_id)
+        return
+    # No broker (embedded mode): train in a process of its own, so that the web
+    # process that asked never loads TensorFlow and the request returns at once.
+    log_path = Path(settings.VAR_DIR) / "logs" / f"train-v{version_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as out:
+        subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py, an integer argument
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "retrain", "--run", str(version_id)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def artifact_dir(version: ModelVersion) -> Path:

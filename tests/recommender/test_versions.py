@@ -41,7 +41,8 @@ def test_a_second_version_cannot_start_while_one_runs(two_tastes):
     assert raised.value.version == first
 
 
-def test_ten_retrain_requests_queue_one_version(two_tastes, django_capture_on_commit_callbacks, mocker):
+def test_ten_retrain_requests_queue_one_version(two_tastes, django_capture_on_commit_callbacks, mocker, settings):
+    settings.CELERY_TASK_ALWAYS_EAGER = False
     delay = mocker.patch("recommender.tasks.train_version.delay")
     with django_capture_on_commit_callbacks(execute=True):
         results = [services.retrain_request() for _ in range(10)]
