@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, F, OuterRef, Q, QuerySet, Window
+from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Window
 from django.db.models.functions import RowNumber
 
 from movies.models import Dismissal, Genre, Movie, Rating, Tag
@@ -133,15 +133,23 @@ def movie_groups_well_known(*, genre_names: Iterable[str], per_group: int = 6) -
     return [by_genre[name] for name in names if name in by_genre and by_genre[name].movies]
 
 
-def genre_list_favourite_for_user(*, user: AbstractBaseUser, limit: int = 3, min_value: float = 4.0) -> list[Genre]:
-    """The genres of the movies the user rated highest, most frequent first."""
-    return list(
-        Genre.objects.annotate(
-            liked=Count("movies__ratings", filter=Q(movies__ratings__user=user, movies__ratings__value__gte=min_value))
-        )
-        .filter(liked__gt=0)
-        .order_by("-liked", "name")[:limit]
+def genre_list_favourite_for_user(
+    *, user: AbstractBaseUser, limit: int = 3, min_value: float = 4.0, recent: int = 200
+) -> list[Genre]:
+    """The genres of the movies the user liked lately (their last `recent` ratings of min_value or more).
+
+    Starts from the user's own ratings, never from the genres (whose movies carry
+    millions of other users' ratings), and only the recent ones: taste moves, and
+    a MovieLens user with thousands of ratings then costs what a new one does.
+    """
+    liked = Rating.objects.filter(user=user, value__gte=min_value).order_by("-rated_at").values("movie_id")[:recent]
+    rows = (
+        Movie.genres.through.objects.filter(movie_id__in=Subquery(liked))
+        .values("genre_id", "genre__name")
+        .annotate(liked=Count("id"))
+        .order_by("-liked", "genre__name")[:limit]
     )
+    return [Genre(id=row["genre_id"], name=row["genre__name"]) for row in rows]
 
 
 def movie_list_top_in_genre_unseen(

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from movies import selectors, services
 from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
-from movies.models import RATING_VALUES, Movie
+from movies.models import Movie
 from recommender.services import Pick, recommend_for
 
 PAGE_SIZE = 24
@@ -110,7 +110,6 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
         ids = [m.pk for g in groups for m in g.movies]
         context["onboarding_groups"] = groups
         context["my_values"] = selectors.rating_values_for_user(user=user, movie_ids=ids)
-        context["rating_values"] = RATING_VALUES
         context["to_go"] = ONBOARDING_RATINGS - rated
         return context
     context["picks"] = _picks_for(user)
@@ -155,7 +154,6 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
             "movie": movie,
             "tags": selectors.movie_tag_list(movie_id=movie.pk),
             "my_value": rating.value if rating else None,
-            "rating_values": RATING_VALUES,
             "is_dismissed": bool(selectors.dismissed_movie_ids(user=request.user, movie_ids=[movie.pk])),
         },
     )
@@ -175,7 +173,6 @@ def rating_list(request: HttpRequest) -> HttpResponse:
             "sort": sort,
             "page": page,
             "query_string": _query_without_page(request),
-            "rating_values": RATING_VALUES,
             "dismissals": selectors.dismissal_list_for_user(user=request.user)[:100],
         },
     )
@@ -221,7 +218,6 @@ def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm
     context: dict = {
         "movie": movie,
         "my_value": rating.value if rating else None,
-        "rating_values": RATING_VALUES,
         "form": form,
         "refresh": request.POST.get("refresh", ""),
         "next": _next_or(request, movie.get_absolute_url()),
