@@ -78,10 +78,11 @@ def _top_from_item_scores(item_scores: np.ndarray, exclude, n_users: int, chunk:
 def _ease_top(train_csr, lam: float = 300.0, chunk: int = 2048) -> np.ndarray:
     """EASE: B = I - P / diag(P) with P = (X^T X + lam I)^-1, diag(B) = 0; scores X B."""
     x = train_csr.astype(np.float32)
-    g = (x.T @ x).toarray().astype(np.float64)
+    g = (x.T @ x).toarray().astype(np.float32)
     g[np.diag_indices_from(g)] += lam
+    # float32: half the memory and about twice as fast as float64; lambda keeps it well conditioned.
     p = np.linalg.inv(g)
-    b = (-p / np.diag(p)).astype(np.float32)
+    b = -p / np.diag(p)
     b[np.diag_indices_from(b)] = 0.0
     out = np.empty((x.shape[0], K), dtype=np.int64)
     for start in range(0, x.shape[0], chunk):

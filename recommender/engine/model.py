@@ -74,7 +74,7 @@ class JointConfig:
     patience: int = 4
     l2: float = 0.1
     rating_l2: float = 0.05
-    rating_weight: float = 1.0
+    rating_weight: float = 0.3
     init_scale: float = 0.05
     val_users: int = 2000
     jit: bool = True

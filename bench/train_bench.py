@@ -1,0 +1,236 @@
+"""Engine benchmarks: accuracy on ml-latest-small, training throughput and top-N speed at ML-25M shape.
+
+Run (the machine is shared: one benchmark at a time):
+    flock /tmp/bench.lock .venv/bin/python bench/train_bench.py            # every section
+    flock /tmp/bench.lock .venv/bin/python bench/train_bench.py accuracy   # or some of:
+        accuracy throughput topn latency
+
+Sections:
+    accuracy    protocols R and T on ml-latest-small: tutorial, default and the baselines.
+    throughput  ratings/s of the default preset (row-sparse lazy Adam, XLA) beside the tutorial
+                preset (plain model.fit, Adam) on ML-25M-shaped data (movies.synthetic, 25M ratings,
+                162,541 users x 59,047 movies); the tutorial runs a slice of the ratings against
+                full-size tables, since its cost per step is set by the table size.
+    topn        top-100 for all 162,541 users x 59,047 movies x 64 dims with each user's rated
+                movies excluded: recommend_all beside the BLAS product alone and beside naive
+                numpy (product + argpartition), time and peak memory (tracemalloc).
+    latency     one user's top-10 from loaded factors; fold-in of ~150 ratings plus top-10.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+DATA = Path(os.environ.get("ML_LATEST_SMALL", ROOT.parent / "shared" / "data" / "ml-latest-small"))
+DIM = 64
+# Large pre-sliced batches at scale: the default preset's objective and model, with a batch
+# of 65,536 rows and in-batch softmax groups of 64 (the preset's 1,024 suits small data).
+SCALE_OVERRIDES = {"batch_size": 65536, "group_size": 64, "learning_rate": 0.01}
+
+
+def section(title: str) -> None:
+    print(f"\n== {title} ({time.strftime('%Y-%m-%d %H:%M:%S UTC', time.gmtime())}, load {os.getloadavg()[0]:.1f})")
+
+
+def accuracy() -> None:
+    from recommender.engine.evaluation import evaluate, format_table
+
+    section("accuracy: ml-latest-small, protocol R (RMSE/MAE) and T (top-10)")
+    ratings = pd.read_csv(DATA / "ratings.csv", usecols=["userId", "movieId", "rating"])
+    rows = evaluate(ratings, ["tutorial", "default"], on_progress=lambda m: print("  ..", m, flush=True))
+    print(format_table(rows))
+
+
+def _synthetic() -> pd.DataFrame:
+    from movies.synthetic import synthetic_ratings
+
+    t0 = time.perf_counter()
+    s = synthetic_ratings(scale=1.0, seed=0)
+    print(f"  synthetic ML-25M shape: {len(s.user):,} ratings in {time.perf_counter() - t0:.1f} s", flush=True)
+    return pd.DataFrame({"userId": s.user, "movieId": s.movie, "rating": s.rating})
+
+
+def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_rows: int = 1_000_000) -> None:
+    import keras
+
+    from recommender.engine.dataset import encode
+    from recommender.engine.model import TutorialModel
+    from recommender.engine.training import PRESETS, train
+
+    section("throughput: ML-25M shape, ratings/s")
+    ratings = _synthetic() if ratings is None else ratings
+    overrides = {**SCALE_OVERRIDES, "epochs": epochs, "rating_epochs": 1, "patience": epochs, "embedding_dim": DIM}
+    print(f"  default preset, overrides {overrides}", flush=True)
+
+    def show(h: dict) -> None:
+        print(
+            f"  epoch {h['epoch']} {h['phase']:7s} {h['seconds']:6.1f} s {h['ratings_per_s']:>12,.0f} ratings/s "
+            f"loss {h['loss']:.4f} val_rmse {h['val_rmse']:.4f} val_ndcg {h['val_ndcg']:.4f}",
+            flush=True,
+        )
+
+    result = train(ratings, "default", overrides=overrides, validation=0.01, on_epoch=show)
+    ranking = [h["ratings_per_s"] for h in result.history if h["phase"] == "ranking"][1:]
+    default_speed = float(np.median(ranking))
+
+    t = PRESETS["tutorial"]
+    data = encode(ratings)
+    rng = np.random.default_rng(0)
+    rows = rng.choice(len(data), tutorial_rows, replace=False)
+    x = np.stack([data.user[rows], data.movie[rows]], axis=1).astype(np.int32)
+    y = ((data.rating[rows] - 0.5) / 4.5).astype(np.float32)
+    model = TutorialModel(data.n_users, data.n_movies, t.embedding_dim, t.l2)  # full-size tables
+    model.compile(optimizer=keras.optimizers.Adam(t.learning_rate), loss="mse")
+    model.fit(x[: 20 * t.batch_size], y[: 20 * t.batch_size], batch_size=t.batch_size, epochs=1, verbose=0)  # compile
+    t0 = time.perf_counter()
+    model.fit(x, y, batch_size=t.batch_size, epochs=1, verbose=0)
+    tutorial_speed = tutorial_rows / (time.perf_counter() - t0)
+    print(f"  tutorial preset (model.fit, Adam, batch {t.batch_size}, {tutorial_rows:,} ratings, full tables): "
+          f"{tutorial_speed:,.0f} ratings/s")  # fmt: skip
+    print(f"  default preset (row-sparse lazy Adam, XLA, batch {SCALE_OVERRIDES['batch_size']:,}): "
+          f"{default_speed:,.0f} ratings/s median over ranking epochs 2..{len(ranking) + 1} "
+          f"({default_speed / tutorial_speed:.1f}x the tutorial)")  # fmt: skip
+
+
+def _scale_factors(ratings: pd.DataFrame | None):
+    import scipy.sparse as sp
+
+    from recommender.engine.dataset import encode
+    from recommender.engine.factors import Factors
+
+    ratings = _synthetic() if ratings is None else ratings
+    data = encode(ratings)
+    rng = np.random.default_rng(0)
+    n_u, n_m = data.n_users, data.n_movies
+    # Random factors with a popularity-like bias: the selection's cost does not depend on the values.
+    counts = np.bincount(data.movie, minlength=n_m)
+    factors = Factors(
+        user_ids=data.users.raw,
+        movie_ids=data.movies.raw,
+        user_vectors=(rng.normal(size=(n_u, DIM)) * 0.15).astype(np.float32),
+        movie_vectors=(rng.normal(size=(n_m, DIM)) * 0.15).astype(np.float32),
+        user_bias=np.zeros(n_u, np.float32),
+        movie_bias=np.log1p(counts).astype(np.float32) * 0.2,
+        head={"kind": "joint", "global_mean": np.float32(3.5), "weight": np.ones(DIM, np.float32),
+              "movie_bias": np.zeros(n_m, np.float32), "user_rating_vectors": np.zeros((n_u, 8), np.float32),
+              "movie_rating_vectors": (rng.normal(size=(n_m, 8)) * 0.1).astype(np.float32),
+              "low": np.float32(0.5), "high": np.float32(5.0), "fold_alpha": np.float32(20.0),
+              "fold_reg": np.float32(1.0), "fold_map": np.eye(DIM, dtype=np.float32)},
+    )  # fmt: skip
+    seen = sp.csr_matrix((np.ones(len(data), bool), (data.user, data.movie)), shape=(n_u, n_m))
+    return factors, seen, data
+
+
+def topn(ratings: pd.DataFrame | None = None, naive_users: int = 10_240) -> None:
+    from recommender.engine.ranking import recommend_all
+
+    section(f"top-100 for every user: ML-25M shape, {DIM} dims, rated movies excluded")
+    factors, seen, _ = _scale_factors(ratings)
+    n_u, n_m = factors.n_users, factors.n_movies
+    print(f"  {n_u:,} users x {n_m:,} movies, {seen.nnz:,} exclusions", flush=True)
+
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    top = recommend_all(factors, n=100, exclude=seen)
+    fast = time.perf_counter() - t0
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert top.shape == (n_u, 100) and (top >= 0).all()
+    print(f"  recommend_all: {fast:.1f} s, peak {peak / 2**30:.2f} GiB (numpy allocations, tracemalloc)", flush=True)
+
+    # The floor: the same float32 BLAS products alone, nothing selected.
+    u = np.ones((1024, DIM + 1), np.float32)
+    v = np.ascontiguousarray(np.hstack([factors.movie_vectors, factors.movie_bias[:, None]]).T)
+    out = np.empty((1024, n_m), np.float32)
+    t0 = time.perf_counter()
+    for start in range(0, n_u, 1024):
+        u[:, :DIM] = factors.user_vectors[start : start + 1024][: len(u)] if start + 1024 <= n_u else 0.0
+        np.matmul(u, v, out=out)
+    product = time.perf_counter() - t0
+    print(f"  BLAS product alone, 1,024-user chunks: {product:.1f} s", flush=True)
+
+    # Naive numpy on a slice of users, extrapolated: product + bias, exclusions, argpartition, sort.
+    t0 = time.perf_counter()
+    for start in range(0, naive_users, 1000):
+        rows = np.arange(start, min(start + 1000, naive_users))
+        s = factors.user_vectors[rows] @ factors.movie_vectors.T + factors.movie_bias
+        sub = seen[rows]
+        s[np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices] = -np.inf
+        part = np.argpartition(-s, 99, axis=1)[:, :100]
+        order = np.argsort(-np.take_along_axis(s, part, axis=1), axis=1)
+        naive_top = np.take_along_axis(part, order, axis=1)
+    naive = (time.perf_counter() - t0) * n_u / naive_users
+    agree = (naive_top[:, :10] == top[naive_users - len(naive_top) : naive_users, :10]).mean()
+    print(f"  naive argpartition: {naive:.0f} s extrapolated from {naive_users:,} users "
+          f"(top-10 agreement with recommend_all {agree:.3f})")  # fmt: skip
+
+
+def latency(ratings: pd.DataFrame | None = None, users: int = 2000) -> None:
+    from recommender.engine.factors import load_factors, save_factors
+    from recommender.engine.ranking import fold_in, recommend
+
+    section("latency: one user from loaded factors (ML-25M shape)")
+    factors, seen, _ = _scale_factors(ratings)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        path = save_factors(factors, Path(tmp))
+        saved = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        loaded = load_factors(path)
+        load_s = time.perf_counter() - t0
+        size = path.stat().st_size
+    print(f"  artefact {size / 2**20:.0f} MiB: save {saved:.2f} s, load + verify {load_s:.2f} s", flush=True)
+    rng = np.random.default_rng(1)
+    sample = rng.choice(loaded.n_users, users, replace=False)
+    one, fold = [], []
+    recommend(loaded, user_index=0, n=10, exclude=seen[0].indices)  # warm caches (Gram matrix etc.)
+    fold_in(loaded, seen[0].indices, np.full(len(seen[0].indices), 4.0))
+    for u in sample:
+        rated = seen[u].indices
+        stars = np.full(len(rated), 4.0)  # the values do not change the cost
+        t0 = time.perf_counter()
+        recommend(loaded, user_index=int(u), n=10, exclude=rated)
+        one.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        vec = fold_in(loaded, rated, stars)
+        recommend(loaded, user_vector=vec, n=10, exclude=rated)
+        fold.append(time.perf_counter() - t0)
+    one_ms, fold_ms = np.array(one) * 1e3, np.array(fold) * 1e3
+    mean_rated = np.diff(seen.indptr)[sample].mean()
+    print(f"  one user's top-10: median {np.median(one_ms):.2f} ms, p99 {np.percentile(one_ms, 99):.2f} ms "
+          f"({users:,} users)")  # fmt: skip
+    print(f"  fold-in ({mean_rated:.0f} ratings on average) + top-10: median {np.median(fold_ms):.2f} ms, "
+          f"p99 {np.percentile(fold_ms, 99):.2f} ms")  # fmt: skip
+
+
+def main(argv: list[str]) -> None:
+    wanted = argv or ["accuracy", "throughput", "topn", "latency"]
+    scale = None
+    if any(w in wanted for w in ("throughput", "topn", "latency")):
+        scale = _synthetic()
+    for name in wanted:
+        if name == "accuracy":
+            accuracy()
+        elif name == "throughput":
+            throughput(scale)
+        elif name == "topn":
+            topn(scale)
+        elif name == "latency":
+            latency(scale)
+        else:
+            raise SystemExit(f"unknown section {name!r}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
