@@ -124,3 +124,14 @@ class RatingSortForm(forms.Form):
         if self.is_valid() and self.cleaned_data.get("sort") in RATING_SORTS:
             return self.cleaned_data["sort"]
         return "newest"
+
+
+class ExploreForm(forms.Form):
+    min_ratings = forms.TypedChoiceField(
+        required=False, coerce=int, choices=MIN_RATINGS_CHOICES, label="Top rated with at least"
+    )
+
+    def min_ratings_value(self) -> int:
+        if self.is_bound and self.is_valid() and self.cleaned_data.get("min_ratings"):
+            return self.cleaned_data["min_ratings"]
+        return DEFAULT_MIN_RATINGS

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, F, OuterRef, QuerySet, Subquery, Window
+from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber
 
 from movies.models import Dismissal, Genre, Movie, Rating, Tag
@@ -165,6 +165,42 @@ def movie_list_top_in_genre_unseen(
         .filter(rated=False, dismissed=False)
         .order_by(*MOVIE_SORTS["rating"])[:limit]
     )
+
+
+@dataclass(frozen=True)
+class GenreStats:
+    genre_id: int
+    name: str
+    movies: int
+    ratings: int
+    mean: float | None  # the average of every rating of the genre's movies
+
+
+def genre_stats_list() -> list[GenreStats]:
+    """Per genre: movies, ratings and the average rating, from the movies' denormalised totals.
+
+    One query over the movie-genre links: no scan of the ratings table, so it
+    costs the same on 100k ratings as on 32 million.
+    """
+    rows = (
+        Movie.genres.through.objects.values("genre_id", "genre__name")
+        .annotate(
+            movies=Count("movie_id"),
+            ratings=Sum("movie__ratings_count"),
+            weighted=Sum(F("movie__ratings_mean") * F("movie__ratings_count"), output_field=FloatField()),
+        )
+        .order_by("genre__name")
+    )
+    return [
+        GenreStats(
+            genre_id=row["genre_id"],
+            name=row["genre__name"],
+            movies=row["movies"],
+            ratings=row["ratings"] or 0,
+            mean=(row["weighted"] / row["ratings"]) if row["ratings"] else None,
+        )
+        for row in rows
+    ]
 
 
 def movie_tag_list(*, movie_id: int, limit: int = 30) -> list[dict]:

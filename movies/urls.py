@@ -12,4 +12,5 @@ urlpatterns = [
     path("movies/<int:movie_id>/not-interested/", views.movie_dismiss, name="dismiss"),
     path("movies/<int:movie_id>/not-interested/undo/", views.movie_undismiss, name="undismiss"),
     path("me/ratings/", views.rating_list, name="my_ratings"),
+    path("explore/", views.explore, name="explore"),
 ]

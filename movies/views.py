@@ -16,7 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from movies import selectors, services
-from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
+from movies.forms import DEFAULT_MIN_RATINGS, ExploreForm, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
 from movies.models import Movie
 from recommender.services import Pick, recommend_for
 
@@ -30,6 +30,7 @@ ONBOARDING_RATINGS = 5
 ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Animation", "Sci-Fi", "Romance", "Horror", "Documentary"]
 FAVOURITE_GENRE_ROWS = 3
 MAX_PICKS_OVERFETCH = 100
+EXPLORE_LIST_LENGTH = 20
 
 
 def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
@@ -174,6 +175,28 @@ def rating_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "query_string": _query_without_page(request),
             "dismissals": selectors.dismissal_list_for_user(user=request.user)[:100],
+        },
+    )
+
+
+@require_GET
+def explore(request: HttpRequest) -> HttpResponse:
+    """The tutorial's analysis of the ratings, live: the parts that need no trained model."""
+    form = ExploreForm(request.GET or None)
+    min_ratings = form.min_ratings_value()
+    genres = selectors.genre_stats_list()
+    rated = [g for g in genres if g.mean is not None]
+    return render(
+        request,
+        "movies/explore.html",
+        {
+            "form": form,
+            "min_ratings": min_ratings,
+            "top_rated": selectors.movie_list_top_rated(min_ratings=min_ratings, limit=EXPLORE_LIST_LENGTH),
+            "most_rated": selectors.movie_list_most_rated(limit=EXPLORE_LIST_LENGTH),
+            "genres_by_mean": sorted(rated, key=lambda g: (-g.mean, g.name)),
+            "genres_by_count": sorted(genres, key=lambda g: (-g.ratings, g.name)),
+            "max_genre_ratings": max((g.ratings for g in genres), default=0),
         },
     )
 
