@@ -23,6 +23,7 @@ from movies.importers.readers import (
     raise_bad,
     read_links,
     read_movies,
+    scan_user_ids,
 )
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "raise_bad",
     "read_links",
     "read_movies",
+    "scan_user_ids",
 ]

@@ -183,18 +183,20 @@ def test_it_skips_bad_rows_when_asked_and_lists_them(tmp_path):
     folder = copy_fixture("csv", tmp_path)
     ratings = folder / "ratings.csv"
     ratings.write_text(
-        ratings.read_text() + "4,1,7.0,964982703\n4,99,4.0,964982703\nbroken\n1,2,1.0,964999999\n4,2,4,1\n"
+        ratings.read_text() + "4,1,7.0,964982703\n4,99,4.0,964982703\nbroken\n1,2,1.0,964999999\n4,2,4,1\n9,99,4.0,1\n"
     )
 
     out = run(str(folder), "--skip-bad-rows")
 
-    assert "4 bad rows skipped:" in out
+    assert "5 bad rows skipped:" in out
     assert "ratings.csv line 9: rating is not 0.5 to 5.0 in half stars: '7.0'" in out
     assert "ratings.csv line 10: unknown movie id: '99'" in out
     assert "ratings.csv line 11: expected 4 fields, found 1: 'broken'" in out
     assert "ratings.csv line 12: a second rating of the same movie by the same user (first on line 3)" in out
-    assert "imported 8 ratings" in out and "skipped 4 bad rows" in out
+    assert "ratings.csv line 14: unknown movie id: '99'" in out
+    assert "imported 8 ratings" in out and "skipped 5 bad rows" in out
     assert Rating.objects.count() == 8
+    assert not User.objects.filter(username="movielens-9").exists()  # only bad lines: no account
     assert Rating.objects.get(user__username="movielens-1", movie_id=2).value == 3.5  # the first one stays
 
 
@@ -320,7 +322,8 @@ def test_it_can_rerun_an_import_killed_midway_without_duplicates(postgres, synth
         cursor.execute("SELECT count(*) FROM (SELECT DISTINCT user_id, movie_id FROM movies_rating) d")
         assert cursor.fetchone()[0] == expected
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'movies_rating'")
-        assert {"rating_movie_idx", "rating_one_per_user_and_movie"} <= {row[0] for row in cursor.fetchall()}
+        indexes = {row[0] for row in cursor.fetchall()}
+        assert {"movies_rating_pkey", "rating_movie_idx", "rating_one_per_user_and_movie"} <= indexes
 
 
 def test_it_imports_on_sqlite_and_twice_changes_nothing(tmp_path):
