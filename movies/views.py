@@ -4,6 +4,12 @@ Write views answer htmx requests (header HX-Request) with a partial to swap in,
 and plain form posts (no JavaScript) with a redirect back to where they came from.
 """
 
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
@@ -11,7 +17,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect, render, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -49,6 +55,27 @@ def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
 
 def _is_htmx(request: HttpRequest) -> bool:
     return request.headers.get("HX-Request") == "true"
+
+
+def _login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """login_required, except that an htmx request (a session that expired while the page
+    was open) gets the browser sent to the login page instead of a login form swapped
+    into the widget."""
+    redirecting = login_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if _is_htmx(request) and not request.user.is_authenticated:
+            current = urlsplit(request.headers.get("HX-Current-URL", ""))
+            back = "/"
+            if current.netloc == request.get_host() and current.path:  # only ever back to this site
+                back = current.path + (f"?{current.query}" if current.query else "")
+            response = HttpResponse(status=401)
+            response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
+            return response
+        return redirecting(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _next_or(request: HttpRequest, default: str) -> str:
@@ -204,7 +231,7 @@ def explore(request: HttpRequest) -> HttpResponse:
 # --- Writes -------------------------------------------------------------------
 
 
-@login_required
+@_login_required
 @require_POST
 def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
@@ -223,7 +250,7 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
     return _rating_widget_response(request, movie, form)
 
 
-@login_required
+@_login_required
 @require_POST
 def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
@@ -261,7 +288,7 @@ def _personal_home_picks_context(user: AbstractBaseUser) -> dict:
     }
 
 
-@login_required
+@_login_required
 @require_POST
 def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
@@ -269,7 +296,7 @@ def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
     return _dismiss_response(request, movie, dismissed=True)
 
 
-@login_required
+@_login_required
 @require_POST
 def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)

@@ -178,3 +178,15 @@ def test_a_rating_post_that_refreshes_picks_runs_a_bounded_number_of_queries(
             reverse("movies:rate", args=[movies["Amélie"].pk]), {"value": "5", "refresh": "picks"}, **HTMX
         )
     assert response.status_code == 200
+
+
+def test_an_htmx_post_after_the_session_expired_sends_the_browser_to_log_in(client, movies):
+    response = client.post(
+        reverse("movies:rate", args=[movies["Heat"].pk]),
+        {"value": "4"},
+        HTTP_HX_CURRENT_URL="http://testserver/movies/3/",
+        **HTMX,
+    )
+    assert response.status_code == 401
+    assert response["HX-Redirect"] == reverse("login") + "?next=%2Fmovies%2F3%2F"
+    assert not Rating.objects.exists()
