@@ -2,8 +2,12 @@
 
 Write views answer htmx requests (header HX-Request) with a partial to swap in,
 and plain form posts (no JavaScript) with a redirect back to where they came from.
+The recommender is called from here only (movies' services and selectors know
+nothing of it): _picks_for reads a user's picks, and _picks_refresh, called after
+every change to a user's ratings, recomputes their stored list at once.
 """
 
+import logging
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -25,7 +29,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from movies import selectors, services
 from movies.forms import DEFAULT_MIN_RATINGS, ExploreForm, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
 from movies.models import Movie
-from recommender.services import Pick, recommend_for
+from recommender.services import Pick, recommend_for, user_picks_refresh
+
+logger = logging.getLogger(__name__)
 
 PAGE_SIZE = 24
 RATINGS_PAGE_SIZE = 50
@@ -52,6 +58,17 @@ def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
     picks = recommend_for(user, n=n + extra)
     rated = selectors.rating_values_for_user(user=user, movie_ids=[pick.movie.pk for pick in picks])
     return [pick for pick in picks if pick.movie.pk not in dismissed and pick.movie.pk not in rated][:n]
+
+
+def _picks_refresh(user: AbstractBaseUser) -> None:
+    """Tell the recommender the user's ratings changed, so their stored list is recomputed now.
+
+    The rating is already saved: a recommender failure is logged, never shown to the user.
+    """
+    try:
+        user_picks_refresh(user_id=user.pk)
+    except Exception:
+        logger.exception("refreshing the picks of user %s failed", user.pk)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -242,6 +259,8 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
             services.rating_create_or_update(user=request.user, movie_id=movie.pk, value=form.cleaned_data["value"])
         except ValidationError as error:
             form.add_error(None, error)
+        else:
+            _picks_refresh(request.user)
     if not _is_htmx(request):
         if form.errors:
             messages.error(request, "That rating was not saved: choose 0.5 to 5 stars.")
@@ -256,6 +275,8 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
 def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
     removed = services.rating_delete(user=request.user, movie_id=movie.pk)
+    if removed:
+        _picks_refresh(request.user)
     if not _is_htmx(request):
         if removed:
             messages.success(request, f"Removed your rating of {movie}.")

@@ -190,3 +190,37 @@ def test_an_htmx_post_after_the_session_expired_sends_the_browser_to_log_in(clie
     assert response.status_code == 401
     assert response["HX-Redirect"] == reverse("login") + "?next=%2Fmovies%2F3%2F"
     assert not Rating.objects.exists()
+
+
+class TestPicksRefresh:
+    """After a change to a user's ratings the view tells the recommender at once (an explicit call, no signal)."""
+
+    @pytest.fixture
+    def refreshed(self, monkeypatch) -> list[int]:
+        calls: list[int] = []
+        monkeypatch.setattr("movies.views.user_picks_refresh", lambda *, user_id: calls.append(user_id))
+        return calls
+
+    def test_rating_refreshes_the_users_picks(self, bob, movies, refreshed):
+        _logged_in(bob).post(reverse("movies:rate", args=[movies["Heat"].pk]), {"value": "4"}, **HTMX)
+        assert refreshed == [bob.pk]
+
+    def test_removing_a_rating_refreshes_the_users_picks(self, alice, alice_ratings, movies, refreshed):
+        _logged_in(alice).post(reverse("movies:rating_delete", args=[movies["Heat"].pk]))
+        assert refreshed == [alice.pk]
+
+    def test_an_invalid_rating_or_nothing_to_remove_refreshes_nothing(self, bob, movies, refreshed):
+        client = _logged_in(bob)
+        client.post(reverse("movies:rate", args=[movies["Heat"].pk]), {"value": "9"}, **HTMX)
+        client.post(reverse("movies:rating_delete", args=[movies["Heat"].pk]), **HTMX)
+        assert refreshed == []
+
+    def test_a_failing_refresh_still_answers_with_the_saved_rating(self, bob, movies, monkeypatch, caplog):
+        def broken(*, user_id: int) -> None:
+            raise ConnectionError("recommender away")
+
+        monkeypatch.setattr("movies.views.user_picks_refresh", broken)
+        response = _logged_in(bob).post(reverse("movies:rate", args=[movies["Heat"].pk]), {"value": "4"}, **HTMX)
+        assert response.status_code == 200
+        assert Rating.objects.get(user=bob).value == 4.0
+        assert "refreshing the picks" in caplog.text
