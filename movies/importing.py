@@ -150,10 +150,12 @@ def movielens_import(
 
     1. Open the folder or zip (zips are checked for unsafe members) and detect the layout.
     2. Read and validate movies and links; they are small and stay in memory.
-    3. In one transaction: upsert movies, genres and links; stream the ratings block by
-       block, creating MovieLens users as they appear, into the rating table (COPY on
-       PostgreSQL; on an empty table without its indexes, rebuilt at the end); upsert
-       the tags; refuse or drop repeated (user, movie) pairs; recompute the movie stats.
+    3. In one transaction: upsert movies, genres and links; create the MovieLens users
+       found by a quick scan of the ratings; stream the ratings block by block into the
+       rating table (one binary COPY on PostgreSQL; into an empty table, without its
+       keys and indexes, rebuilt at the end; else through a staging table merged with
+       ON CONFLICT ... WHERE changed); refuse or drop repeated (user, movie) pairs;
+       upsert the tags; set the movie counts and means.
     4. Any bad row raises MovieLensError and the transaction leaves the database as it
        was, unless skip_bad_rows, which drops and counts it. dry_run reads and validates
        everything and writes nothing.
@@ -354,7 +356,7 @@ def _writer(dry_run: bool) -> _Writer:
         return _PostgresWriter()
     if connection.vendor == "sqlite":
         return _SqliteWriter()
-    return _Writer()
+    raise MovieLensError(f"importing needs PostgreSQL or SQLite, not {connection.vendor}")
 
 
 def _q(name: str) -> str:
@@ -374,7 +376,7 @@ class _RatingSink:
 
 
 class _Writer:
-    """The portable writer (executemany); subclasses speed up ratings and tags."""
+    """What the import writes, in SQL both PostgreSQL and SQLite take; subclasses do ratings and tags."""
 
     rating_table = Rating._meta.db_table
     tag_table = Tag._meta.db_table
@@ -464,7 +466,7 @@ class _Writer:
 
     @contextmanager
     def ratings(self) -> Iterator[_RatingSink]:
-        yield _ExecutemanyRatings(self.rating_table)
+        raise NotImplementedError
 
     def finish_tags(self) -> int:
         """Called after the last batch of tags; returns tags created beyond those insert_tags reported."""
@@ -472,18 +474,7 @@ class _Writer:
 
     def insert_tags(self, rows: list[tuple[int, int, str, int]]) -> int:
         """Insert tags not already there (a tag is its user, movie, text and time); return how many."""
-        table = _q(self.tag_table)
-        from datetime import UTC, datetime
-
-        values = [(u, m, text, datetime.fromtimestamp(ts, tz=UTC)) for u, m, text, ts in rows]
-        before = Tag.objects.count()
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} (user_id, movie_id, text, tagged_at) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT DO NOTHING",
-                values,
-            )
-        return Tag.objects.count() - before
+        raise NotImplementedError
 
     def set_movie_stats(self, counts: np.ndarray, sums: np.ndarray) -> None:
         """Store per-movie count and mean from the imported ratings (movie id = index)."""
@@ -516,29 +507,6 @@ class _Writer:
                 f"UPDATE {movie} SET ratings_count = 0, ratings_mean = NULL "
                 f"WHERE (ratings_count <> 0 OR ratings_mean IS NOT NULL) "
                 f"AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.movie_id = {movie}.id)"
-            )
-
-
-class _ExecutemanyRatings(_RatingSink):
-    """Portable upsert through the ORM's cursor; used by backends other than PostgreSQL and SQLite."""
-
-    def __init__(self, table: str) -> None:
-        self.table = table
-
-    def write(self, user_ids: np.ndarray, chunk: RatingChunk) -> None:
-        from datetime import UTC, datetime
-
-        rows = [
-            (u, m, v, datetime.fromtimestamp(t, tz=UTC))
-            for u, m, v, t in zip(
-                user_ids.tolist(), chunk.movie.tolist(), chunk.value.tolist(), chunk.timestamp.tolist(), strict=True
-            )
-        ]
-        with connection.cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {_q(self.table)} (user_id, movie_id, value, rated_at) VALUES (%s, %s, %s, %s) "
-                "ON CONFLICT (user_id, movie_id) DO NOTHING",
-                rows,
             )
 
 
