@@ -51,6 +51,7 @@ PRESETS: dict[str, Config] = {
 }
 
 EpochCallback = Callable[[dict], None]
+SEGMENT_RATINGS = 4_000_000
 
 
 class TrainingCancelled(Exception):
@@ -115,8 +116,9 @@ def train(
         validation: share of each user's ratings held out for per-epoch metrics and
             early stopping (0 trains on everything; metrics are then NaN).
         on_epoch: called after every epoch with {"epoch", "loss", "val_rmse", "val_ndcg", "seconds"}.
-        should_stop: polled every epoch (and, for the default preset, every few
-            thousand batches' worth of work); True ends training and keeps the best epoch so far.
+        should_stop: polled before every epoch, by the tutorial preset every 20 steps and by
+            the default preset after every ~4M ratings of work (a few seconds); True ends
+            training and keeps the best epoch so far (raises TrainingCancelled if none finished).
 
     Returns:
         TrainResult; result.factors carries params and metrics in its metadata.
@@ -230,7 +232,7 @@ def _train_tutorial(
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
     x = np.stack([fit.user, fit.movie], axis=1).astype(np.int32)
     y = ((fit.rating - low) / (high - low)).astype(np.float32)  # targets scaled into the sigmoid's range
-    validate = _Validator(fit, val, 10**9, seed)
+    validate = _Validator(fit, val, 2000, seed)
     history: list[dict] = []
 
     class _Progress(keras.callbacks.Callback):
@@ -246,6 +248,7 @@ def _train_tutorial(
             rmse, ndcg = validate(_export_tutorial(model, fit, low, high))
             row = {
                 "epoch": epoch + 1,
+                "phase": "rating",
                 "loss": float((logs or {}).get("loss", float("nan"))),
                 "val_rmse": rmse,
                 "val_ndcg": ndcg,
@@ -330,7 +333,16 @@ class _RowSparseTrainer:
             np.r_[np.full(d, config.l2), np.full(k, config.rating_l2), config.rating_l2, 0.0].astype(np.float32)
         )
         self.core = tf.function(self._core, jit_compile=config.jit, reduce_retracing=True)
-        self.run = tf.function(self._run_epoch)
+        scalar, vector = tf.TensorSpec([], tf.float32), tf.TensorSpec([None], tf.float32)
+        # A fixed signature: epoch segments of any length reuse one traced graph.
+        self.run = tf.function(
+            self._run_epoch,
+            input_signature=[
+                tf.TensorSpec([None], tf.int32),
+                tf.TensorSpec([], tf.int32),
+                (scalar, scalar, vector, vector),
+            ],
+        )
 
     def _core(
         self, urows, mrows, um, uv, mm, mv, dense, dm, dv, uinv, minv, movie_ids, rating, weight, logq, step, phase
@@ -605,7 +617,18 @@ def _run_pass(
             break
         order, n_batches = trainer.epoch_order(rng, len(fit))
         t0 = time.perf_counter()
-        loss = float(trainer.run(order, tf.constant(n_batches), phase))
+        # The epoch runs in segments of about SEGMENT_RATINGS so that cancellation is heard within seconds.
+        per_segment = max(1, SEGMENT_RATINGS // trainer.batch)
+        total, done, stopped = 0.0, 0, False
+        for first_batch in range(0, n_batches, per_segment):
+            count = min(per_segment, n_batches - first_batch)
+            rows = order[first_batch * trainer.batch : (first_batch + count) * trainer.batch]
+            total += float(trainer.run(rows, tf.constant(count, tf.int32), phase)) * count
+            done += count
+            if should_stop is not None and done < n_batches and should_stop():
+                stopped = True
+                break
+        loss = total / done
         seconds = time.perf_counter() - t0
         snap = trainer.snapshot()
         rmse, ndcg = measure(snap)
@@ -616,8 +639,10 @@ def _run_pass(
             "val_rmse": rmse,
             "val_ndcg": ndcg,
             "seconds": seconds,
-            "ratings_per_s": len(fit) / max(seconds, 1e-9),
+            "ratings_per_s": min(len(fit), done * trainer.batch) / max(seconds, 1e-9),
         }
+        if stopped:
+            row["partial"] = True
         history.append(row)
         if on_epoch:
             on_epoch(row)
@@ -633,6 +658,8 @@ def _run_pass(
             waited += 1
             if waited >= config.patience:
                 break
+        if stopped:
+            break
     del start
     return best
 

@@ -55,3 +55,19 @@ def test_should_stop_cancels_and_unknown_overrides_are_refused(tiny_ratings):
     result = train(tiny_ratings, "default", overrides={"embedding_dim": 4, "rating_dim": 2}, on_epoch=calls.append,
                    should_stop=stop_after_two)  # fmt: skip
     assert len(result.history) == 2
+
+
+def test_cancellation_is_heard_within_an_epoch(taste_ratings, monkeypatch):
+    from recommender.engine import training
+
+    monkeypatch.setattr(training, "SEGMENT_RATINGS", 256)  # one batch per segment
+    polls = []
+
+    def stop_on_second_poll() -> bool:
+        polls.append(1)
+        return len(polls) >= 2  # the first poll is before epoch 1, the second after its first segment
+
+    result = train(taste_ratings, "default", overrides={"embedding_dim": 4, "rating_dim": 2, "batch_size": 256,
+                   "group_size": 256}, should_stop=stop_on_second_poll)  # fmt: skip
+    assert len(result.history) == 1 and result.history[0]["partial"]
+    assert result.history[0]["phase"] == "ranking"  # and no rating pass was started
