@@ -212,6 +212,11 @@ def movielens_import(
                     # Only reached with skip_bad_rows: the first rating of the pair is kept.
                     result.ratings -= len(repeats)
                     sink.drop_repeats([(users.id_for(u), m) for u, m, _, _ in repeats])
+                bar.close()
+                if progress and not dry_run:
+                    # The bar is full but the slowest step may be ahead: say what it is.
+                    step = "rebuilding keys and indexes" if sink.bulk else "merging with the stored ratings"
+                    print(f"{layout.ratings}: {step} ...", file=sys.stderr, flush=True)
                 phase = time.monotonic()
             result.timings["ratings merged or indexed"] = time.monotonic() - phase
             phase = time.monotonic()
