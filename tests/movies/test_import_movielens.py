@@ -214,14 +214,18 @@ def test_it_validates_everything_and_writes_nothing_on_dry_run(tmp_path):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     ("member", "message"),
-    [("ml/../evil.csv", "points outside the archive"), ("/tmp/evil.csv", "has an absolute path")],
+    [
+        ("ml/../evil.csv", "points outside the archive"),
+        ("/tmp/evil.csv", "has an absolute path"),
+        ("ml/bomb.csv", "likely zip bomb"),
+    ],
 )
 def test_it_refuses_unsafe_zips_and_writes_nothing(tmp_path, member, message):
     path = tmp_path / "evil.zip"
-    with zipfile.ZipFile(path, "w") as archive:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for source in (FIXTURES / "csv").iterdir():
             archive.write(source, f"ml/{source.name}")
-        archive.writestr(member, "x")
+        archive.writestr(member, b"\0" * (20 * 1024 * 1024) if "bomb" in member else b"x")
     with pytest.raises(CommandError, match=message):
         run(str(path))
     assert Movie.objects.count() == 0
