@@ -9,10 +9,14 @@ Public API
 training (TensorFlow):
     train(ratings: DataFrame[userId, movieId, rating], preset="default", *, overrides=None,
           seed=42, validation=0.1, on_epoch=None, should_stop=None) -> TrainResult
-        TrainResult: .factors (Factors), .history (list of {epoch, loss, val_rmse, val_ndcg,
-        seconds, ratings_per_s}), .metrics (dict), .params (dict)
+        TrainResult: .factors (Factors, metadata filled: preset, params, metrics, snapshot, history,
+        created), .history (list of {epoch, phase ("ranking" | "rating"), loss, val_rmse, val_ndcg,
+        seconds, ratings_per_s[, partial]}), .metrics (val_rmse, val_ndcg, best_epoch, epochs_run,
+        train_seconds, ratings_per_s, ...), .params (preset, seed, validation and every config field)
+        should_stop is polled before each epoch and every ~4M ratings inside one (SEGMENT_RATINGS).
         raises ValueError (bad table/preset/override), TrainingCancelled (stopped before epoch 1)
-    PRESETS: {"tutorial": TutorialConfig, "default": JointConfig}; resolve_config(preset, overrides)
+    PRESETS: {"tutorial": TutorialConfig, "default": JointConfig} (model.py: frozen dataclasses);
+    resolve_config(preset, overrides) -> config
 factors (numpy only):
     Factors(user_ids, movie_ids, user_vectors, movie_vectors, user_bias, movie_bias, head, metadata)
         .user_index(raw_id) -> int | None, .movie_index(raw_id) -> int | None,
@@ -30,11 +34,13 @@ ranking (numpy only):
 similar (numpy + scikit-learn):
     similar_movies(factors, movie_index, n=10) -> (indexes, cosine)
     cluster_movies(factors, *, k=100, genres: dict[int, list[str]], titles: dict[int, str], seed=42) -> Clusters
-    movie_map(factors, *, seed=42, max_movies=5000) -> (indexes, float32 [n, 2])
+    movie_map(factors, *, seed=42, max_movies=5000, iterations=1000) -> (indexes, float32 [n, 2])
     bias_table(factors, n=10) -> (top, bottom) lists of (movie_index, bias)
 metrics: rmse, mae, top_n_metrics(recommended, relevant_csr, k=10) -> {precision, recall, ndcg, map, coverage}
 dataset: IdIndex, Ratings, encode(df), split_by_rating (protocol R), split_per_user (protocol T), interactions
 evaluation (TensorFlow for model presets):
-    evaluate(ratings, presets, *, seed=42, overrides=None, on_progress=None) -> list[dict] rows
+    evaluate(ratings, presets, *, seed=42, overrides: {preset: {field: value}} | None = None,
+             on_progress: Callable[[str], None] | None = None, protocols=("R", "T"), ease=None) -> list[dict]
+        rows: name, rmse, mae (R), precision, recall, ndcg, map, coverage (T), seconds; NaN where n/a
     format_table(rows) -> str
 """
