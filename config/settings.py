@@ -128,8 +128,9 @@ RECOMMENDER_TRAIN_SOFT_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_SOFT_TIME_LIMIT",
 RECOMMENDER_TRAIN_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_TIME_LIMIT", 2 * 3600 + 900)
 CELERY_TASK_ANNOTATIONS = {
     "recommender.train_version": {
-        "soft_time_limit": RECOMMENDER_TRAIN_SOFT_TIME_LIMIT,
-        "time_limit": RECOMMENDER_TRAIN_TIME_LIMIT,
+        # 0 means none. The soft limit must be below the hard one: the hard timer starts at the soft one.
+        "soft_time_limit": RECOMMENDER_TRAIN_SOFT_TIME_LIMIT or None,
+        "time_limit": RECOMMENDER_TRAIN_TIME_LIMIT or None,
         "max_retries": env_int("RECOMMENDER_TRAIN_MAX_RETRIES", 3),
     },
 }

@@ -1,6 +1,7 @@
 """Test-only changes over config.settings: a fast hasher, no eager Celery."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DEBUG", "false")
@@ -11,11 +12,13 @@ from config.settings import VAR_DIR
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
-MODEL_ARTIFACT_DIR = VAR_DIR / "test-models"
+MODEL_ARTIFACT_DIR = Path(os.environ.get("MODEL_ARTIFACT_DIR") or VAR_DIR / "test-models")
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Tasks are sent to the broker (tests mock or run a real worker), never run inline.
+CELERY_TASK_ALWAYS_EAGER = False
 # App tests use an in-process cache; tests of Redis itself build their own client from REDIS_URL.
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Several test runs on one machine each need their own test database.

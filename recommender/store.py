@@ -146,7 +146,7 @@ def _pack(movie_ids: np.ndarray) -> bytes:
     return np.ascontiguousarray(movie_ids, dtype=_IDS).tobytes()
 
 
-_default: tuple[str, ListStore | None] | None = None
+_default: tuple[tuple[str, str], ListStore | None] | None = None
 
 
 def get_store() -> ListStore | None:
@@ -154,7 +154,7 @@ def get_store() -> ListStore | None:
     from django.conf import settings
 
     global _default
-    url = settings.RECOMMENDER_LISTS_URL
-    if _default is None or _default[0] != url:
-        _default = (url, ListStore.from_url(url, prefix=settings.RECOMMENDER_LISTS_PREFIX) if url else None)
+    key = (settings.RECOMMENDER_LISTS_URL, settings.RECOMMENDER_LISTS_PREFIX)
+    if _default is None or _default[0] != key:
+        _default = (key, ListStore.from_url(key[0], prefix=key[1]) if key[0] else None)
     return _default[1]

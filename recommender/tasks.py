@@ -8,6 +8,7 @@ memory TensorFlow takes is returned. The list chunks run on the default queue.
 import logging
 
 from celery import Task, shared_task
+from celery.exceptions import TimeLimitExceeded
 from django.conf import settings
 
 from recommender import services
@@ -29,8 +30,14 @@ class TrainTask(Task):
     def on_failure(self, exc, task_id, args, kwargs, einfo):  # type: ignore[no-untyped-def]
         """Also runs in the worker's main process when a hard time limit killed the child."""
         version = ModelVersion.objects.filter(pk=args[0]).first() if args else None
-        if version is not None and version.is_running:
-            services.version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
+        if version is not None and (version.is_running or isinstance(exc, TimeLimitExceeded)):
+            # The killed child may have recorded only its own end (a signal); say why it ended.
+            reason = f"hard time limit of {exc} s exceeded" if isinstance(exc, TimeLimitExceeded) else str(exc)
+            services.version_fail(
+                version=version,
+                error=f"{type(exc).__name__}: {reason}",
+                replace_reason=isinstance(exc, TimeLimitExceeded),
+            )
         _lock(task_id).release()
 
 

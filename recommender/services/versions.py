@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from recommender.engine.factors import ArtifactError, load_factors, save_factors
@@ -185,7 +185,10 @@ def train_version(
         version_update(version, state=State.CANCELLED, finished_at=timezone.now())
         raise
     except BaseException as exc:
-        version_fail(version=version, error=str(exc) or type(exc).__name__)
+        if not connection.in_atomic_block:
+            # A signal (a time limit) may have cut a query short and left the connection unusable.
+            connection.close()
+        version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
         raise
     version_update(
         version,
@@ -197,12 +200,19 @@ def train_version(
     return version
 
 
-def version_fail(*, version: ModelVersion, error: str) -> None:
-    """Record why a version failed and remove its files; the active version is untouched."""
-    shutil.rmtree(artifact_dir(version), ignore_errors=True)
-    ModelVersion.objects.filter(pk=version.pk).exclude(state=State.CANCELLED).update(
+def version_fail(*, version: ModelVersion, error: str, replace_reason: bool = False) -> None:
+    """Record why a running version failed and remove its files; others are left alone.
+
+    `replace_reason` also rewrites the reason of a version already marked failed: the
+    worker's main process knows a hard time limit killed the run, which the dying
+    training process itself could only see as a signal.
+    """
+    states = [*RUNNING_STATES, State.FAILED] if replace_reason else list(RUNNING_STATES)
+    failed = ModelVersion.objects.filter(pk=version.pk, state__in=states).update(
         state=State.FAILED, error=error[:5000], finished_at=timezone.now(), is_active=False
     )
+    if failed:
+        shutil.rmtree(artifact_dir(version), ignore_errors=True)
     version.refresh_from_db()
 
 

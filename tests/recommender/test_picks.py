@@ -15,18 +15,9 @@ from movies.models import Movie, Rating
 from recommender import services
 from recommender.store import ListStore
 from tests.conftest import REPO, need
+from tests.worlds import FAST
 
 pytestmark = pytest.mark.django_db
-
-FAST = {
-    "epochs": 30,
-    "patience": 30,
-    "embedding_dim": 8,
-    "rating_dim": 4,
-    "batch_size": 64,
-    "group_size": 64,
-    "learning_rate": 0.03,
-}
 
 
 @pytest.fixture
