@@ -42,22 +42,12 @@ TOP_RATED_MIN_RATINGS = 50
 ONBOARDING_RATINGS = 5
 ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Animation", "Sci-Fi", "Romance", "Horror", "Documentary"]
 FAVOURITE_GENRE_ROWS = 3
-MAX_PICKS_OVERFETCH = 100
 EXPLORE_LIST_LENGTH = 20
 
 
 def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
-    """The user's top picks: the one place the movies pages ask the recommender for them.
-
-    The recommender does not know "not interested" yet, and its popular fallback
-    (before a model is trained) may hold movies the user rated: both are dropped
-    here, after asking for enough extra picks to fill the list in the usual case.
-    """
-    dismissed = selectors.dismissed_movie_ids(user=user)
-    extra = n + min(len(dismissed), MAX_PICKS_OVERFETCH)
-    picks = recommend_for(user, n=n + extra)
-    rated = selectors.rating_values_for_user(user=user, movie_ids=[pick.movie.pk for pick in picks])
-    return [pick for pick in picks if pick.movie.pk not in dismissed and pick.movie.pk not in rated][:n]
+    """The user's top picks (never a movie they rated or marked "not interested")."""
+    return recommend_for(user, n=n)
 
 
 def _picks_refresh(user: AbstractBaseUser) -> None:
@@ -315,6 +305,7 @@ def _personal_home_picks_context(user: AbstractBaseUser) -> dict:
 def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
     services.movie_dismiss(user=request.user, movie_id=movie.pk)
+    _picks_refresh(request.user)
     return _dismiss_response(request, movie, dismissed=True)
 
 
@@ -323,6 +314,7 @@ def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
 def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
     services.movie_undismiss(user=request.user, movie_id=movie.pk)
+    _picks_refresh(request.user)
     return _dismiss_response(request, movie, dismissed=False)
 
 

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Max
 
-from movies.models import Rating
+from movies.models import Dismissal, Rating
 from recommender.engine.factors import ArtifactError, Factors, load_factors
 from recommender.engine.ranking import recommend_all
 from recommender.models import ModelVersion
@@ -96,12 +96,17 @@ def lists_failed(*, version: ModelVersion, error: str) -> None:
 
 
 def exclusions(factors: Factors, ratings_user: np.ndarray, ratings_movie: np.ndarray) -> sp.csr_matrix:
-    """The rated movies as a [users, movies] matrix of the factors' indexes (unknown ids dropped)."""
+    """(user, movie) pairs never to pick as a [users, movies] matrix of the factors' indexes.
+
+    Unknown ids are dropped; a pair given twice (rated and dismissed) is still one entry's worth.
+    """
     rows = factors.users.index(ratings_user, unknown="missing")
     cols = factors.movies.index(ratings_movie, unknown="missing")
     keep = (rows >= 0) & (cols >= 0)
     data = np.ones(int(keep.sum()), dtype=np.int8)
-    return sp.csr_matrix((data, (rows[keep], cols[keep])), shape=(factors.n_users, factors.n_movies))
+    matrix = sp.csr_matrix((data, (rows[keep], cols[keep])), shape=(factors.n_users, factors.n_movies))
+    matrix.sum_duplicates()
+    return matrix
 
 
 def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
@@ -110,8 +115,16 @@ def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
     user_ids = factors.user_ids[start:stop]
     if len(user_ids) == 0:
         return 0
-    rated = ratings_snapshot(users_between=(int(user_ids[0]), int(user_ids[-1])))
-    exclude = exclusions(factors, rated["userId"].to_numpy(), rated["movieId"].to_numpy())
+    low, high = int(user_ids[0]), int(user_ids[-1])
+    rated = ratings_snapshot(users_between=(low, high))
+    dismissed = np.array(
+        Dismissal.objects.filter(user_id__gte=low, user_id__lte=high).values_list("user_id", "movie_id"), dtype=np.int64
+    ).reshape(-1, 2)
+    exclude = exclusions(
+        factors,
+        np.concatenate([rated["userId"].to_numpy(), dismissed[:, 0]]),
+        np.concatenate([rated["movieId"].to_numpy(), dismissed[:, 1]]),
+    )
     top = recommend_all(
         factors,
         n=settings.RECOMMENDER_LIST_LENGTH,

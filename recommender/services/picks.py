@@ -15,7 +15,7 @@ from datetime import datetime
 import numpy as np
 from django.conf import settings
 
-from movies.models import Movie, Rating
+from movies.models import Dismissal, Movie, Rating
 from recommender.engine.factors import Factors, UserVector
 from recommender.engine.ranking import fold_in, recommend
 from recommender.engine.similar import similar_movies
@@ -28,35 +28,46 @@ LIKED = 3.5
 
 @dataclass(frozen=True)
 class Pick:
+    """One recommended movie. `personal` is False for popular picks, whose stars are the movie's average."""
+
     movie: Movie
     stars: float | None
     score: float
     because: Movie | None = None
+    personal: bool = True
 
 
 @dataclass(frozen=True)
 class _UserState:
-    rated_ids: np.ndarray  # raw movie ids
-    values: np.ndarray
+    excluded_ids: set[int]  # rated or "not interested": never picked
     side: int | UserVector  # trained row, or a folded-in vector
     rated_indexes: np.ndarray  # rows in the factors (known movies only)
     rated_values: np.ndarray
+    excluded_indexes: np.ndarray
 
 
-def _user_state(factors: Factors, user_id: int) -> _UserState | None:
+def _excluded_ids(user_id: int) -> tuple[list[tuple[int, float, datetime]], set[int]]:
+    """The user's ratings, and every movie never to pick for them (rated or dismissed)."""
     rows = list(Rating.objects.filter(user_id=user_id).values_list("movie_id", "value", "rated_at"))
+    dismissed = set(Dismissal.objects.filter(user_id=user_id).values_list("movie_id", flat=True))
+    return rows, dismissed | {r[0] for r in rows}
+
+
+def _user_state(factors: Factors, user_id: int) -> tuple[_UserState | None, set[int]]:
+    rows, excluded = _excluded_ids(user_id)
     if not rows:
-        return None
-    rated_ids = np.array([r[0] for r in rows], dtype=np.int64)
+        return None, excluded
     values = np.array([r[1] for r in rows], dtype=np.float32)
-    indexes = factors.movies.index(rated_ids, unknown="missing")
+    indexes = factors.movies.index(np.array([r[0] for r in rows], dtype=np.int64), unknown="missing")
     known = indexes >= 0
     trained_row = factors.user_index(user_id)
     if trained_row is not None and max(r[2] for r in rows) <= _snapshot_time(factors):
         side: int | UserVector = trained_row
     else:
         side = fold_in(factors, indexes[known], values[known])
-    return _UserState(rated_ids, values, side, indexes[known], values[known])
+    excluded_indexes = factors.movies.index(np.array(sorted(excluded), dtype=np.int64), unknown="missing")
+    state = _UserState(excluded, side, indexes[known], values[known], excluded_indexes[excluded_indexes >= 0])
+    return state, excluded
 
 
 def _snapshot_time(factors: Factors) -> datetime:
@@ -65,7 +76,7 @@ def _snapshot_time(factors: Factors) -> datetime:
 
 def _ranked(factors: Factors, state: _UserState, n: int) -> np.ndarray:
     kwargs = {"user_vector": state.side} if isinstance(state.side, UserVector) else {"user_index": state.side}
-    indexes, _ = recommend(factors, n=n, exclude=state.rated_indexes, **kwargs)
+    indexes, _ = recommend(factors, n=n, exclude=state.excluded_indexes, **kwargs)
     return factors.movie_ids[indexes]
 
 
@@ -78,7 +89,7 @@ def user_picks_refresh(*, user_id: int) -> np.ndarray | None:
     if loaded is None:
         return None
     version_id, factors = loaded
-    state = _user_state(factors, user_id)
+    state, _ = _user_state(factors, user_id)
     ranked = np.zeros(0, dtype=np.int64) if state is None else _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
     store = get_store()
     if store is not None:
@@ -90,15 +101,18 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     """The user's top `n` movies with predicted stars and a reason, best first.
 
     A user with no ratings (or a site with no trained model) gets popular movies.
+    Movies the user rated or marked "not interested" never appear.
     """
     loaded = active_factors()
     user_id = getattr(user, "pk", None)
-    if loaded is None or user_id is None:
+    if user_id is None:
         return popular_picks(n=n)
+    if loaded is None:
+        return popular_picks(n=n, exclude=_excluded_ids(user_id)[1])
     version_id, factors = loaded
-    state = _user_state(factors, user_id)
+    state, excluded = _user_state(factors, user_id)
     if state is None:
-        return popular_picks(n=n)
+        return popular_picks(n=n, exclude=excluded)
     store = get_store()
     hit = store.get(user_id) if store is not None else None
     if hit is not None and hit[0] == version_id:
@@ -107,11 +121,12 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
         ranked = _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
         if store is not None:
             store.put(version_id, user_id, ranked)
-    ranked = ranked[:n]
-    movies = Movie.objects.in_bulk([int(m) for m in ranked])
-    ranked = np.array([m for m in ranked if int(m) in movies], dtype=np.int64)
+    # A stored list predates any change its refresh missed (Redis away): filter it again.
+    ranked = np.array([m for m in ranked.tolist() if m not in excluded][:n], dtype=np.int64)
+    movies = Movie.objects.in_bulk(ranked.tolist())
+    ranked = np.array([m for m in ranked.tolist() if m in movies], dtype=np.int64)
     if len(ranked) == 0:
-        return popular_picks(n=n, exclude=set(state.rated_ids.tolist()))
+        return popular_picks(n=n, exclude=excluded)
     indexes = factors.movies.index(ranked)
     stars = factors.predict_ratings(state.side, indexes)
     scores = factors.movie_vectors[indexes] @ _vector(factors, state.side) + factors.movie_bias[indexes]
@@ -146,12 +161,16 @@ def popular_picks(*, n: int, exclude: set[int] | None = None) -> list[Pick]:
         .filter(ratings_count__gte=settings.RECOMMENDER_POPULAR_MIN_RATINGS)
         .order_by("-ratings_count", "-ratings_mean")[:n]
     )
-    picks = [Pick(movie=m, stars=m.ratings_mean, score=float(m.ratings_count)) for m in movies]
+    picks = [_popular(m) for m in movies]
     if len(picks) < n:  # a young catalogue: fill with whatever has ratings at all
         taken = {p.movie.pk for p in picks} | (exclude or set())
         more = Movie.objects.exclude(pk__in=taken).order_by("-ratings_count", "title")[: n - len(picks)]
-        picks += [Pick(movie=m, stars=m.ratings_mean, score=float(m.ratings_count)) for m in more]
+        picks += [_popular(m) for m in more]
     return picks
+
+
+def _popular(movie: Movie) -> Pick:
+    return Pick(movie=movie, stars=movie.ratings_mean, score=float(movie.ratings_count), personal=False)
 
 
 def similar_to(movie: Movie, n: int = 10) -> list[tuple[Movie, float]]:

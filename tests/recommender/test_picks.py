@@ -11,7 +11,7 @@ import redis
 from django.contrib.auth.models import User
 from django.utils import timezone
 
-from movies.models import Movie, Rating
+from movies.models import Dismissal, Movie, Rating
 from recommender import services
 from recommender.store import ListStore
 from tests.conftest import REPO, need
@@ -76,8 +76,10 @@ def test_a_user_without_ratings_gets_popular_movies(trained, settings):
 
 def test_without_a_trained_model_everyone_gets_popular_movies(two_tastes, settings):
     settings.RECOMMENDER_POPULAR_MIN_RATINGS = 0
-    Movie.objects.filter(pk=7).update(ratings_count=50)
-    assert services.recommend_for(two_tastes[0], n=1)[0].movie.pk == 7
+    user = two_tastes[0]
+    unrated = Movie.objects.exclude(ratings__user=user).order_by("pk").first()
+    Movie.objects.filter(pk=unrated.pk).update(ratings_count=50)
+    assert services.recommend_for(user, n=1)[0].movie == unrated
 
 
 def test_similar_movies_share_the_taste(trained):
@@ -134,3 +136,23 @@ def test_serving_picks_never_loads_tensorflow(trained):
         [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_movies_marked_not_interested_never_appear(trained):
+    user = trained[0]
+    first = services.recommend_for(user, n=3)
+    Dismissal.objects.create(user=user, movie=first[0].movie)
+    services.user_picks_refresh(user_id=user.pk)
+    assert first[0].movie.pk not in {p.movie.pk for p in services.recommend_for(user, n=10)}
+
+
+def test_popular_picks_are_marked_impersonal_and_skip_what_the_user_rated(two_tastes, settings):
+    settings.RECOMMENDER_POPULAR_MIN_RATINGS = 0
+    Movie.objects.filter(pk__in=[7, 8]).update(ratings_count=50)
+    user = two_tastes[0]
+    Rating.objects.filter(user=user, movie_id=7).delete()
+    Rating.objects.create(user=user, movie_id=7, value=3.0, rated_at=timezone.now())
+    picks = services.recommend_for(user, n=3)  # no trained model yet
+    assert all(not p.personal for p in picks)
+    assert 7 not in {p.movie.pk for p in picks}
+    assert picks[0].movie.pk == 8
