@@ -1,0 +1,98 @@
+"""Pages keep answering, quickly and without errors, while Redis is stopped or frozen.
+
+The lists live in a private redis-server started by the test, so stopping and
+freezing it (SIGSTOP) disturbs nobody else.
+"""
+
+import os
+import signal
+import time
+from datetime import UTC, datetime
+
+import pytest
+from django.urls import reverse
+
+from movies.models import Rating
+from recommender import services
+from recommender.services import factors_cache
+from recommender.store import get_store
+from tests.redis_server import private_redis
+from tests.worlds import FAST, two_tastes_world
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+PAGES = 12
+
+
+@pytest.fixture
+def site_on_private_redis(settings, tmp_path, client):
+    with private_redis(tmp_path) as (proc, url):
+        settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
+        settings.RECOMMENDER_LISTS_URL = url
+        settings.RECOMMENDER_LISTS_PREFIX = "outage"
+        factors_cache.forget()
+        users = two_tastes_world()
+        version = services.version_create(overrides=FAST)
+        services.train_version(version=version)
+        services.lists_build(version=version, in_process=True)
+        assert get_store().count(version.pk) == len(users)
+        client.force_login(users[0])
+        yield proc, client, users[0]
+        factors_cache.forget()
+
+
+def _timed_pages(client, user) -> list[tuple[int, float]]:
+    """The personal home page, a movie page, and a rating written and shown again."""
+    results = []
+    for i in range(PAGES):
+        started = time.monotonic()
+        if i % 3 == 0:
+            response = client.get(reverse("home"))
+        elif i % 3 == 1:
+            response = client.get(reverse("movies:detail", args=[21 + i % 20]))
+        else:
+            response = client.post(reverse("movies:rate", args=[21 + i % 20]), {"value": "2.5"})
+        results.append((response.status_code, time.monotonic() - started))
+    return results
+
+
+def _assert_all_answered_quickly(results: list[tuple[int, float]]) -> None:
+    assert all(status in (200, 302) for status, _ in results), results
+    slowest = max(seconds for _, seconds in results)
+    assert slowest < 1.0, f"slowest request took {slowest:.2f} s: {results}"
+
+
+def test_pages_answer_while_redis_is_stopped(site_on_private_redis):
+    proc, client, user = site_on_private_redis
+    assert client.get(reverse("home")).status_code == 200
+    proc.kill()
+    proc.wait()
+    _assert_all_answered_quickly(_timed_pages(client, user))
+    # The ratings written meanwhile are saved: the database is the truth, Redis only a cache.
+    assert Rating.objects.filter(user=user, movie_id__gte=21, value=2.5).exists()
+
+
+def test_pages_answer_while_redis_is_frozen(site_on_private_redis):
+    proc, client, user = site_on_private_redis
+    assert client.get(reverse("home")).status_code == 200
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        results = _timed_pages(client, user)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    _assert_all_answered_quickly(results)
+
+
+def test_picks_follow_a_new_rating_at_once_with_redis_up(site_on_private_redis):
+    _, client, user = site_on_private_redis
+    before = [p.movie.pk for p in services.recommend_for(user, n=5)]
+    started = time.monotonic()
+    response = client.post(reverse("movies:rate", args=[before[0]]), {"value": "0.5"})
+    elapsed = time.monotonic() - started
+    assert response.status_code in (200, 302)
+    after = [p.movie.pk for p in services.recommend_for(user, n=5)]
+    assert before[0] not in after
+    _, stored = get_store().get(user.pk)
+    assert before[0] not in stored.tolist()
+    assert Rating.objects.get(user=user, movie_id=before[0]).rated_at > datetime(2021, 1, 1, tzinfo=UTC)
+    assert elapsed < 1.0
