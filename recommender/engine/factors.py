@@ -254,7 +254,7 @@ def _checksum(arrays: dict[str, np.ndarray]) -> str:
     for name in sorted(arrays):
         a = np.ascontiguousarray(arrays[name])
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(memoryview(a).cast("B"))
+        h.update(memoryview(a).cast("B") if a.size else b"")  # an empty array has no bytes to view
     return h.hexdigest()
 
 
