@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 DATA = Path(os.environ.get("ML_LATEST_SMALL", ROOT.parent / "shared" / "data" / "ml-latest-small"))
 DIM = 64
 # Large pre-sliced batches at scale: the default preset's objective and model, with a batch
-# of 65,536 rows and in-batch softmax groups of 64 (the preset's 1,024 suits small data).
-SCALE_OVERRIDES = {"batch_size": 65536, "group_size": 64, "learning_rate": 0.01}
+# of 131,072 rows and in-batch softmax groups of 32 (the preset's 1,024 suits small data).
+SCALE_OVERRIDES = {"batch_size": 131072, "group_size": 32, "learning_rate": 0.01}
 
 
 def section(title: str) -> None:
