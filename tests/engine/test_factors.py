@@ -91,3 +91,14 @@ def test_importing_the_engine_leaves_django_and_tensorflow_out():
     root = Path(__file__).resolve().parents[2]
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_a_head_without_rating_vectors_saves_and_folds_in(factors, tmp_path):
+    from recommender.engine.ranking import fold_in
+
+    factors.head["user_rating_vectors"] = np.zeros((factors.n_users, 0), np.float32)
+    factors.head["movie_rating_vectors"] = np.zeros((factors.n_movies, 0), np.float32)
+    again = load_factors(save_factors(factors, tmp_path))
+    np.testing.assert_array_equal(again.predict_ratings(3, np.arange(20)), factors.predict_ratings(3, np.arange(20)))
+    me = fold_in(again, [1, 2, 3], [5.0, 4.0, 1.0])
+    assert again.predict_ratings(me, [1, 2, 3]).shape == (3,)
