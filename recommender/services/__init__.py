@@ -1,5 +1,6 @@
 """The recommender's verbs, as views, admin, commands and tasks use them."""
 
+from recommender.services import factors_cache
 from recommender.services.factors_cache import active_factors
 from recommender.services.lists import lists_build, lists_compute, lists_failed, lists_publish, version_rollout
 from recommender.services.picks import Pick, popular_picks, recommend_for, similar_to, user_picks_refresh

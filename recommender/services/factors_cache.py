@@ -6,12 +6,15 @@ reaches every web process within a second without a query per request.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from pathlib import Path
 
-from recommender.engine.factors import Factors, load_factors
+from recommender.engine.factors import ArtifactError, Factors, load_factors
 from recommender.models import ModelVersion
+
+log = logging.getLogger(__name__)
 
 _KEEP = 2  # the active version and the one being switched to
 _loaded: dict[int, Factors] = {}
@@ -46,7 +49,14 @@ def active_factors() -> tuple[int, Factors] | None:
     with _lock:
         factors = _loaded.get(pk)
     if factors is None:
-        factors = factors_for(ModelVersion(pk=pk, artifact_path=path))
+        try:
+            factors = factors_for(ModelVersion(pk=pk, artifact_path=path))
+        except ArtifactError:
+            # Pages must still answer: they fall back to popular movies until an admin
+            # activates a good version. Checked again after ACTIVE_CHECK_SECONDS, not per request.
+            log.exception("the active version v%s cannot be loaded; serving without a model", pk)
+            _active = (time.monotonic(), None)
+            return None
     return pk, factors
 
 

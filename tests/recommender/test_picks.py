@@ -156,3 +156,14 @@ def test_popular_picks_are_marked_impersonal_and_skip_what_the_user_rated(two_ta
     assert all(not p.personal for p in picks)
     assert 7 not in {p.movie.pk for p in picks}
     assert picks[0].movie.pk == 8
+
+
+def test_a_missing_active_artefact_degrades_to_popular_picks_not_an_error(trained, settings):
+    from pathlib import Path
+
+    from recommender.models import ModelVersion
+
+    Path(ModelVersion.objects.get(is_active=True).artifact_path).unlink()
+    services.factors_cache.forget()
+    picks = services.recommend_for(trained[0], n=3)
+    assert len(picks) == 3 and not any(p.personal for p in picks)
