@@ -15,7 +15,9 @@ training (TensorFlow):
         train_seconds, ratings_per_s, ...), .params (preset, seed, validation and every config field)
         should_stop is polled before each epoch and every ~4M ratings inside one (SEGMENT_RATINGS).
         raises ValueError (bad table/preset/override), TrainingCancelled (stopped before epoch 1)
-    PRESETS: {"tutorial": TutorialConfig, "default": JointConfig} (model.py: frozen dataclasses);
+    PRESETS: {"tutorial": TutorialConfig, "default": JointConfig, "large": JointConfig with batch
+             131,072 / softmax groups of 32 for millions of ratings} (model.py: frozen dataclasses);
+    preset_for(n_ratings) -> "default" | "large" (LARGE_FROM = 2,000,000);
     resolve_config(preset, overrides) -> config
 factors (numpy only):
     Factors(user_ids, movie_ids, user_vectors, movie_vectors, user_bias, movie_bias, head, metadata)

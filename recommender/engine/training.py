@@ -48,7 +48,25 @@ from recommender.engine.ranking import fit_fold_map, recommend_all
 PRESETS: dict[str, Config] = {
     "tutorial": TutorialConfig(),
     "default": JointConfig(),
+    # The default model and objectives with large pre-sliced batches for millions of ratings:
+    # the preset's batch of 1,024 runs at ~0.15M ratings/s, this at ~1M/s on 2 cores (bench/README.md).
+    # Its accuracy on real ML-25M has not been measured yet.
+    "large": JointConfig(batch_size=131072, group_size=32, learning_rate=0.01, epochs=15, patience=3),
 }
+LARGE_FROM = 2_000_000
+
+
+def preset_for(n_ratings: int) -> str:
+    """The joint preset that suits a data size: "default" up to LARGE_FROM ratings, then "large".
+
+    Args:
+        n_ratings: ratings in the training snapshot.
+
+    Returns:
+        A key of PRESETS.
+    """
+    return "large" if n_ratings >= LARGE_FROM else "default"
+
 
 EpochCallback = Callable[[dict], None]
 SEGMENT_RATINGS = 4_000_000

@@ -40,6 +40,13 @@ def test_the_tutorial_preset_is_faithful():
     assert (t.embedding_dim, t.learning_rate, t.batch_size, t.epochs) == (50, 0.005, 2048, 3)
 
 
+def test_large_data_gets_the_large_batch_preset():
+    from recommender.engine.training import preset_for
+
+    assert preset_for(100_836) == "default" and preset_for(25_000_095) == "large"
+    assert PRESETS["large"].batch_size % PRESETS["large"].group_size == 0
+
+
 def test_should_stop_cancels_and_unknown_overrides_are_refused(tiny_ratings):
     with pytest.raises(TrainingCancelled):
         train(tiny_ratings, "default", overrides={"embedding_dim": 4}, should_stop=lambda: True)
