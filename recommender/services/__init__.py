@@ -25,6 +25,7 @@ __all__ = [
     "NoTrainingData",
     "Pick",
     "active_factors",
+    "factors_cache",
     "lists_build",
     "lists_compute",
     "lists_failed",
