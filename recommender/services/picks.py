@@ -46,9 +46,9 @@ class _UserState:
     excluded_indexes: np.ndarray
 
 
-def _excluded_ids(user_id: int) -> tuple[list[tuple[int, float, datetime]], set[int]]:
+def _excluded_ids(user_id: int) -> tuple[list[tuple[int, float]], set[int]]:
     """The user's ratings, and every movie never to pick for them (rated or dismissed)."""
-    rows = list(Rating.objects.filter(user_id=user_id).values_list("movie_id", "value", "rated_at"))
+    rows = list(Rating.objects.filter(user_id=user_id).values_list("movie_id", "value"))
     dismissed = set(Dismissal.objects.filter(user_id=user_id).values_list("movie_id", flat=True))
     return rows, dismissed | {r[0] for r in rows}
 
@@ -61,13 +61,19 @@ def _user_state(factors: Factors, user_id: int) -> tuple[_UserState | None, set[
     indexes = factors.movies.index(np.array([r[0] for r in rows], dtype=np.int64), unknown="missing")
     known = indexes >= 0
     trained_row = factors.user_index(user_id)
-    if trained_row is not None and max(r[2] for r in rows) <= _snapshot_time(factors):
+    # The trained vector holds while the user has not rated since the snapshot (one indexed
+    # EXISTS: reading every rating's time costs more than the whole fold-in).
+    if trained_row is not None and not _rated_since(user_id, _snapshot_time(factors)):
         side: int | UserVector = trained_row
     else:
         side = fold_in(factors, indexes[known], values[known])
     excluded_indexes = factors.movies.index(np.array(sorted(excluded), dtype=np.int64), unknown="missing")
     state = _UserState(excluded, side, indexes[known], values[known], excluded_indexes[excluded_indexes >= 0])
     return state, excluded
+
+
+def _rated_since(user_id: int, moment: datetime) -> bool:
+    return Rating.objects.filter(user_id=user_id, rated_at__gt=moment).exists()
 
 
 def _snapshot_time(factors: Factors) -> datetime:
@@ -123,18 +129,18 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
             store.put(version_id, user_id, ranked)
     # A stored list predates any change its refresh missed (Redis away): filter it again.
     ranked = np.array([m for m in ranked.tolist() if m not in excluded][:n], dtype=np.int64)
-    movies = Movie.objects.in_bulk(ranked.tolist())
-    ranked = np.array([m for m in ranked.tolist() if m in movies], dtype=np.int64)
-    if len(ranked) == 0:
+    indexes = factors.movies.index(ranked, unknown="missing")
+    ranked, indexes = ranked[indexes >= 0], indexes[indexes >= 0]
+    reasons = _reasons(factors, state, indexes)
+    movies = Movie.objects.in_bulk([*ranked.tolist(), *(r for r in reasons.tolist() if r >= 0)])
+    if not any(m in movies for m in ranked.tolist()):
         return popular_picks(n=n, exclude=excluded)
-    indexes = factors.movies.index(ranked)
     stars = factors.predict_ratings(state.side, indexes)
     scores = factors.movie_vectors[indexes] @ _vector(factors, state.side) + factors.movie_bias[indexes]
-    reasons = _reasons(factors, state, indexes)
-    liked = Movie.objects.in_bulk([int(m) for m in reasons if m >= 0])
     return [
-        Pick(movie=movies[int(m)], stars=float(s), score=float(sc), because=liked.get(int(r)))
-        for m, s, sc, r in zip(ranked, stars, scores, reasons, strict=True)
+        Pick(movie=movies[m], stars=float(s), score=float(sc), because=movies.get(r))
+        for m, s, sc, r in zip(ranked.tolist(), stars, scores, reasons.tolist(), strict=True)
+        if m in movies  # a movie deleted since the list was made
     ]
 
 
