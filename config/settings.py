@@ -160,7 +160,8 @@ STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 
 # --- Recommender --------------------------------------------------------------
 MODEL_ARTIFACT_DIR = Path(env_str("MODEL_ARTIFACT_DIR", str(VAR_DIR / "models")))
-RECOMMENDER_PRESET = env_str("RECOMMENDER_PRESET", "default")
+# "auto" picks the preset for the data size at each training; or default, large, tutorial.
+RECOMMENDER_PRESET = env_str("RECOMMENDER_PRESET", "auto")
 RECOMMENDER_EMBEDDING_DIM = env_int("RECOMMENDER_EMBEDDING_DIM", 64)
 # Per-user top-N lists: their own Redis database, so cache clears never drop them.
 RECOMMENDER_LISTS_URL = env_str("RECOMMENDER_LISTS_URL") or (_redis_db(REDIS_URL, 2) if REDIS_URL else "")

@@ -25,6 +25,7 @@ from recommender.snapshot import ratings_snapshot
 log = logging.getLogger(__name__)
 
 State = ModelVersion.State
+AUTO_PRESET = "auto"
 
 
 class NoTrainingData(Exception):
@@ -137,7 +138,8 @@ def train_version(
     5. Store metrics, params and history. The caller computes the lists and activates.
     A failure marks the version failed with the reason and removes its files.
     """
-    from recommender.engine.training import TrainingCancelled, train  # TensorFlow: training processes only
+    # TensorFlow: training processes only.
+    from recommender.engine.training import PRESETS, TrainingCancelled, preset_for, train
 
     directory = artifact_dir(version)
     shutil.rmtree(directory, ignore_errors=True)
@@ -145,14 +147,19 @@ def train_version(
         version, state=State.TRAINING, started_at=timezone.now(), error="", epoch=0, history=[], finished_at=None
     )
     overrides = dict(version.params or {})
-    if version.preset == "default":
-        overrides.setdefault("embedding_dim", settings.RECOMMENDER_EMBEDDING_DIM)
     try:
         ratings = ratings_snapshot()
         if ratings.empty:
             raise NoTrainingData("there are no ratings to train on: import MovieLens data first")
+        # "auto" takes the preset made for this many ratings (large batches from millions on).
+        preset = preset_for(len(ratings)) if version.preset == AUTO_PRESET else version.preset
+        if preset not in PRESETS:
+            raise ValueError(f"unknown preset {preset!r}; known: {AUTO_PRESET}, {', '.join(PRESETS)}")
+        if PRESETS[preset].kind == "joint":
+            overrides.setdefault("embedding_dim", settings.RECOMMENDER_EMBEDDING_DIM)
         version_update(
             version,
+            preset=preset,
             n_ratings=len(ratings),
             n_users=int(ratings["userId"].nunique()),
             n_movies=int(ratings["movieId"].nunique()),

@@ -116,3 +116,19 @@ def test_the_snapshot_time_is_kept_so_later_ratings_are_folded_in(two_tastes):
     version = _trained()
     _, factors = services.active_factors()
     assert datetime.fromisoformat(factors.metadata["snapshot_at"]) == version.started_at
+
+
+def test_the_auto_preset_resolves_to_the_one_for_the_data_size(two_tastes):
+    version = services.version_create(preset="auto", overrides=FAST)
+    services.train_version(version=version)
+    version.refresh_from_db()
+    assert version.preset == "default"  # a few hundred ratings: the small-data preset
+
+
+def test_an_unknown_preset_fails_the_version_with_the_known_ones(two_tastes):
+    version = services.version_create(preset="fastest")
+    with pytest.raises(ValueError):
+        services.train_version(version=version)
+    version.refresh_from_db()
+    assert version.state == ModelVersion.State.FAILED
+    assert "unknown preset 'fastest'" in version.error and "tutorial" in version.error

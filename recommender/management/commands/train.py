@@ -9,7 +9,9 @@ class Command(BaseCommand):
     help = "Train a new recommender version on every rating in the database, in this process."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--preset", help="Model preset: default (ranking + stars) or tutorial.")
+        parser.add_argument(
+            "--preset", help="Model preset: auto (by data size), default, large (millions of ratings) or tutorial."
+        )
         parser.add_argument("--epochs", type=int, help="Most epochs (early stopping may end sooner).")
         parser.add_argument("--dim", type=int, help="Embedding size.")
         parser.add_argument("--seed", type=int, default=42, help="Random seed for the split and the initial weights.")
