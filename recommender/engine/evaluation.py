@@ -57,6 +57,8 @@ def _top_from_scores(scores: np.ndarray, exclude, k: int = K) -> np.ndarray:
     s = np.array(scores, dtype=np.float32, copy=True)
     ex = exclude.tocoo()
     s[ex.row, ex.col] = -np.inf
+    if s.shape[1] < k:  # a catalogue smaller than k: pad with -inf, reported as -1 below
+        s = np.pad(s, ((0, 0), (0, k - s.shape[1])), constant_values=-np.inf)
     part = np.argpartition(-s, k - 1, axis=1)[:, :k]
     ps = np.take_along_axis(s, part, axis=1)
     order = np.argsort(-ps, axis=1, kind="stable")
@@ -203,7 +205,9 @@ def _preset_top(factors, data, seen) -> np.ndarray:
     exclude = seen[f_users][:, f_movies]
     top_f = recommend_all(factors, n=K, exclude=exclude)
     top = np.full((data.n_users, K), -1, dtype=np.int64)
-    top[f_users] = np.where(top_f >= 0, f_movies[np.maximum(top_f, 0)], -1)
+    # recommend_all's lists are shorter than K when the factors know fewer movies.
+    width = top_f.shape[1]
+    top[f_users, :width] = np.where(top_f >= 0, f_movies[np.maximum(top_f, 0)], -1)
     return top
 
 

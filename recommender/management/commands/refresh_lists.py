@@ -10,18 +10,18 @@ class Command(BaseCommand):
     help = "Recompute every user's top-N list for the active version (or --version N) and publish it."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--version", type=int, help="The version (default: the active one).")
+        parser.add_argument("--model-version", type=int, help="The model version (default: the active one).")
         parser.add_argument("--here", action="store_true", help="Compute in this process instead of on the workers.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         versions = ModelVersion.objects.all()
         version = (
-            versions.filter(pk=options["version"]).first()
-            if options["version"]
+            versions.filter(pk=options["model_version"]).first()
+            if options["model_version"]
             else versions.filter(is_active=True).first()
         )
         if version is None:
-            raise CommandError("no such version" if options["version"] else "no active version: train one first")
+            raise CommandError("no such version" if options["model_version"] else "no active version: train one first")
         try:
             services.version_rollout(version=version, in_process=options["here"])
         except services.AlreadyRunning as exc:
