@@ -171,6 +171,9 @@ RECOMMENDER_LIST_LENGTH = env_int("RECOMMENDER_LIST_LENGTH", 100)
 RECOMMENDER_LIST_CHUNK = env_int("RECOMMENDER_LIST_CHUNK", 10_000)
 # "Popular" picks for people we know nothing about need at least this many ratings.
 RECOMMENDER_POPULAR_MIN_RATINGS = env_int("RECOMMENDER_POPULAR_MIN_RATINGS", 20)
+# Each new version is also measured under protocols R and T (two more trainings on their
+# splits) up to this many ratings; above it the nightly run would take too long.
+RECOMMENDER_PROTOCOL_MAX_RATINGS = env_int("RECOMMENDER_PROTOCOL_MAX_RATINGS", 5_000_000)
 # Trained versions whose files are kept for roll-back; older ones are deleted.
 RECOMMENDER_KEEP_VERSIONS = env_int("RECOMMENDER_KEEP_VERSIONS", 5)
 

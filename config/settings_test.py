@@ -17,6 +17,8 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Protocols R and T train a version twice more: only the tests about them turn it on.
+RECOMMENDER_PROTOCOL_MAX_RATINGS = 0
 # Tasks are sent to the broker (tests mock or run a real worker), never run inline.
 CELERY_TASK_ALWAYS_EAGER = False
 # App tests use an in-process cache; tests of Redis itself build their own client from REDIS_URL.

@@ -12,7 +12,17 @@ from recommender.engine.factors import ArtifactError
 from recommender.models import ModelVersion
 
 RETRAIN_PERMISSION = "recommender.retrain_modelversion"
-COMPARED_METRICS = (("val_rmse", "val RMSE", "lower"), ("val_ndcg", "val nDCG@10", "higher"))
+COMPARED_METRICS = (
+    ("R_rmse", "RMSE, protocol R", "lower"),
+    ("R_mae", "MAE, protocol R", "lower"),
+    ("T_ndcg", "nDCG@10, protocol T", "higher"),
+    ("T_precision", "precision@10, protocol T", "higher"),
+    ("T_recall", "recall@10, protocol T", "higher"),
+    ("T_coverage", "catalogue coverage, protocol T", "higher"),
+    ("T_ndcg_most_popular", "nDCG@10 of most popular, same split", "higher"),
+    ("val_rmse", "validation RMSE (training)", "lower"),
+    ("val_ndcg", "validation nDCG@10 (training)", "higher"),
+)
 
 
 def _require_retrain_permission(request: HttpRequest) -> None:
@@ -45,13 +55,13 @@ class ModelVersionAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # versions come from training, never from a form
 
-    @admin.display(description="val RMSE")
+    @admin.display(description="RMSE (R)")
     def rmse(self, version: ModelVersion) -> str:
-        return _fmt(version.metrics.get("val_rmse"))
+        return _fmt(version.metrics.get("R_rmse"))
 
-    @admin.display(description="val nDCG@10")
+    @admin.display(description="nDCG@10 (T)")
     def ndcg(self, version: ModelVersion) -> str:
-        return _fmt(version.metrics.get("val_ndcg"))
+        return _fmt(version.metrics.get("T_ndcg"))
 
     def get_urls(self) -> list[URLPattern]:
         view = self.admin_site.admin_view

@@ -5,10 +5,14 @@ parsed straight into numpy (25M rows in seconds, 12 bytes a row in memory);
 other databases stream the rows through a cursor in large batches.
 """
 
+import os
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.db import connection
 
 from movies.models import Rating
@@ -127,3 +131,21 @@ def _compact(users: np.ndarray, movies: np.ndarray, values: np.ndarray) -> np.nd
     out = np.empty(len(users), dtype=_SNAPSHOT_ROW)
     out["user"], out["movie"], out["value"] = users, movies, values
     return out
+
+
+def snapshot_write(ratings: pd.DataFrame, path: Path) -> int:
+    """Keep a version's training data as Parquet beside its factors (written, then renamed).
+
+    The exact ratings a version learned from, for evaluating or retraining it later.
+    Returns the file's size in bytes.
+    """
+    part = path.with_name(f".{path.name}.part")
+    table = pa.Table.from_pandas(ratings, preserve_index=False)
+    pq.write_table(table, part, compression="zstd")
+    os.replace(part, path)
+    return path.stat().st_size
+
+
+def snapshot_read(path: Path) -> pd.DataFrame:
+    """A snapshot written by snapshot_write, as the same DataFrame."""
+    return pq.read_table(path).to_pandas()

@@ -14,13 +14,14 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import pandas as pd
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from recommender.engine.factors import ArtifactError, load_factors, save_factors
 from recommender.models import RUNNING_STATES, ModelVersion
-from recommender.snapshot import ratings_snapshot
+from recommender.snapshot import ratings_snapshot, snapshot_write
 
 log = logging.getLogger(__name__)
 
@@ -127,15 +128,17 @@ def train_version(
     version: ModelVersion,
     seed: int = 42,
     on_epoch: Callable[[dict], None] | None = None,
+    evaluate_protocols: bool = True,
 ) -> ModelVersion:
     """Train `version` on every rating in the database and save its factors.
 
     1. Mark it training, clearing what an earlier, interrupted attempt left.
-    2. Read a columnar snapshot of all ratings.
+    2. Read a columnar snapshot of all ratings; keep it as Parquet in the version's folder.
     3. Train the engine's model in this process (TensorFlow), checking for a
        cancel after every epoch.
     4. Write the factors atomically under MODEL_ARTIFACT_DIR/v<id>/.
-    5. Store metrics, params and history. The caller computes the lists and activates.
+    5. Measure the preset under protocols R and T (unless the data is too big).
+    6. Store metrics, params and history. The caller computes the lists and activates.
     A failure marks the version failed with the reason and removes its files.
     """
     # TensorFlow: training processes only.
@@ -174,9 +177,11 @@ def train_version(
         def should_stop() -> bool:
             return ModelVersion.objects.filter(pk=version.pk, state=State.CANCELLED).exists()
 
+        directory.mkdir(parents=True, exist_ok=True)
+        snapshot_bytes = snapshot_write(ratings, directory / "ratings.parquet")
         try:
             result = train(
-                ratings, version.preset, overrides=overrides, seed=seed, on_epoch=epoch_done, should_stop=should_stop
+                ratings, preset, overrides=overrides, seed=seed, on_epoch=epoch_done, should_stop=should_stop
             )
         except TrainingCancelled as exc:
             raise Cancelled(str(exc)) from exc
@@ -197,14 +202,54 @@ def train_version(
             connection.close()
         version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
         raise
+    metrics = {**result.metrics, "snapshot_bytes": snapshot_bytes}
+    if evaluate_protocols:
+        metrics.update(protocol_metrics(ratings, preset, overrides=overrides, seed=seed, should_stop=should_stop))
     version_update(
         version,
         params=json_safe(result.params),
-        metrics=json_safe(result.metrics),
+        metrics=json_safe(metrics),
         epochs=len(result.history),
         artifact_path=str(path),
     )
     return version
+
+
+def protocol_metrics(
+    ratings: pd.DataFrame,
+    preset: str,
+    *,
+    overrides: dict,
+    seed: int,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict:
+    """The version's preset under both fixed protocols, beside "most popular" from the same run.
+
+    Protocol R (stars, random 80/20 split stratified by rating) and protocol T
+    (top-10, per-user 25% held out) each train the preset once more on their own
+    split, so above RECOMMENDER_PROTOCOL_MAX_RATINGS this is skipped and said so.
+    """
+    from recommender.engine.evaluation import evaluate  # TensorFlow: training processes only
+
+    limit = settings.RECOMMENDER_PROTOCOL_MAX_RATINGS
+    if len(ratings) > limit:
+        return {"protocols": f"skipped: {len(ratings):,} ratings is over RECOMMENDER_PROTOCOL_MAX_RATINGS={limit:,}"}
+    if should_stop is not None and should_stop():
+        return {}
+    rows = {
+        row["name"]: row for row in evaluate(ratings, [preset], seed=seed, overrides={preset: overrides}, ease=False)
+    }
+    model, popular = rows[preset], rows["most popular"]
+    return {
+        "R_rmse": model["rmse"],
+        "R_mae": model["mae"],
+        "T_precision": model["precision"],
+        "T_recall": model["recall"],
+        "T_ndcg": model["ndcg"],
+        "T_map": model["map"],
+        "T_coverage": model["coverage"],
+        "T_ndcg_most_popular": popular["ndcg"],
+    }
 
 
 def version_fail(*, version: ModelVersion, error: str, replace_reason: bool = False) -> None:

@@ -9,6 +9,7 @@ from movies.models import Rating
 from recommender import services
 from recommender.engine.factors import ArtifactError
 from recommender.models import ModelVersion
+from recommender.snapshot import snapshot_read
 
 pytestmark = pytest.mark.django_db
 
@@ -132,3 +133,26 @@ def test_an_unknown_preset_fails_the_version_with_the_known_ones(two_tastes):
     version.refresh_from_db()
     assert version.state == ModelVersion.State.FAILED
     assert "unknown preset 'fastest'" in version.error and "tutorial" in version.error
+
+
+def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, settings):
+    settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 1_000_000
+    version = services.version_create(overrides=FAST)
+    services.train_version(version=version)
+    version.refresh_from_db()
+    snapshot = snapshot_read(services.versions.artifact_dir(version) / "ratings.parquet")
+    assert len(snapshot) == version.n_ratings == Rating.objects.count()
+    assert version.metrics["snapshot_bytes"] > 0
+    for key in ("R_rmse", "R_mae", "T_ndcg", "T_precision", "T_recall", "T_coverage", "T_ndcg_most_popular"):
+        assert isinstance(version.metrics[key], float), key
+    assert 0 < version.metrics["R_rmse"] < 2.5
+    assert version.metrics["T_ndcg"] > version.metrics["T_ndcg_most_popular"]
+
+
+def test_protocols_are_skipped_and_said_so_above_the_limit(two_tastes, settings):
+    settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 10
+    version = services.version_create(overrides=FAST)
+    services.train_version(version=version)
+    version.refresh_from_db()
+    assert version.metrics["protocols"].startswith("skipped:")
+    assert "R_rmse" not in version.metrics
