@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from movies.models import Genre, Movie, MovieLensAccount, Rating, Tag
+from movies.models import Dismissal, Genre, Movie, MovieLensAccount, Rating, Tag
 
 
 @admin.register(Genre)
@@ -70,4 +70,14 @@ class MovieLensAccountAdmin(admin.ModelAdmin):
     list_display = ["movielens_id", "user"]
     search_fields = ["=movielens_id", "=user__username"]
     raw_id_fields = ["user"]
+    show_full_result_count = False
+
+
+@admin.register(Dismissal)
+class DismissalAdmin(admin.ModelAdmin):
+    list_display = ["user", "movie", "created_at"]
+    list_select_related = ["user", "movie"]
+    search_fields = ["=user__username", "movie__title"]
+    raw_id_fields = ["user", "movie"]
+    date_hierarchy = "created_at"
     show_full_result_count = False
