@@ -3,6 +3,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
 
 from movies.models import Movie, Rating
 from recommender.snapshot import ratings_snapshot
@@ -46,3 +47,22 @@ def test_it_can_keep_one_range_of_users():
         _rate(user, 1, 3.0)
     snapshot = ratings_snapshot(users_between=(users[1].pk, users[2].pk))
     assert sorted(snapshot["userId"].tolist()) == [users[1].pk, users[2].pk]
+
+
+def test_it_reads_many_blocks_into_one_complete_snapshot(monkeypatch):
+    monkeypatch.setattr("recommender.snapshot._BLOCK_ROWS", 3)
+    users = User.objects.bulk_create([User(username=f"b{i}") for i in range(7)])
+    for movie_id in (1, 2):
+        Movie.objects.create(id=movie_id, title=f"Film {movie_id}")
+    for user in users:
+        _rate(user, 1, 2.0)
+        _rate(user, 2, 3.5)
+    seen = []
+    snapshot = ratings_snapshot(on_progress=lambda done, total: seen.append(done))
+    assert len(snapshot) == 14
+    assert sorted(snapshot.itertuples(index=False, name=None)) == sorted(
+        [(u.pk, 1, 2.0) for u in users] + [(u.pk, 2, 3.5) for u in users]
+    )
+    assert seen[-1] == 14
+    if connection.vendor == "postgresql":  # blocks of users; other databases batch by rows
+        assert len(seen) > 1
