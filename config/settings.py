@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_celery_beat",
+    # django-ninja: its static files let /api/docs load Swagger UI without a CDN.
+    "ninja",
     "movies",
     "recommender",
 ]

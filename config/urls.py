@@ -2,9 +2,14 @@ from django.contrib import admin
 from django.urls import include, path
 
 from movies.views import home, signup
+from recommender.api import api
+from recommender.api.pages import token_list, token_revoke
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", api.urls),
+    path("account/tokens/", token_list, name="api_tokens"),
+    path("account/tokens/<int:token_id>/revoke/", token_revoke, name="api_token_revoke"),
     path("accounts/signup/", signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", home, name="home"),

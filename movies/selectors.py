@@ -254,3 +254,15 @@ def dismissed_movie_ids(*, user: AnyUser, movie_ids: Iterable[int] | None = None
     if movie_ids is not None:
         dismissals = dismissals.filter(movie_id__in=list(movie_ids))
     return set(dismissals.values_list("movie_id", flat=True))
+
+
+def movie_genre_names(*, movie_ids: Iterable[int]) -> dict[int, list[str]]:
+    """Each movie's genre names, in one query (for movies loaded without prefetch_related)."""
+    ids = list(movie_ids)
+    found: dict[int, list[str]] = {movie_id: [] for movie_id in ids}
+    if not ids:
+        return found
+    rows = Movie.genres.through.objects.filter(movie_id__in=ids).order_by("genre__name")
+    for movie_id, name in rows.values_list("movie_id", "genre__name"):
+        found[movie_id].append(name)
+    return found

@@ -1,0 +1,54 @@
+"""Helpers shared by the routers: paging, error codes, picks refresh, genre names."""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db.models import QuerySet
+
+from movies import selectors as movie_selectors
+from movies.models import Movie
+from recommender.api.schemas import ErrorOut
+from recommender.services import user_picks_refresh
+
+logger = logging.getLogger(__name__)
+
+# Every status an operation may answer besides 200, each with the same JSON body,
+# so the schema tells clients (and schemathesis) what to expect.
+PUBLIC_ERRORS: dict[frozenset[int], type[ErrorOut]] = {frozenset({400, 404, 422}): ErrorOut}
+USER_ERRORS: dict[frozenset[int], type[ErrorOut]] = {frozenset({400, 401, 403, 404, 422}): ErrorOut}
+MAX_PAGE = 100_000
+
+
+def page_of(items: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
+    """One page of a queryset with its total; a page past the end is empty, not an error."""
+    count = items.count()
+    start = (page - 1) * page_size
+    results = list(items[start : start + page_size]) if start < count else []
+    return {"count": count, "page": page, "pages": max(1, math.ceil(count / page_size)), "results": results}
+
+
+def with_genre_names(movies: Iterable[Movie | None]) -> None:
+    """Give movies loaded without their genres the names, in one query, for MovieOut."""
+    todo = [m for m in movies if m is not None and not hasattr(m, "_genre_names")]
+    names = movie_selectors.movie_genre_names(movie_ids={m.pk for m in todo})
+    for movie in todo:
+        movie._genre_names = names.get(movie.pk, [])  # type: ignore[attr-defined]
+
+
+def picks_refresh(user_id: int) -> None:
+    """Recompute the user's stored picks after a change, as the site's pages do.
+
+    The change is already saved: a recommender failure is logged, never a 500.
+    """
+    try:
+        user_picks_refresh(user_id=user_id)
+    except Exception:
+        logger.exception("refreshing the picks of user %s failed", user_id)
+
+
+def movies_of(rows: Sequence[Any]) -> list[Movie]:
+    return [row.movie for row in rows]

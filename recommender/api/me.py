@@ -1,0 +1,123 @@
+"""The authenticated user's own data: picks, ratings, "not interested".
+
+Every query here is scoped to request.auth (the caller): there is no user id in
+any path, so no call can reach another user's ratings.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest
+from ninja import Path, Query, Router, Status
+
+from movies import selectors, services
+from recommender.api.auth import USER_AUTH
+from recommender.api.common import MAX_PAGE, USER_ERRORS, page_of, picks_refresh, with_genre_names
+from recommender.api.schemas import (
+    MAX_ID,
+    DismissalOut,
+    ErrorOut,
+    PickOut,
+    RatingIn,
+    RatingOut,
+    RatingPageOut,
+    RatingSort,
+)
+from recommender.services import recommend_for
+
+router = Router(tags=["me"], auth=USER_AUTH)
+
+MovieId = Annotated[int, Path(ge=1, le=MAX_ID, description="The MovieLens movie id.")]
+
+
+def _no_movie(movie_id: int) -> Status:
+    return Status(404, ErrorOut(detail=f"No movie with id {movie_id}."))
+
+
+@router.get("/me/picks", response={200: list[PickOut], **USER_ERRORS}, summary="My picks, best first")
+def picks(
+    request: HttpRequest,
+    n: Annotated[int, Query(ge=1, le=100)] = 20,
+    genre: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$", description="Only this genre.")] = None,
+) -> list[Any]:
+    # A genre filter is applied to the user's whole stored list, so it still finds n picks
+    # when the genre is rare among the first n.
+    wanted = max(n, settings.RECOMMENDER_LIST_LENGTH) if genre else n
+    found = recommend_for(request.auth, n=wanted)
+    with_genre_names([m for p in found for m in (p.movie, p.because)])
+    if genre:
+        key = genre.lower()
+        found = [p for p in found if key in (g.lower() for g in p.movie._genre_names)]
+    return found[:n]
+
+
+@router.get("/me/ratings", response={200: RatingPageOut, **USER_ERRORS}, summary="My ratings")
+def rating_list(
+    request: HttpRequest,
+    sort: RatingSort = "newest",
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> dict[str, Any]:
+    result = page_of(selectors.rating_list_for_user(user=request.auth, sort=sort), page=page, page_size=page_size)
+    with_genre_names(r.movie for r in result["results"])
+    return result
+
+
+@router.put("/me/ratings/{movie_id}", response={200: RatingOut, **USER_ERRORS}, summary="Rate a movie (or re-rate)")
+def rating_put(request: HttpRequest, movie_id: MovieId, body: RatingIn) -> Any:
+    try:
+        rating = services.rating_create_or_update(user=request.auth, movie_id=movie_id, value=body.value)
+    except ValidationError as error:
+        if "movie_id" in error.message_dict:
+            return _no_movie(movie_id)
+        raise
+    picks_refresh(request.auth.pk)
+    with_genre_names([rating.movie])
+    return rating
+
+
+@router.delete("/me/ratings/{movie_id}", response={204: None, **USER_ERRORS}, summary="Remove my rating")
+def rating_delete(request: HttpRequest, movie_id: MovieId) -> Any:
+    try:
+        removed = services.rating_delete(user=request.auth, movie_id=movie_id)
+    except ValidationError as error:
+        if "movie_id" in error.message_dict:
+            return _no_movie(movie_id)
+        raise
+    if not removed:
+        return Status(404, ErrorOut(detail=f"You have not rated movie {movie_id}."))
+    picks_refresh(request.auth.pk)
+    return Status(204, None)
+
+
+@router.get("/me/not-interested", response={200: list[DismissalOut], **USER_ERRORS}, summary="Movies I dismissed")
+def dismissal_list(request: HttpRequest) -> list[Any]:
+    rows = list(selectors.dismissal_list_for_user(user=request.auth))
+    with_genre_names(d.movie for d in rows)
+    return rows
+
+
+@router.put(
+    "/me/not-interested/{movie_id}", response={200: DismissalOut, **USER_ERRORS}, summary="Never suggest this movie"
+)
+def dismissal_put(request: HttpRequest, movie_id: MovieId) -> Any:
+    try:
+        dismissal = services.movie_dismiss(user=request.auth, movie_id=movie_id)
+    except ValidationError as error:
+        if "movie_id" in error.message_dict:
+            return _no_movie(movie_id)
+        raise
+    picks_refresh(request.auth.pk)
+    with_genre_names([dismissal.movie])
+    return dismissal
+
+
+@router.delete("/me/not-interested/{movie_id}", response={204: None, **USER_ERRORS}, summary="Suggest it again")
+def dismissal_delete(request: HttpRequest, movie_id: MovieId) -> Any:
+    if not services.movie_undismiss(user=request.auth, movie_id=movie_id):
+        return Status(404, ErrorOut(detail=f"Movie {movie_id} is not marked 'not interested'."))
+    picks_refresh(request.auth.pk)
+    return Status(204, None)

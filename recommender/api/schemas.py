@@ -1,0 +1,109 @@
+"""What the API sends and accepts. Output schemas read model attributes; no queries here."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from ninja import Field, Schema
+
+from movies.models import Movie
+
+MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is a 404/422, never a database error
+MovieSort = Literal["rating", "count", "title", "newest"]
+RatingSort = Literal["newest", "oldest", "highest", "lowest", "title"]
+
+
+class ErrorOut(Schema):
+    detail: str = Field(description="What went wrong, in words.")
+    errors: list[dict[str, Any]] | None = Field(None, description="Per-field problems of a 422.")
+
+
+class MovieOut(Schema):
+    id: int
+    title: str
+    year: int | None
+    genres: list[str]
+    ratings_count: int
+    ratings_mean: float | None
+    url: str = Field(description="The movie's page on this site.")
+    imdb_url: str
+    tmdb_url: str
+
+    @staticmethod
+    def resolve_genres(movie: Movie) -> list[str]:
+        # Callers load the genres first (prefetch_related, or _genre_names set by the router).
+        names = getattr(movie, "_genre_names", None)
+        if names is not None:
+            return names
+        return [g.name for g in movie.genres.all()]
+
+    @staticmethod
+    def resolve_url(movie: Movie) -> str:
+        return movie.get_absolute_url()
+
+
+class MoviePageOut(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[MovieOut]
+
+
+class SimilarOut(Schema):
+    movie: MovieOut
+    similarity: float = Field(description="Cosine of the two movies' embeddings, -1 to 1.")
+
+
+class MovieDetailOut(Schema):
+    movie: MovieOut
+    similar: list[SimilarOut] = Field(description="Nearest movies in the active model; empty without one.")
+
+
+class GenreOut(Schema):
+    id: int
+    name: str
+
+
+class PickOut(Schema):
+    movie: MovieOut
+    stars: float | None = Field(description="Predicted stars (personal) or the movie's average (popular).")
+    score: float
+    personal: bool = Field(description="False for popular picks given to users the model knows nothing of.")
+    because: MovieOut | None = Field(description="A movie the user liked that is most like this one.")
+
+
+class RatingIn(Schema):
+    value: float = Field(ge=0.5, le=5.0, multiple_of=0.5, description="Half stars, 0.5 to 5.")
+
+
+class RatingOut(Schema):
+    movie: MovieOut
+    value: float
+    rated_at: datetime
+
+
+class RatingPageOut(Schema):
+    count: int
+    page: int
+    pages: int
+    results: list[RatingOut]
+
+
+class DismissalOut(Schema):
+    movie: MovieOut
+    created_at: datetime
+
+
+class ModelVersionOut(Schema):
+    id: int
+    preset: str
+    state: str
+    n_ratings: int
+    n_users: int
+    n_movies: int
+    created_at: datetime
+    finished_at: datetime | None
+    activated_at: datetime | None
+    params: dict[str, Any]
+    metrics: dict[str, Any] = Field(description="As measured at training: RMSE, MAE, precision/recall/nDCG@k, ...")
