@@ -25,6 +25,7 @@ from recommender.api.schemas import (
     RatingOut,
     RatingPageOut,
     RatingSort,
+    movie_data,
 )
 from recommender.services import recommend_for
 
@@ -51,7 +52,16 @@ def picks(
     if genre:
         key = genre.lower()
         found = [p for p in found if key in (g.lower() for g in p.movie._genre_names)]
-    return found[:n]
+    return [
+        {
+            "movie": movie_data(p.movie),
+            "stars": p.stars,
+            "score": p.score,
+            "personal": p.personal,
+            "because": movie_data(p.because) if p.because is not None else None,
+        }
+        for p in found[:n]
+    ]
 
 
 @router.get("/me/ratings", response={200: RatingPageOut, **USER_ERRORS}, summary="My ratings")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Literal
 
+from django.urls import reverse
 from ninja import Field, Schema
 
 from movies.models import Movie
@@ -12,6 +14,29 @@ from movies.models import Movie
 MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is a 404/422, never a database error
 MovieSort = Literal["rating", "count", "title", "newest"]
 RatingSort = Literal["newest", "oldest", "highest", "lowest", "title"]
+
+
+@lru_cache(maxsize=100_000)
+def movie_url(movie_id: int) -> str:
+    """Movie.get_absolute_url, remembered: reverse() was a tenth of a picks call's time (py-spy),
+    and the URL of a movie never changes while the process runs."""
+    return reverse("movies:detail", args=[movie_id])
+
+
+def movie_data(movie: Movie) -> dict[str, Any]:
+    """A movie as MovieOut's plain dict: validating a dict costs pydantic far less than reading
+    a model instance through ninja's attribute getter (a fifth of a picks call, py-spy)."""
+    return {
+        "id": movie.pk,
+        "title": movie.title,
+        "year": movie.year,
+        "genres": MovieOut.resolve_genres(movie),
+        "ratings_count": movie.ratings_count,
+        "ratings_mean": movie.ratings_mean,
+        "url": movie_url(movie.pk),
+        "imdb_url": movie.imdb_url,
+        "tmdb_url": movie.tmdb_url,
+    }
 
 
 class ErrorOut(Schema):
@@ -31,7 +56,9 @@ class MovieOut(Schema):
     tmdb_url: str
 
     @staticmethod
-    def resolve_genres(movie: Movie) -> list[str]:
+    def resolve_genres(movie: Movie | dict) -> list[str]:
+        if isinstance(movie, dict):  # already a movie_data dict
+            return movie["genres"]
         # Callers load the genres first (prefetch_related, or _genre_names set by the router).
         names = getattr(movie, "_genre_names", None)
         if names is not None:
@@ -39,8 +66,8 @@ class MovieOut(Schema):
         return [g.name for g in movie.genres.all()]
 
     @staticmethod
-    def resolve_url(movie: Movie) -> str:
-        return movie.get_absolute_url()
+    def resolve_url(movie: Movie | dict) -> str:
+        return movie["url"] if isinstance(movie, dict) else movie_url(movie.pk)
 
 
 class MoviePageOut(Schema):
