@@ -10,6 +10,7 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from movies.models import Genre, Movie, Rating
+from recommender.api import common
 from recommender.services import factors_cache
 from recommender.services.tokens import api_token_create
 
@@ -21,6 +22,7 @@ def _fresh_factors_cache(settings, tmp_path):
     settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
     settings.RECOMMENDER_LISTS_URL = ""  # no Redis unless a test asks for it
     factors_cache.forget()
+    common._genres.clear()  # each test builds its own catalogue under the same ids
     yield
     factors_cache.forget()
 
