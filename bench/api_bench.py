@@ -1,0 +1,173 @@
+"""The JSON API's picks endpoint under load, beside a trivial endpoint in the same run.
+
+    flock /tmp/bench.lock .venv/bin/python bench/api_bench.py
+
+1. Imports ml-latest-small into a fresh PostgreSQL database, bench_api, trains a
+   version (`manage.py train`, which also writes every user's list into Redis),
+   and makes an API token for each of 200 MovieLens users.
+2. Starts gunicorn with 2 workers (as the Procfile's web process) on PostgreSQL
+   and Redis, DEBUG off.
+3. Runs wrk (Debian's `wrk`) for --duration seconds at 32 and then 8 connections:
+   GET /api/me/picks?n=20, each request with the next user's bearer token (a Lua
+   script cycles them), and the baseline GET /api/genres (no auth, one small query).
+4. Prints requests/s and the latency percentiles, and the targets of issue 6:
+   at least 500 req/s at 32 connections, p99 under 30 ms at 8.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+DB_NAME = "bench_api"
+DATA = Path(os.environ.get("ML_LATEST_SMALL", REPO.parent / "shared" / "data" / "ml-latest-small"))
+USERS = 200
+
+
+def _with_db(url: str, db: int | str) -> str:
+    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
+
+
+def _env(args: argparse.Namespace) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": _with_db(args.database, DB_NAME),
+        "REDIS_URL": args.redis,
+        "CELERY_BROKER_URL": _with_db(args.redis, 11),
+        "RECOMMENDER_LISTS_URL": _with_db(args.redis, 10),
+        "RECOMMENDER_LISTS_PREFIX": "bench_api",
+        "REDIS_CACHE_URL": _with_db(args.redis, 12),
+        "MODEL_ARTIFACT_DIR": str(REPO / "var" / "bench" / "api-models"),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    return env
+
+
+def _prepare(args: argparse.Namespace, env: dict[str, str]) -> None:
+    admin = _with_db(args.database, "postgres")
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {DB_NAME}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {DB_NAME}"], check=True)
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    subprocess.run([*manage, "import_movielens", str(DATA), "--no-progress"], cwd=REPO, env=env, check=True)
+    subprocess.run([*manage, "train", "--epochs", str(args.epochs)], cwd=REPO, env=env, check=True)
+
+
+def _tokens() -> list[str]:
+    import django
+
+    django.setup()
+    from movies.models import MovieLensAccount
+    from recommender.models import ApiToken
+    from recommender.services.tokens import api_token_create
+
+    ApiToken.objects.filter(name="bench").delete()
+    accounts = MovieLensAccount.objects.select_related("user").order_by("movielens_id")[:USERS]
+    return [api_token_create(user=a.user, name="bench").secret for a in accounts]
+
+
+def _lua(tokens: list[str]) -> str:
+    quoted = ",".join(f'"{t}"' for t in tokens)
+    return (
+        f"local tokens = {{{quoted}}}\nlocal i = 0\n"
+        "request = function()\n  i = i % #tokens + 1\n"
+        '  return wrk.format("GET", nil, {["Authorization"] = "Bearer " .. tokens[i]})\nend\n'
+    )
+
+
+def _ms(value: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", value).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def _wrk(url: str, connections: int, duration: int, script: str | None) -> dict[str, float]:
+    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url]
+    if script:
+        cmd[1:1] = ["-s", script]
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}  # type: ignore[union-attr]
+    for pct in ("50", "90", "99"):
+        result[f"p{pct}"] = _ms(re.search(rf"\s{pct}%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["non2xx"] = float(bad.group(1)) if bad else 0.0
+    errors = re.search(r"Socket errors: (.*)", out)
+    result["socket_errors"] = 0.0 if not errors else float(sum(int(n) for n in re.findall(r"\d+", errors.group(1))))
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--skip-setup", action="store_true", help="reuse the bench_api database and model")
+    parser.add_argument("--epochs", type=int, default=8, help="training epochs (the figures hardly depend on it)")
+    parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
+    parser.add_argument("--port", type=int, default=8766)
+    args = parser.parse_args()
+    env = _env(args)
+    if not args.skip_setup:
+        _prepare(args, env)
+    tokens = _tokens()
+    script = Path(tempfile.mkstemp(suffix=".lua")[1])
+    script.write_text(_lua(tokens))
+    base = f"http://127.0.0.1:{args.port}"
+    server = subprocess.Popen(
+        [str(REPO / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{args.port}"],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/api/genres", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        # Warm both workers: factors loaded, connections open.
+        _wrk(f"{base}/api/me/picks?n=20", 4, 3, str(script))
+        print(
+            f"API bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, "
+            f"{len(tokens)} users, gunicorn 2 workers, wrk -t2 {args.duration}s per row"
+        )
+        print(f"{'endpoint':<22}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'non-2xx':>9}")
+        rows = {}
+        for conns in (32, 8):
+            for name, url, lua in (
+                ("GET /api/genres", f"{base}/api/genres", None),
+                ("GET /api/me/picks", f"{base}/api/me/picks?n=20", str(script)),
+            ):
+                r = _wrk(url, conns, args.duration, lua)
+                rows[(name, conns)] = r
+                print(
+                    f"{name:<22}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
+                    f"{r['non2xx'] + r['socket_errors']:>9.0f}",
+                    flush=True,
+                )
+        at32, at8 = rows[("GET /api/me/picks", 32)], rows[("GET /api/me/picks", 8)]
+        print(f"target >= 500 req/s at 32: {at32['rps']:.0f} ({'met' if at32['rps'] >= 500 else 'MISSED'})")
+        print(f"target p99 < 30 ms at 8: {at8['p99']:.1f} ms ({'met' if at8['p99'] < 30 else 'MISSED'})")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        script.unlink()
+
+
+if __name__ == "__main__":
+    main()
