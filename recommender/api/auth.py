@@ -39,10 +39,11 @@ class SessionCsrfAuth(APIKeyCookie):
     user: an anonymous call then gets 401 (log in or send a token), not 403.
     """
 
-    param_name = settings.SESSION_COOKIE_NAME
+    # The name shown in the schema; the cookie itself is read by the session middleware.
+    param_name = "sessionid"
 
     def _get_key(self, request: HttpRequest) -> str | None:
-        return request.COOKIES.get(self.param_name)
+        return request.COOKIES.get(settings.SESSION_COOKIE_NAME)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Any:
         if not request.user.is_authenticated:
