@@ -1,0 +1,84 @@
+"""A headless Debian Chromium driven by Playwright against pytest-django's live server.
+
+Never `playwright install`: downloads fail here and CI has Debian's chromium.
+The integration tier's `stack`/`start_worker` fixtures are imported so the admin
+journey can run a real Celery worker on the same test database and Redis.
+"""
+
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from movies.models import Movie
+from tests.conftest import REPO, need
+from tests.integration.conftest import redis_url, stack, start_worker  # noqa: F401 (fixtures)
+
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+# Playwright's sync API runs its own event loop; Django refuses ORM calls from a
+# thread with a running loop unless told this is deliberate (test code only).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    need(CHROMIUM.exists(), f"Chromium at {CHROMIUM} (bin/ensure-browser installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class Shots:
+    """Saves a full-page screenshot of each page a test visits, numbered in visiting order."""
+
+    def __init__(self, page: object, test_name: str) -> None:
+        self.page = page
+        self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", test_name)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for old in self.folder.glob("*.png"):
+            old.unlink()
+        self.count = 0
+
+    def __call__(self, name: str) -> Path:
+        self.count += 1
+        path = self.folder / f"{self.count:02d}-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+
+@pytest.fixture
+def page(browser, live_server, request) -> Iterator[object]:
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1200, "height": 900})
+    context.set_default_timeout(15_000)
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+@pytest.fixture
+def shot(page, request) -> Shots:
+    return Shots(page, request.node.name)
+
+
+def recount_movies() -> None:
+    """Worlds bulk-create ratings; the pages read each movie's stored totals, so set them."""
+    from django.db.models import Avg, Count
+
+    for movie in Movie.objects.annotate(n=Count("ratings"), mean=Avg("ratings__value")):
+        Movie.objects.filter(pk=movie.pk).update(ratings_count=movie.n, ratings_mean=movie.mean)

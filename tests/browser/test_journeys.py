@@ -1,0 +1,111 @@
+"""The journeys that matter, in a real browser: sign up and onboard, browse, retrain from admin."""
+
+import re
+
+import pytest
+from django.contrib.auth.models import User
+from playwright.sync_api import expect
+
+from recommender import services
+from recommender.models import ModelVersion
+from tests.browser.conftest import recount_movies
+from tests.integration.conftest import wait_for
+from tests.worlds import FAST, two_tastes_world
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-test-passphrase-42"
+
+
+def _pick_titles(page) -> list[str]:
+    return page.locator("#picks .movie-card .title").all_inner_texts()
+
+
+def test_a_newcomer_signs_up_rates_five_movies_and_sees_picks_change_without_reload(page, shot, settings):
+    settings.RECOMMENDER_POPULAR_MIN_RATINGS = 0
+    two_tastes_world()
+    recount_movies()
+    version = services.version_create(overrides=FAST)
+    services.train_version(version=version)
+    services.lists_build(version=version, in_process=True)
+
+    page.goto("/accounts/signup/")
+    shot("signup")
+    page.fill("input[name=username]", "newcomer")
+    page.fill("input[name=password1]", PASSWORD)
+    page.fill("input[name=password2]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(re.compile(r"/$"))
+    expect(page.locator(".onboarding")).to_be_visible()
+    shot("onboarding")
+    # A marker on the window proves later changes happened in this same page, not after a reload.
+    page.evaluate("window.__noReload = true")
+    before = _pick_titles(page)
+
+    # Five A movies loved: the fold-in must turn the picks towards the other A movies.
+    a_cards = page.locator(".group .movie-card").filter(has=page.locator("a.title", has_text="A movie"))
+    for i in range(5):
+        card = a_cards.nth(i)
+        movie_id = card.locator(".rating").get_attribute("id").split("-")[1]
+        card.locator(f"label[for='rate-{movie_id}-10']").click()
+        expect(card.locator(".rating-status")).to_contain_text("5", timeout=10_000)
+    expect(page.locator("#picks .movie-card").first).to_be_visible(timeout=10_000)
+    shot("picks")
+    after = _pick_titles(page)
+    assert page.evaluate("window.__noReload") is True
+    assert after and after != before
+    assert sum(title.startswith("A movie") for title in after[:5]) >= 4, after
+    assert User.objects.get(username="newcomer").ratings.count() == 5
+
+
+def test_a_visitor_searches_and_filters_the_catalogue(page, shot):
+    two_tastes_world()
+    recount_movies()
+
+    # Sorted by count: sorting by average hides movies with fewer ratings than the small world has.
+    page.goto("/movies/?sort=count")
+    shot("browse")
+    expect(page.locator(".result-count")).to_contain_text("40 movies")
+    page.fill(".filters input[name=q]", "movie 3")
+    page.click(".filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"q=movie\+3"))
+    expect(page.locator(".result-count")).to_contain_text("11 movies")  # 3 and 30-39
+    shot("search")
+    titles = page.locator(".movie-card .title").all_inner_texts()
+    assert titles and all("movie 3" in t for t in titles), titles
+
+    page.goto("/movies/?sort=count")
+    page.select_option(".filters select[name=genre]", label="Romance")
+    page.click(".filters button[type=submit]")
+    expect(page).to_have_url(re.compile(r"genre=Romance"))
+    shot("filter")
+    titles = page.locator(".movie-card .title").all_inner_texts()
+    assert titles and all(t.startswith("B movie") for t in titles), titles
+
+
+@pytest.mark.integration
+def test_an_admin_presses_retrain_now_and_sees_the_new_version_become_active(page, shot, stack, start_worker):
+    two_tastes_world()
+    recount_movies()
+    User.objects.create_superuser("boss", "boss@example.com", PASSWORD)
+    worker = start_worker()
+
+    page.goto("/admin/login/")
+    shot("admin-login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("input[type=submit]")
+    page.goto("/admin/recommender/modelversion/")
+    shot("versions")
+    page.click("button.retrain-now")
+    page.wait_for_url(re.compile(r"/admin/recommender/modelversion/\d+/change/"))
+    shot("progress")
+    version_id = int(re.search(r"/modelversion/(\d+)/", page.url).group(1))
+    # The page polls its JSON view and reloads itself once the run ends (to show metrics
+    # and buttons): nobody touches the page from here on.
+    try:
+        expect(page.locator("#version-progress .state")).to_have_text(re.compile("Active", re.I), timeout=150_000)
+    except AssertionError:
+        wait_for(lambda: False, timeout=0, what="the progress page to show Active", worker=worker)
+    shot("active")
+    assert ModelVersion.objects.get(pk=version_id).is_active
