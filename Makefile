@@ -26,6 +26,7 @@ run: venv
 
 test: venv
 	bin/ensure-services
+	bin/ensure-browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
 
