@@ -1,0 +1,188 @@
+"""The site's pages under load: the personalised home page and the movie page, beside a trivial page.
+
+    flock /tmp/bench.lock .venv/bin/python bench/load_bench.py
+
+1. Imports ml-latest-small into a scratch PostgreSQL database, bench_load, and trains
+   a version (`manage.py train`, which also publishes every user's list into Redis).
+2. Makes a logged-in session for each of --users MovieLens users directly in the
+   session store, so requests spread over many accounts (each with their own list).
+3. Starts gunicorn with 2 workers on 127.0.0.1 (PostgreSQL, Redis, DEBUG off).
+4. Runs wrk for --duration seconds per row at 32 and then 8 connections: the baseline
+   (GET /accounts/login/, no session), GET / with the next user's session cookie, and
+   GET /movies/<id>/ over the most rated movies with the next user's cookie (Lua scripts rotate them).
+5. Prints requests/s, p50/p90/p99 and errors, and the issue's targets: >= 400 req/s with no
+   errors at 32 connections, p99 < 50 ms at 8. Then stops gunicorn and drops the database.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+from bench.api_bench import DATA, _with_db, _wrk  # noqa: E402 (after the path is set)
+
+DB_NAME = "bench_load"
+MODELS = REPO / "var" / "bench" / "load-models"
+
+
+def _env(args: argparse.Namespace) -> dict[str, str]:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings",
+        "SECRET_KEY": "bench-only",
+        "DEBUG": "false",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DATABASE_URL": _with_db(args.database, DB_NAME),
+        "REDIS_URL": args.redis,
+        # Databases of their own so the bench never touches the tests' or teammates' keys.
+        "CELERY_BROKER_URL": _with_db(args.redis, 13),
+        "RECOMMENDER_LISTS_URL": _with_db(args.redis, 14),
+        "RECOMMENDER_LISTS_PREFIX": "bench_load",
+        "REDIS_CACHE_URL": _with_db(args.redis, 15),
+        "MODEL_ARTIFACT_DIR": str(MODELS),
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "LOG_LEVEL": "WARNING",
+    }
+    os.environ.update(env)
+    return env
+
+
+def _psql(args: argparse.Namespace, sql: str) -> None:
+    subprocess.run(["psql", _with_db(args.database, "postgres"), "-qc", sql], check=True)
+
+
+def _prepare(args: argparse.Namespace, env: dict[str, str]) -> None:
+    _psql(args, f"DROP DATABASE IF EXISTS {DB_NAME}")
+    _psql(args, f"CREATE DATABASE {DB_NAME}")
+    manage = [sys.executable, "manage.py"]
+    subprocess.run([*manage, "migrate", "-v0"], cwd=REPO, env=env, check=True)
+    subprocess.run([*manage, "import_movielens", str(DATA), "--no-progress"], cwd=REPO, env=env, check=True)
+    subprocess.run([*manage, "train", "--epochs", str(args.epochs)], cwd=REPO, env=env, check=True)
+
+
+def _sessions_and_movies(n_users: int) -> tuple[str, list[str], list[int]]:
+    """Session keys of n_users logged-in MovieLens users, and the 500 most rated movie ids."""
+    import django
+
+    django.setup()
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.base import SessionBase
+
+    from movies.models import Movie, MovieLensAccount
+
+    store: type[SessionBase] = import_module(settings.SESSION_ENGINE).SessionStore
+    keys = []
+    for account in MovieLensAccount.objects.select_related("user").order_by("movielens_id")[:n_users]:
+        session = store()
+        session[SESSION_KEY] = str(account.user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = account.user.get_session_auth_hash()
+        session.create()
+        keys.append(session.session_key)
+    movies = list(Movie.objects.order_by("-ratings_count").values_list("pk", flat=True)[:500])
+    return settings.SESSION_COOKIE_NAME, keys, movies
+
+
+def _lua(cookie: str, keys: list[str], paths: list[str]) -> str:
+    quoted_keys = ",".join(f'"{k}"' for k in keys)
+    quoted_paths = ",".join(f'"{p}"' for p in paths)
+    return (
+        f"local keys = {{{quoted_keys}}}\nlocal paths = {{{quoted_paths}}}\nlocal i = 0\n"
+        "request = function()\n  i = i + 1\n"
+        f'  return wrk.format("GET", paths[i % #paths + 1], {{["Cookie"] = "{cookie}=" .. keys[i % #keys + 1]}})\n'
+        "end\n"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        "--database", default="postgres://postgres@127.0.0.1:5432/postgres", help="any database URL on the server"
+    )
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="the Redis server")
+    parser.add_argument("--users", type=int, default=300, help="logged-in MovieLens users the requests rotate over")
+    parser.add_argument("--epochs", type=int, default=8, help="training epochs (the figures hardly depend on it)")
+    parser.add_argument("--duration", type=int, default=60, help="seconds per wrk run")
+    parser.add_argument("--port", type=int, default=8767, help="gunicorn's port on 127.0.0.1")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database and model afterwards")
+    args = parser.parse_args()
+    env = _env(args)
+    _prepare(args, env)
+    cookie, keys, movies = _sessions_and_movies(args.users)
+    home = Path(tempfile.mkstemp(suffix=".lua")[1])
+    home.write_text(_lua(cookie, keys, ["/"]))
+    movie = Path(tempfile.mkstemp(suffix=".lua")[1])
+    movie.write_text(_lua(cookie, keys, [f"/movies/{pk}/" for pk in movies]))
+    base = f"http://127.0.0.1:{args.port}"
+    server = subprocess.Popen(
+        [str(REPO / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{args.port}"],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}/accounts/login/", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        # Warm both workers: factors loaded, connections open, templates compiled.
+        _wrk(base + "/", 4, 3, str(home))
+        _wrk(base + "/", 4, 3, str(movie))
+        print(
+            f"Site load bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, "
+            f"{len(keys)} logged-in users, {len(movies)} movies, gunicorn 2 workers, wrk -t2 {args.duration}s per row"
+        )
+        print(f"{'page':<28}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}")
+        rows = {}
+        for conns in (32, 8):
+            for name, lua in (
+                ("GET /accounts/login/ (base)", None),
+                ("GET / (logged in)", str(home)),
+                ("GET /movies/<id>/ (logged in)", str(movie)),
+            ):
+                url = base + ("/accounts/login/" if lua is None else "/")
+                r = _wrk(url, conns, args.duration, lua)
+                r["errors"] = r["non2xx"] + r["socket_errors"]
+                rows[(name, conns)] = r
+                print(
+                    f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
+                    f"{r['errors']:>8.0f}",
+                    flush=True,
+                )
+        for name in ("GET / (logged in)", "GET /movies/<id>/ (logged in)"):
+            at32, at8 = rows[(name, 32)], rows[(name, 8)]
+            ok32 = at32["rps"] >= 400 and at32["errors"] == 0
+            print(
+                f"{name}: >= 400 req/s, no errors at 32: {at32['rps']:.0f}, {at32['errors']:.0f} errors "
+                f"({'met' if ok32 else 'MISSED'}); p99 < 50 ms at 8: {at8['p99']:.1f} ms "
+                f"({'met' if at8['p99'] < 50 else 'MISSED'})"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        home.unlink()
+        movie.unlink()
+        if not args.keep:
+            from django.db import connections
+
+            connections.close_all()
+            _psql(args, f"DROP DATABASE IF EXISTS {DB_NAME}")
+            shutil.rmtree(MODELS, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
