@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from recommender.engine.factors import ArtifactError, load_factors, save_factors
 from recommender.models import RUNNING_STATES, ModelVersion
+from recommender.services.explore import explore_build_quietly
 from recommender.snapshot import ratings_snapshot, snapshot_write
 
 log = logging.getLogger(__name__)
@@ -192,6 +193,7 @@ def train_version(
             {"version": version.pk, "preset": version.preset, "snapshot_at": version.started_at.isoformat()}
         )
         path = save_factors(result.factors, directory)
+        explore_build_quietly(factors=result.factors, directory=directory, version_id=version.pk)
     except Cancelled:
         shutil.rmtree(directory, ignore_errors=True)
         version_update(version, state=State.CANCELLED, finished_at=timezone.now())
