@@ -60,6 +60,7 @@ class MovieFilterForm(forms.Form):
             ("count", "Number of ratings"),
             ("newest", "Newest"),
             ("title", "Title"),
+            ("predicted", "Predicted stars for you"),
         ],
     )
     min_ratings = forms.TypedChoiceField(

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from movies import views
+from movies import views, views_model
 
 app_name = "movies"
 
@@ -13,4 +13,9 @@ urlpatterns = [
     path("movies/<int:movie_id>/not-interested/undo/", views.movie_undismiss, name="undismiss"),
     path("me/ratings/", views.rating_list, name="my_ratings"),
     path("explore/", views.explore, name="explore"),
+    path("explore/map/", views_model.movie_map, name="explore_map"),
+    path("explore/map/points.json", views_model.movie_map_points, name="explore_map_points"),
+    path("explore/clusters/", views_model.cluster_list, name="explore_clusters"),
+    path("explore/clusters/<int:label>/", views_model.cluster_detail, name="explore_cluster"),
+    path("explore/biases/", views_model.biases, name="explore_biases"),
 ]

@@ -13,6 +13,7 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
+import numpy as np
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -29,7 +30,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from movies import selectors, services
 from movies.forms import DEFAULT_MIN_RATINGS, ExploreForm, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
 from movies.models import Movie
-from recommender.services import Pick, recommend_for, user_picks_refresh
+from recommender.services import Pick, recommend_for, similar_to, user_picks_refresh
+from recommender.services.explore import active_explore
+from recommender.services.predictions import predicted_order, predicted_stars
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +46,7 @@ ONBOARDING_RATINGS = 5
 ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Animation", "Sci-Fi", "Romance", "Horror", "Documentary"]
 FAVOURITE_GENRE_ROWS = 3
 EXPLORE_LIST_LENGTH = 20
+SIMILAR_COUNT = 12
 
 
 def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
@@ -164,7 +168,15 @@ def movie_list(request: HttpRequest) -> HttpResponse:
     data.setdefault("min_ratings", str(DEFAULT_MIN_RATINGS))
     data.setdefault("sort", "count" if data.get("q", "").strip() else "rating")
     form = MovieFilterForm(data, genres=genres)
-    page = _page(request, selectors.movie_search(**form.search_kwargs()), PAGE_SIZE)
+    search = form.search_kwargs()
+    order = predicted_order(request.user) if search["sort"] == "predicted" else None
+    predicted: dict[int, float] = {}
+    if order is None:
+        if search["sort"] == "predicted":  # anonymous, no ratings or no model: nothing personal to sort by
+            search["sort"] = "rating"
+        page = _page(request, selectors.movie_search(**search), PAGE_SIZE)
+    else:
+        page, predicted = _predicted_page(request, selectors.movie_search(**search), order)
     ids = [m.pk for m in page]
     return render(
         request,
@@ -175,19 +187,45 @@ def movie_list(request: HttpRequest) -> HttpResponse:
             "query_string": _query_without_page(request),
             "my_values": selectors.rating_values_for_user(user=request.user, movie_ids=ids),
             "dismissed": selectors.dismissed_movie_ids(user=request.user, movie_ids=ids),
+            "predicted": predicted,
         },
     )
+
+
+def _predicted_page(
+    request: HttpRequest, movies: QuerySet[Movie], order: tuple[np.ndarray, np.ndarray]
+) -> tuple[Page, dict[int, float]]:
+    """One page of the filtered movies ranked by the user's predicted stars.
+
+    The scores of the whole catalogue come from numpy (predicted_order); the database
+    gives the filtered ids (one query of integers) and then one page of movies, so the
+    cost stays bounded on 62k movies. Movies the model does not know go last.
+    """
+    ranked_ids, stars = order
+    filtered = np.fromiter(movies.order_by().values_list("pk", flat=True), dtype=np.int64)
+    keep = np.isin(ranked_ids, filtered)
+    ids = ranked_ids[keep].tolist() + np.setdiff1d(filtered, ranked_ids).tolist()
+    page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
+    by_id = movies.order_by().in_bulk(list(page.object_list))
+    page.object_list = [by_id[i] for i in page.object_list if i in by_id]
+    star_of = dict(zip(ranked_ids[keep].tolist(), stars[keep].tolist(), strict=True))
+    return page, {m.pk: star_of[m.pk] for m in page.object_list if m.pk in star_of}
 
 
 @require_GET
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
     rating = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
+    explore = active_explore()
+    cluster = explore.by_label.get(explore.cluster_of.get(movie.pk, -1)) if explore else None
     return render(
         request,
         "movies/detail.html",
         {
             "movie": movie,
+            "predicted_stars": predicted_stars(request.user, [movie.pk]).get(movie.pk),
+            "similar": [other for other, _ in similar_to(movie, n=SIMILAR_COUNT)],
+            "cluster": cluster,
             "tags": selectors.movie_tag_list(movie_id=movie.pk),
             "my_value": rating.value if rating else None,
             "is_dismissed": bool(selectors.dismissed_movie_ids(user=request.user, movie_ids=[movie.pk])),

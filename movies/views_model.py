@@ -1,0 +1,92 @@
+"""Pages drawn from the trained model: movie map, clusters, biases.
+
+They read the active version's explore file (computed once after training, see
+recommender.services.explore) and never compute t-SNE or KMeans in a request.
+Without an active version or its file, they say so.
+"""
+
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.urls import reverse
+from django.views.decorators.http import require_GET
+
+from movies.models import Movie
+from recommender.services.explore import Explore, active_explore
+
+CLUSTER_PAGE_MOVIES = 200
+
+
+def _titles(ids: list[int]) -> dict[int, Movie]:
+    return Movie.objects.only("id", "title", "year", "ratings_mean", "ratings_count").in_bulk(ids)
+
+
+@require_GET
+def movie_map(request: HttpRequest) -> HttpResponse:
+    explore = active_explore()
+    return render(
+        request,
+        "movies/explore_map.html",
+        {"explore": explore, "points_url": reverse("movies:explore_map_points"), "clusters": _cluster_rows(explore)},
+    )
+
+
+def _cluster_rows(explore: Explore | None) -> list[dict]:
+    if explore is None:
+        return []
+    return [{"label": c.label, "name": c.name, "size": len(c.movie_ids), "titles": c.titles} for c in explore.clusters]
+
+
+@require_GET
+def movie_map_points(request: HttpRequest) -> JsonResponse:
+    """The map as JSON: points [id, title, x, y, cluster], x and y in [0, 1]."""
+    explore = active_explore()
+    if explore is None:
+        return JsonResponse({"version": None, "points": [], "clusters": []}, status=404)
+    ids = [p[0] for p in explore.points]
+    titles = dict(Movie.objects.filter(pk__in=ids).values_list("pk", "title"))
+    years = dict(Movie.objects.filter(pk__in=ids, year__isnull=False).values_list("pk", "year"))
+    points = [
+        [m, f"{titles[m]} ({years[m]})" if m in years else titles[m], x, y, c]
+        for m, x, y, c in explore.points
+        if m in titles  # a movie deleted since training
+    ]
+    clusters = [[c.label, c.name] for c in explore.clusters]
+    response = JsonResponse({"version": explore.version_id, "points": points, "clusters": clusters})
+    # The data changes only with the active version: let the browser keep it a little.
+    response["Cache-Control"] = "max-age=60"
+    return response
+
+
+@require_GET
+def cluster_list(request: HttpRequest) -> HttpResponse:
+    explore = active_explore()
+    return render(request, "movies/explore_clusters.html", {"explore": explore, "clusters": _cluster_rows(explore)})
+
+
+@require_GET
+def cluster_detail(request: HttpRequest, label: int) -> HttpResponse:
+    explore = active_explore()
+    if explore is None or label not in explore.by_label:
+        raise Http404("No such cluster")
+    cluster = explore.by_label[label]
+    # Most rated first: the ones people know tell what the cluster is about.
+    movies = list(
+        Movie.objects.filter(pk__in=cluster.movie_ids).order_by("-ratings_count", "title")[:CLUSTER_PAGE_MOVIES]
+    )
+    return render(
+        request,
+        "movies/explore_cluster.html",
+        {"explore": explore, "cluster": cluster, "movies": movies, "size": len(cluster.movie_ids)},
+    )
+
+
+@require_GET
+def biases(request: HttpRequest) -> HttpResponse:
+    explore = active_explore()
+    likes: list[tuple[Movie, float]] = []
+    dislikes: list[tuple[Movie, float]] = []
+    if explore is not None:
+        movies = _titles([m for m, _ in explore.likes] + [m for m, _ in explore.dislikes])
+        likes = [(movies[m], b) for m, b in explore.likes if m in movies]
+        dislikes = [(movies[m], b) for m, b in explore.dislikes if m in movies]
+    return render(request, "movies/explore_biases.html", {"explore": explore, "likes": likes, "dislikes": dislikes})
