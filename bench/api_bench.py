@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -112,6 +114,38 @@ def _wrk(url: str, connections: int, duration: int, script: str | None) -> dict[
     return result
 
 
+@contextmanager
+def script_cleanup(*scripts: Path) -> Iterator[None]:
+    """Remove the wrk Lua scripts however the run ends."""
+    try:
+        yield
+    finally:
+        for script in scripts:
+            script.unlink(missing_ok=True)
+
+
+@contextmanager
+def gunicorn(port: int, env: dict[str, str], ready_path: str) -> Iterator[str]:
+    """gunicorn with 2 workers (as the Procfile) on 127.0.0.1, answering ready_path; yields its base URL."""
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [str(REPO / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
+        cwd=REPO,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(f"{base}{ready_path}", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/postgres")
@@ -127,19 +161,7 @@ def main() -> None:
     tokens = _tokens()
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(_lua(tokens))
-    base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [str(REPO / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{args.port}"],
-        cwd=REPO,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/api/genres", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
+    with script_cleanup(script), gunicorn(args.port, env, "/api/genres") as base:
         # Warm both workers: factors loaded, connections open.
         _wrk(f"{base}/api/me/picks?n=20", 4, 3, str(script))
         print(
@@ -163,10 +185,6 @@ def main() -> None:
         at32, at8 = rows[("GET /api/me/picks", 32)], rows[("GET /api/me/picks", 8)]
         print(f"target >= 500 req/s at 32: {at32['rps']:.0f} ({'met' if at32['rps'] >= 500 else 'MISSED'})")
         print(f"target p99 < 30 ms at 8: {at8['p99']:.1f} ms ({'met' if at8['p99'] < 30 else 'MISSED'})")
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        script.unlink()
 
 
 if __name__ == "__main__":

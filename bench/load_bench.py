@@ -22,14 +22,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench.api_bench import DATA, _with_db, _wrk  # noqa: E402 (after the path is set)
+from bench.api_bench import DATA, _with_db, _wrk, gunicorn, script_cleanup  # noqa: E402 (after the path is set)
 
 DB_NAME = "bench_load"
 MODELS = REPO / "var" / "bench" / "load-models"
@@ -126,56 +124,42 @@ def main() -> None:
     home.write_text(_lua(cookie, keys, ["/"]))
     movie = Path(tempfile.mkstemp(suffix=".lua")[1])
     movie.write_text(_lua(cookie, keys, [f"/movies/{pk}/" for pk in movies]))
-    base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [str(REPO / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{args.port}"],
-        cwd=REPO,
-        env=env,
-    )
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/accounts/login/", timeout=1)
-                break
-            except OSError:
-                time.sleep(0.2)
-        # Warm both workers: factors loaded, connections open, templates compiled.
-        _wrk(base + "/", 4, 3, str(home))
-        _wrk(base + "/", 4, 3, str(movie))
-        print(
-            f"Site load bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, "
-            f"{len(keys)} logged-in users, {len(movies)} movies, gunicorn 2 workers, wrk -t2 {args.duration}s per row"
-        )
-        print(f"{'page':<28}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}")
-        rows = {}
-        for conns in (32, 8):
-            for name, lua in (
-                ("GET /accounts/login/ (base)", None),
-                ("GET / (logged in)", str(home)),
-                ("GET /movies/<id>/ (logged in)", str(movie)),
-            ):
-                url = base + ("/accounts/login/" if lua is None else "/")
-                r = _wrk(url, conns, args.duration, lua)
-                r["errors"] = r["non2xx"] + r["socket_errors"]
-                rows[(name, conns)] = r
-                print(
-                    f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
-                    f"{r['errors']:>8.0f}",
-                    flush=True,
-                )
-        for name in ("GET / (logged in)", "GET /movies/<id>/ (logged in)"):
-            at32, at8 = rows[(name, 32)], rows[(name, 8)]
-            ok32 = at32["rps"] >= 400 and at32["errors"] == 0
+        with script_cleanup(home, movie), gunicorn(args.port, env, "/accounts/login/") as base:
+            # Warm both workers: factors loaded, connections open, templates compiled.
+            _wrk(base + "/", 4, 3, str(home))
+            _wrk(base + "/", 4, 3, str(movie))
             print(
-                f"{name}: >= 400 req/s, no errors at 32: {at32['rps']:.0f}, {at32['errors']:.0f} errors "
-                f"({'met' if ok32 else 'MISSED'}); p99 < 50 ms at 8: {at8['p99']:.1f} ms "
-                f"({'met' if at8['p99'] < 50 else 'MISSED'})"
+                f"Site load bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, "
+                f"{len(keys)} logged-in users, {len(movies)} movies, gunicorn 2 workers, "
+                f"wrk -t2 {args.duration}s per row"
             )
+            print(f"{'page':<28}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}")
+            rows = {}
+            for conns in (32, 8):
+                for name, lua in (
+                    ("GET /accounts/login/ (base)", None),
+                    ("GET / (logged in)", str(home)),
+                    ("GET /movies/<id>/ (logged in)", str(movie)),
+                ):
+                    url = base + ("/accounts/login/" if lua is None else "/")
+                    r = _wrk(url, conns, args.duration, lua)
+                    r["errors"] = r["non2xx"] + r["socket_errors"]
+                    rows[(name, conns)] = r
+                    print(
+                        f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
+                        f"{r['errors']:>8.0f}",
+                        flush=True,
+                    )
+            for name in ("GET / (logged in)", "GET /movies/<id>/ (logged in)"):
+                at32, at8 = rows[(name, 32)], rows[(name, 8)]
+                ok32 = at32["rps"] >= 400 and at32["errors"] == 0
+                print(
+                    f"{name}: >= 400 req/s, no errors at 32: {at32['rps']:.0f}, {at32['errors']:.0f} errors "
+                    f"({'met' if ok32 else 'MISSED'}); p99 < 50 ms at 8: {at8['p99']:.1f} ms "
+                    f"({'met' if at8['p99'] < 50 else 'MISSED'})"
+                )
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        home.unlink()
-        movie.unlink()
         if not args.keep:
             from django.db import connections
 

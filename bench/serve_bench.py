@@ -24,17 +24,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+from bench.api_bench import _with_db  # noqa: E402 (after the path is set)
 
 DB_NAME = "bench_serve"
 PREFIX = "bench"
-
-
-def _with_db(url: str, db: int | str) -> str:
-    return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
 
 
 def _setup_env(args: argparse.Namespace) -> dict[str, str]:
@@ -172,9 +168,8 @@ def _time_rating_refresh(version, samples: int) -> dict[str, float]:
     from django.test import Client
     from django.urls import reverse
 
-    from recommender.services import user_picks_refresh
-
     from movies.models import Movie
+    from recommender.services import user_picks_refresh
 
     movie_ids = list(Movie.objects.order_by("-ratings_count").values_list("pk", flat=True)[:500])
     users = list(User.objects.annotate(n=Count("ratings")).filter(n__gt=0).order_by("n").values_list("pk", "n"))
