@@ -6,7 +6,7 @@
    into a fresh PostgreSQL database, bench_serve.
 2. Makes a version with random factors for every user and movie (64 dims): list
    computing costs the same whatever the values, and this skips a long training.
-3. For 1 and then 2 worker processes: starts a real Celery worker (`-c N`) on a
+3. For 1, 2 and then 4 worker processes: starts a real Celery worker (`-c N`) on a
    Redis broker, fans the lists out as a Celery group (lists_build, as after a
    retrain) and times until the version is live. The baseline in the same run is
    one process computing every list with no Celery and no Redis writes.
@@ -204,6 +204,9 @@ def main() -> None:
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
     parser.add_argument("--skip-import", action="store_true", help="reuse the bench_serve database")
     parser.add_argument("--samples", type=int, default=60)
+    parser.add_argument(
+        "--processes", type=int, nargs="+", default=[1, 2, 4], help="worker process counts to time the fan-out with"
+    )
     args = parser.parse_args()
     env = _setup_env(args)
     if not args.skip_import:
@@ -214,10 +217,11 @@ def main() -> None:
     django.setup()
     from recommender.store import get_store
 
+    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
     version = _random_version(args.dim)
     print(f"v{version.pk}: {version.n_users:,} users x {version.n_movies:,} movies x {args.dim} dims", flush=True)
     rows = [("one process, no Celery, no Redis (baseline)", _time_in_process(version))]
-    for processes in (1, 2):
+    for processes in args.processes:
         rows.append(
             (
                 f"Celery group, {processes} worker process(es), published to Redis",
@@ -226,7 +230,7 @@ def main() -> None:
         )
     store = get_store()
     memory = store.memory_bytes(version.pk)
-    print(f"\nload average at the end: {os.getloadavg()[0]:.1f}")
+    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print("| all users' top-100 lists | seconds |\n| --- | ---: |")
     for name, seconds in rows:
         print(f"| {name} | {seconds:.1f} |")
