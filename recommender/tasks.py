@@ -9,6 +9,7 @@ import logging
 
 from celery import Task, shared_task
 from celery.exceptions import TimeLimitExceeded
+from celery.signals import worker_ready
 from django.conf import settings
 
 from recommender import services
@@ -75,6 +76,30 @@ def lists_publish(version_id: int) -> int:
 @shared_task(name="recommender.lists_failed")
 def lists_failed(request, exc, traceback, version_id: int) -> None:  # type: ignore[no-untyped-def]
     services.lists_failed(version=ModelVersion.objects.get(pk=version_id), error=str(exc))
+
+
+@worker_ready.connect
+def training_resume(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    """A training worker that starts again re-queues the retrain its killed predecessor held.
+
+    With acks_late the message of a task whose whole worker was killed (SIGKILL,
+    a lost machine) stays unacknowledged in Redis and comes back only after the
+    broker's visibility timeout, hours later; meanwhile the version would stay
+    "training" and block every retrain. One training worker runs at a time (the
+    Procfile's trainer), so a version still marked training when it starts was
+    left by a dead one. The new task waits until the dead holder's lock expires;
+    the old message, when it comes back, finds the version finished and does nothing.
+    """
+    if "training" not in sender.app.amqp.queues.consume_from:
+        return
+    version = ModelVersion.objects.filter(state=ModelVersion.State.TRAINING).first()
+    if version is None:
+        return
+    lock = _lock("")
+    # The dead holder's lock frees itself within its ttl (it is no longer renewed).
+    wait = max(0, lock.client.ttl(lock.key)) + 1 if lock.client is not None and lock.holder() else 0
+    log.warning("v%s was left training by a worker that died: training it again in %d s", version.pk, wait)
+    train_version.apply_async((version.pk,), countdown=wait)
 
 
 @shared_task(name="recommender.retrain")
