@@ -97,6 +97,8 @@ def _redis_db(url: str, db: int) -> str:
 
 
 if REDIS_URL:
+    from config.redis_breaker import BreakerConnection
+
     CACHES = {
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
@@ -107,10 +109,13 @@ if REDIS_URL:
                 "SOCKET_CONNECT_TIMEOUT": 0.5,
                 "SOCKET_TIMEOUT": 0.5,
                 "IGNORE_EXCEPTIONS": True,
+                # ... and after one such timeout, skip Redis for a few seconds (config/redis_breaker.py).
+                "CONNECTION_POOL_KWARGS": {"connection_class": BreakerConnection},
             },
         }
     }
-    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+    # The breaker logs each outage once; django-redis would log a traceback for every skipped call.
+    DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
     # Sessions read from Redis and fall back to the database when Redis is away.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 else:

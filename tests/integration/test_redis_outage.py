@@ -10,8 +10,10 @@ import time
 from datetime import UTC, datetime
 
 import pytest
+import redis
 from django.urls import reverse
 
+from config import redis_breaker
 from movies.models import Rating
 from recommender import services
 from recommender.services import factors_cache
@@ -96,3 +98,48 @@ def test_picks_follow_a_new_rating_at_once_with_redis_up(site_on_private_redis):
     assert before[0] not in stored.tolist()
     assert Rating.objects.get(user=user, movie_id=before[0]).rated_at > datetime(2021, 1, 1, tzinfo=UTC)
     assert elapsed < 1.0
+
+
+def _connections_received(url: str) -> int:
+    return int(redis.Redis.from_url(url).info("stats")["total_connections_received"])
+
+
+def test_the_cache_skips_a_frozen_redis_after_one_timeout(site_on_private_redis, settings):
+    """Sessions on the Redis cache (cached_db, as in production): one request waits for Redis, the rest skip it.
+
+    While Redis is stopped, the kernel still accepts connections for it; Redis counts them when it
+    resumes. Without the breaker every request opens one (its previous one timed out): 12 or more.
+    """
+    proc, client, user = site_on_private_redis
+    url = settings.RECOMMENDER_LISTS_URL
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": url.rsplit("/", 1)[0] + "/1",
+            "OPTIONS": {
+                "SOCKET_CONNECT_TIMEOUT": 0.5,
+                "SOCKET_TIMEOUT": 0.5,
+                "IGNORE_EXCEPTIONS": True,
+                "CONNECTION_POOL_KWARGS": {"connection_class": redis_breaker.BreakerConnection},
+            },
+        }
+    }
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    redis_breaker.reset()
+    client.force_login(user)  # the session now lives in the database and in Redis
+    assert client.get(reverse("home")).status_code == 200
+    before = _connections_received(url)
+    os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        results = _timed_pages(client, user)
+    finally:
+        os.kill(proc.pid, signal.SIGCONT)
+    try:
+        assert all(status in (200, 302) for status, _ in results), results
+        # Still logged in: the session came from the database while Redis was skipped.
+        assert client.get(reverse("home")).context["user"] == user
+        # Each client (the cache and the list store) tries once, then stays away for its pause.
+        new_connections = _connections_received(url) - before - 1  # less this function's own connection
+        assert new_connections <= 3, f"{new_connections} connections to the frozen Redis for {PAGES} pages"
+    finally:
+        redis_breaker.reset()
