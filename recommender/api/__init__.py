@@ -14,7 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI, Swagger
 from ninja.errors import ValidationError
 
-from recommender.api import me, movies
+from recommender.api import clusters, me, movies
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ api = NinjaAPI(
     title="Movies API",
     version="1",
     description=(
-        "The catalogue, similar movies and the active model are public. Your picks, ratings and "
+        "The catalogue, similar movies, the active model and its clusters are public. Your picks, ratings and "
         "'not interested' marks need `Authorization: Bearer <token>` (make one on your account page) "
         "or, from the site's own pages, the session cookie plus the X-CSRFToken header."
     ),
@@ -32,6 +32,7 @@ api = NinjaAPI(
     docs=Swagger(settings={"persistAuthorization": True}),
 )
 api.add_router("", movies.router)
+api.add_router("", clusters.router)
 api.add_router("", me.router)
 
 

@@ -122,6 +122,33 @@ class DismissalOut(Schema):
     created_at: datetime
 
 
+class ClusterGenreOut(Schema):
+    name: str
+    share: float = Field(description="Share of the cluster's movies that have this genre, 0 to 1.")
+
+
+class ClusterOut(Schema):
+    id: int
+    name: str = Field(description="Named after its most typical genres and titles.")
+    size: int = Field(description="How many movies the cluster holds.")
+    genres: list[ClusterGenreOut] = Field(description="Its typical genres: common in it, rarer elsewhere.")
+    titles: list[str] = Field(description="Its most typical movies, nearest to its centre first.")
+
+
+class ClusterListOut(Schema):
+    version: int = Field(description="The model version the clusters belong to; a retrain makes new ones.")
+    clusters: list[ClusterOut]
+
+
+class ClusterPageOut(Schema):
+    version: int
+    cluster: ClusterOut
+    count: int
+    page: int
+    pages: int
+    results: list[MovieOut] = Field(description="The cluster's movies, most rated first.")
+
+
 class ModelVersionOut(Schema):
     id: int
     preset: str
