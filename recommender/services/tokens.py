@@ -1,4 +1,13 @@
-"""API tokens: create (the secret is returned once), revoke, and find the user of a secret."""
+"""API tokens: create (the secret is returned once), revoke, and find the user of a secret.
+
+Finding the user of a secret is on every API call, so a found token is remembered in
+the shared cache (Redis) for CACHE_SECONDS, keyed by the secret's hash. Revoking
+replaces that entry with a "revoked" mark at once, so every web process refuses the
+token from its next call; a lookup only ever *adds* an entry, so one that read the
+token just before the revoke cannot put it back. Without a shared cache (no Redis: a
+per-process cache could not hear another process revoke) nothing is remembered.
+Deactivating a user reaches a remembered token within CACHE_SECONDS.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +16,13 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import BaseCache, caches
+from django.core.cache.backends.dummy import DummyCache
+from django.core.cache.backends.locmem import LocMemCache
 from django.core.exceptions import ValidationError
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from recommender.models import ApiToken
@@ -21,6 +34,11 @@ PREFIX_SHOWN = len(TOKEN_PREFIX) + 6
 # would double the cost of a busy program's calls for a date shown to the minute.
 LAST_USED_EVERY = timedelta(minutes=1)
 MAX_ACTIVE_TOKENS = 20
+# A found token is remembered this long; also the longest a deactivated user's token still works.
+CACHE_SECONDS = 60
+# The "revoked" mark outlives any entry a slow lookup could still try to add.
+REVOKED_SECONDS = 3600
+_REVOKED = "revoked"
 
 
 @dataclass(frozen=True)
@@ -49,25 +67,76 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> NewToken:
 
 def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
     """Revoke one of the user's tokens. False when the user has no such live token."""
-    updated = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    return updated > 0
+    return api_tokens_revoke(tokens=ApiToken.objects.filter(pk=token_id, user=user)) > 0
+
+
+def api_tokens_revoke(*, tokens: QuerySet[ApiToken]) -> int:
+    """Revoke the live tokens among `tokens` (admin's action, the account page); returns how many.
+
+    1. Mark them revoked in the database.
+    2. Replace their remembered lookups with the "revoked" mark, so no process accepts them again.
+    """
+    live = dict(tokens.filter(revoked_at__isnull=True).values_list("pk", "token_hash"))
+    if not live:
+        return 0
+    revoked = ApiToken.objects.filter(pk__in=live, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    shared = _shared_cache()
+    if shared is not None:
+        shared.set_many({_cache_key(h): _REVOKED for h in live.values()}, REVOKED_SECONDS)
+    return revoked
 
 
 def api_token_user(*, secret: str) -> AbstractBaseUser | None:
     """The active user a live token belongs to, or None (unknown, revoked, or user inactive)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
+    digest = token_hash(secret)
+    shared = _shared_cache()
+    remembered = shared.get(_cache_key(digest)) if shared is not None else None
+    if remembered == _REVOKED:
+        return None
+    if remembered is not None:
+        return _user_from(remembered)
     token = (
         ApiToken.objects.select_related("user")
-        .filter(token_hash=token_hash(secret), revoked_at__isnull=True, user__is_active=True)
+        .filter(token_hash=digest, revoked_at__isnull=True, user__is_active=True)
         .first()
     )
     if token is None:
+        # Unknown secrets are not remembered: anyone could fill the cache with them.
         return None
     now = timezone.now()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    if shared is not None:
+        # add, never set: a revoke's mark written since our query must win.
+        shared.add(_cache_key(digest), _user_fields(token.user), CACHE_SECONDS)
     return token.user
+
+
+def _shared_cache() -> BaseCache | None:
+    shared = caches["default"]
+    return None if isinstance(shared, LocMemCache | DummyCache) else shared
+
+
+def _cache_key(digest: str) -> str:
+    return f"api-token:v1:{digest}"
+
+
+# What a remembered lookup keeps of the user: enough for the API, and never the password hash.
+def _user_fields(user: AbstractBaseUser) -> tuple:
+    return tuple(getattr(user, name) for name in _remembered_fields())
+
+
+def _user_from(values: tuple) -> AbstractBaseUser:
+    # A user loaded with its other fields deferred: reading one queries it, and a save()
+    # writes only these fields, so nothing is blanked by the missing ones.
+    return get_user_model().from_db("default", _remembered_fields(), list(values))
+
+
+def _remembered_fields() -> list[str]:
+    user_model = get_user_model()
+    return [user_model._meta.pk.attname, user_model.USERNAME_FIELD, "is_active"]
 
 
 def api_token_list_for_user(*, user: AbstractBaseUser) -> list[ApiToken]:

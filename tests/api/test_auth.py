@@ -49,7 +49,7 @@ def test_a_bad_token_is_a_401_and_changes_nothing(alice, header):
     assert not Rating.objects.filter(movie_id=4).exists()
 
 
-def test_a_revoked_token_is_refused_at_once(alice, alice_token, as_alice):
+def test_a_revoked_token_is_refused_at_once(redis_cache, alice, alice_token, as_alice):
     assert as_alice.get("/api/me/ratings").status_code == 200
     api_token_revoke(user=alice, token_id=ApiToken.objects.get(user=alice).pk)
     response = as_alice.get("/api/me/ratings")
