@@ -13,6 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
+from config.log_context import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -43,6 +44,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: every log line of a request carries its id (config/log_context.py).
+    "config.request_id.request_id_middleware",
+    # Before SecurityMiddleware: load balancers probe by IP over plain http (config/health.py).
+    "config.health.health_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -186,10 +191,5 @@ RECOMMENDER_PROTOCOL_MAX_RATINGS = env_int("RECOMMENDER_PROTOCOL_MAX_RATINGS", 5
 # Trained versions whose files are kept for roll-back; older ones are deleted.
 RECOMMENDER_KEEP_VERSIONS = env_int("RECOMMENDER_KEEP_VERSIONS", 5)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-}
+# One format, with the request's or task's id, for Django, gunicorn and Celery (config/log_context.py).
+LOGGING = logging_config(env_str("LOG_LEVEL") or "INFO")
