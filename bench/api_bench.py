@@ -128,6 +128,9 @@ def script_cleanup(*scripts: Path) -> Iterator[None]:
 def gunicorn(port: int, env: dict[str, str], ready_path: str) -> Iterator[str]:
     """gunicorn with 2 workers (as the Procfile) on 127.0.0.1, answering ready_path; yields its base URL."""
     base = f"http://127.0.0.1:{port}"
+    # DEBUG off serves static files by their hashed names, which only collectstatic writes.
+    manage = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(manage, cwd=REPO, env=env, check=True)
     server = subprocess.Popen(
         [str(REPO / ".venv/bin/gunicorn"), "config.wsgi", "--workers", "2", "--bind", f"127.0.0.1:{port}"],
         cwd=REPO,
