@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run test venv migrate lint bench clean
+.PHONY: run stack test venv migrate lint bench clean
 
 venv: $(STAMP)
 
@@ -23,6 +23,11 @@ run: venv
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py migrate --noinput
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py setup_demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# Every process of the Procfile here, as in production (DEBUG off, PostgreSQL, Redis, honcho):
+# see "Running as production" in README.md. Ctrl-C stops it.
+stack: venv
+	bin/stack
 
 test: venv
 	bin/ensure-services
