@@ -54,9 +54,15 @@ class JointConfig:
         group_size: rows sharing one in-batch softmax; cost per rating grows with it.
         epochs: the most epochs.
         rating_epochs: the most epochs of the rating pass (shared embeddings frozen, stars only).
-        patience: epochs without a better validation score before a pass stops.
+        patience: epochs without a better validation score before the ranking pass stops.
+        rating_patience: the same for the rating pass (its validation RMSE turns up sharply once it overfits).
+        rating_heads: rating heads trained from different seeds on the same frozen shared embeddings;
+            their predictions are averaged (exported as one head: concatenated vectors, mean biases).
+        refit: after early stopping, train each head again from its seed on training plus validation
+            ratings for the epochs validation chose (more data for the stars; the ranking pass is kept).
         l2: per-example L2 on the shared embeddings.
-        rating_l2: per-example L2 on the rating head's vectors and biases.
+        rating_l2: per-example L2 on the rating head's vectors and biases in the ranking pass.
+        head_l2: the same in the rating pass (the head is re-initialised there; this is the one that counts).
         rating_weight: weight of the rating loss beside the ranking loss.
         init_scale: standard deviation of the initial embeddings.
         val_users: users sampled for the per-epoch validation nDCG (cost bound at scale).
@@ -72,8 +78,12 @@ class JointConfig:
     epochs: int = 40
     rating_epochs: int = 30
     patience: int = 4
+    rating_patience: int = 2
+    rating_heads: int = 3
+    refit: bool = True
     l2: float = 0.1
     rating_l2: float = 0.05
+    head_l2: float = 0.05
     rating_weight: float = 0.3
     init_scale: float = 0.05
     val_users: int = 2000

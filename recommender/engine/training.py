@@ -21,6 +21,7 @@ Two presets:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -51,7 +52,10 @@ PRESETS: dict[str, Config] = {
     # The default model and objectives with large pre-sliced batches for millions of ratings:
     # the preset's batch of 1,024 runs at ~0.15M ratings/s, this at ~1M/s on 2 cores (bench/README.md).
     # Its accuracy on real ML-25M has not been measured yet.
-    "large": JointConfig(batch_size=131072, group_size=32, learning_rate=0.01, epochs=15, patience=3),
+    # One rating head, no refit: each rating epoch costs about as much as a ranking epoch here.
+    "large": JointConfig(
+        batch_size=131072, group_size=32, learning_rate=0.01, epochs=15, patience=3, rating_heads=1, refit=False
+    ),
 }
 LARGE_FROM = 2_000_000
 
@@ -316,22 +320,26 @@ def _export_tutorial(model: TutorialModel, fit: Ratings, low: float, high: float
 class _RowSparseTrainer:
     """The joint model's optimiser state and compiled epoch function (see module doc)."""
 
-    def __init__(self, model: JointModel, config: JointConfig, fit: Ratings) -> None:
+    def __init__(self, model: JointModel, config: JointConfig, fit: Ratings, extra: Ratings | None = None) -> None:
+        """Data: the fit rows first, then `extra`'s (validation, used only by the refit)."""
         self.model = model
         self.config = config
         if config.batch_size % config.group_size:
             raise ValueError(f"batch_size {config.batch_size} must be a multiple of group_size {config.group_size}")
         self.batch = config.batch_size
         n = len(fit)
+        extra = extra if extra is not None else fit.subset(np.zeros(0, dtype=np.int64))
+        total = n + len(extra)
         # Data as constants in the graph, plus one padding row (scratch user/movie, weight 0).
-        self.users = tf.constant(np.r_[fit.user, model.n_users].astype(np.int32))
-        self.movies = tf.constant(np.r_[fit.movie, model.n_movies].astype(np.int32))
-        self.ratings = tf.constant(np.r_[fit.rating, 0].astype(np.float32))
-        self.weights = tf.constant(np.r_[np.ones(n, np.float32), 0].astype(np.float32))
+        # epoch_order(rng, n) shuffles the first n rows: len(fit) for the passes, all for the refit.
+        self.users = tf.constant(np.r_[fit.user, extra.user, model.n_users].astype(np.int32))
+        self.movies = tf.constant(np.r_[fit.movie, extra.movie, model.n_movies].astype(np.int32))
+        self.ratings = tf.constant(np.r_[fit.rating, extra.rating, 0].astype(np.float32))
+        self.weights = tf.constant(np.r_[np.ones(total, np.float32), 0].astype(np.float32))
         counts = np.bincount(fit.movie, minlength=model.n_movies + 1).astype(np.float64)
         logq = np.log(np.maximum(counts, 1.0) / max(n, 1))
         self.logq = tf.constant(logq.astype(np.float32))
-        self.pad_row = n
+        self.pad_row = total
         ut, mt = model.user_table.value, model.movie_table.value
         self.ut, self.mt = ut, mt
         self.um = tf.Variable(tf.zeros_like(ut), trainable=False)
@@ -342,32 +350,43 @@ class _RowSparseTrainer:
         self.dm = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
         self.dv = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
         self.step = tf.Variable(0.0, trainable=False)
-        d, k = config.embedding_dim, config.rating_dim
-        # Per-column L2 of each packed table: shared embeddings, head vectors, head biases; ranking bias free.
-        self.user_l2 = tf.constant(
-            np.r_[np.full(d, config.l2), np.full(k, config.rating_l2), config.rating_l2].astype(np.float32)
-        )
-        self.movie_l2 = tf.constant(
-            np.r_[np.full(d, config.l2), np.full(k, config.rating_l2), config.rating_l2, 0.0].astype(np.float32)
-        )
         self.core = tf.function(self._core, jit_compile=config.jit, reduce_retracing=True)
         scalar, vector = tf.TensorSpec([], tf.float32), tf.TensorSpec([None], tf.float32)
-        # A fixed signature: epoch segments of any length reuse one traced graph.
-        self.run = tf.function(
-            self._run_epoch,
-            input_signature=[
-                tf.TensorSpec([None], tf.int32),
-                tf.TensorSpec([], tf.int32),
-                (scalar, scalar, vector, vector),
-            ],
-        )
+        signature = [
+            tf.TensorSpec([None], tf.int32),
+            tf.TensorSpec([], tf.int32),
+            (scalar, scalar, vector, vector, vector, vector),
+        ]
+        # A fixed signature: epoch segments of any length reuse one traced graph; the rating pass
+        # (run[True]) has its own graph, without the in-batch softmax.
+        self.run = {
+            rating: tf.function(functools.partial(self._run_epoch, rating_only=rating), input_signature=signature)
+            for rating in (False, True)
+        }
 
     def _core(
-        self, urows, mrows, um, uv, mm, mv, dense, dm, dv, uinv, minv, movie_ids, rating, weight, logq, step, phase
+        self,
+        urows,
+        mrows,
+        um,
+        uv,
+        mm,
+        mv,
+        dense,
+        dm,
+        dv,
+        uinv,
+        minv,
+        movie_ids,
+        rating,
+        weight,
+        logq,
+        step,
+        phase,
+        rating_only=False,
     ):
         c = self.config
         b1, b2, eps, lr = c.beta_1, c.beta_2, c.epsilon, c.learning_rate
-        d, g = c.embedding_dim, c.group_size
         with tf.GradientTape() as tape:
             tape.watch([urows, mrows, *dense])
             w_vec, mu = dense
@@ -375,28 +394,16 @@ class _RowSparseTrainer:
             m_all = tf.gather(mrows, minv)
             u, p, bu = self.model.split_user(u_all)
             v, q, bm, cm = self.model.split_movie(m_all)
+            rank_w, rating_w, umask, mmask, user_l2, movie_l2 = phase
             wsum = tf.maximum(tf.reduce_sum(weight), 1.0)
             pred = mu + bu + bm + tf.reduce_sum(u * w_vec * v, axis=1) + tf.reduce_sum(p * q, axis=1)
             rating_loss = tf.reduce_sum(weight * tf.square(pred - rating)) / wsum
-            ng = self.batch // g
-            ug = tf.reshape(u, [ng, g, d])
-            vg = tf.reshape(v, [ng, g, d])
-            corr = tf.reshape(cm - logq, [ng, 1, g])
-            logits = tf.matmul(ug, vg, transpose_b=True) + corr
-            ids = tf.reshape(movie_ids, [ng, g])
-            same = tf.equal(ids[:, :, None], ids[:, None, :])
-            eye = tf.eye(g, batch_shape=[1], dtype=tf.bool)
-            # Another row's copy of my own movie is not a negative; padding rows are nobody's negative.
-            drop = (same & ~eye) | tf.reshape(weight <= 0, [ng, 1, g])
-            logits = tf.where(drop, tf.constant(-1e9, logits.dtype), logits)
-            positive = tf.reshape(tf.reduce_sum(ug * vg, axis=-1), [-1]) + cm - logq
-            ce = tf.reduce_logsumexp(tf.reshape(logits, [-1, g]), axis=-1) - positive
-            rank_loss = tf.reduce_sum(weight * ce) / wsum
+            # The rating pass has ranking weight 0: skip the softmax rather than multiply it by 0.
+            rank_loss = tf.constant(0.0) if rating_only else self._rank_loss(u, v, cm, logq, movie_ids, weight) / wsum
             reg = (
-                tf.reduce_sum(weight[:, None] * tf.square(u_all) * self.user_l2)
-                + tf.reduce_sum(weight[:, None] * tf.square(m_all) * self.movie_l2)
+                tf.reduce_sum(weight[:, None] * tf.square(u_all) * user_l2)
+                + tf.reduce_sum(weight[:, None] * tf.square(m_all) * movie_l2)
             ) / wsum
-            rank_w, rating_w, umask, mmask = phase
             loss = rank_w * rank_loss + rating_w * rating_loss + reg
         # Gradients of gathered rows come back as IndexedSlices; the rows are unique, so densify.
         grads = [tf.convert_to_tensor(gr) for gr in tape.gradient(loss, [urows, mrows, *dense])]
@@ -416,6 +423,24 @@ class _RowSparseTrainer:
         nd = [adam(x, m, s, gr) for x, m, s, gr in zip(dense, dm, dv, grads[2:], strict=True)]
         return nu, num, nuv, nm, nmm, nmv, nd, loss, rank_loss, rating_loss
 
+    def _rank_loss(self, u, v, cm, logq, movie_ids, weight):
+        """Summed in-batch softmax cross-entropy: each row's movie against its group's other movies."""
+        d, g = self.config.embedding_dim, self.config.group_size
+        ng = self.batch // g
+        ug = tf.reshape(u, [ng, g, d])
+        vg = tf.reshape(v, [ng, g, d])
+        corr = tf.reshape(cm - logq, [ng, 1, g])
+        logits = tf.matmul(ug, vg, transpose_b=True) + corr
+        ids = tf.reshape(movie_ids, [ng, g])
+        same = tf.equal(ids[:, :, None], ids[:, None, :])
+        eye = tf.eye(g, batch_shape=[1], dtype=tf.bool)
+        # Another row's copy of my own movie is not a negative; padding rows are nobody's negative.
+        drop = (same & ~eye) | tf.reshape(weight <= 0, [ng, 1, g])
+        logits = tf.where(drop, tf.constant(-1e9, logits.dtype), logits)
+        positive = tf.reshape(tf.reduce_sum(ug * vg, axis=-1), [-1]) + cm - logq
+        ce = tf.reduce_logsumexp(tf.reshape(logits, [-1, g]), axis=-1) - positive
+        return tf.reduce_sum(weight * ce)
+
     def _unique_padded(self, ids, scratch):
         """Unique ids padded with the scratch row to a power of two (at least 256, at most the batch).
 
@@ -430,7 +455,7 @@ class _RowSparseTrainer:
         pad = tf.fill([tf.maximum(bucket - n, 0)], scratch)
         return tf.concat([uniq, pad], axis=0), inv
 
-    def _run_epoch(self, order, n_batches, phase):
+    def _run_epoch(self, order, n_batches, phase, rating_only=False):
         total = tf.constant(0.0)
         for i in tf.range(n_batches):
             rows = order[i * self.batch : (i + 1) * self.batch]
@@ -460,6 +485,7 @@ class _RowSparseTrainer:
                 logq,
                 self.step.read_value(),
                 phase,
+                rating_only,
             )
             for var, new in ((self.ut, nu), (self.um, num), (self.uv, nuv)):
                 var.scatter_update(tf.IndexedSlices(new, uu))
@@ -480,21 +506,26 @@ class _RowSparseTrainer:
         return tf.constant(order), n_batches
 
     def phase(self, rating_pass: bool) -> tuple[tf.Tensor, ...]:
-        """(ranking weight, rating weight, user column mask, movie column mask) of a pass."""
-        d = self.config.embedding_dim
+        """(ranking weight, rating weight, user and movie column masks, user and movie per-column L2) of a pass.
+
+        Packed columns: shared embeddings, head vectors, head bias (and the movies' ranking bias,
+        never penalised). The ranking pass trains every column with l2 and rating_l2; the rating
+        pass freezes the shared embeddings and ranking bias and penalises the head with head_l2.
+        """
+        c = self.config
+        d, k = c.embedding_dim, c.rating_dim
+        head = c.head_l2 if rating_pass else c.rating_l2
+        user_l2 = np.r_[np.full(d, c.l2), np.full(k + 1, head)].astype(np.float32)
+        movie_l2 = np.r_[np.full(d, c.l2), np.full(k + 1, head), 0.0].astype(np.float32)
         umask = np.ones(self.ut.shape[1], np.float32)
         mmask = np.ones(self.mt.shape[1], np.float32)
-        if not rating_pass:
-            return (
-                tf.constant(1.0),
-                tf.constant(float(self.config.rating_weight)),
-                tf.constant(umask),
-                tf.constant(mmask),
-            )
-        umask[:d] = 0.0
-        mmask[:d] = 0.0
-        mmask[-1] = 0.0  # the ranking bias
-        return (tf.constant(0.0), tf.constant(1.0), tf.constant(umask), tf.constant(mmask))
+        weights = (1.0, float(c.rating_weight))
+        if rating_pass:
+            umask[:d] = 0.0
+            mmask[:d] = 0.0
+            mmask[-1] = 0.0  # the ranking bias
+            weights = (0.0, 1.0)
+        return tuple(tf.constant(x) for x in (*weights, umask, mmask, user_l2, movie_l2))
 
     def restore(self, snap: dict[str, np.ndarray]) -> None:
         """Put a snapshot's weights back and restart the optimiser (a new pass)."""
@@ -536,7 +567,7 @@ def _train_joint(
         float(fit.rating.mean()),
         seed,
     )
-    trainer = _RowSparseTrainer(model, config, fit)
+    trainer = _RowSparseTrainer(model, config, fit, val if config.refit else None)
     validate = _Validator(fit, val, config.val_users, seed)
     rng = np.random.default_rng(seed)
     history: list[dict] = []
@@ -546,47 +577,30 @@ def _train_joint(
         config.epochs,
         config,
         fit,
-        validate,
         rng,
         history,
         on_epoch,
         should_stop,
         lambda snap: validate(_export_joint(snap, config, fit, low, high)),
-        low,
-        high,
     )
     if best_rank is None:
         raise TrainingCancelled("training was cancelled before the first epoch finished")
-    best = best_rank
+    best, extra = best_rank, {}
+    heads = []
     if config.rating_epochs > 0 and len(val) and not (should_stop is not None and should_stop()):
-        # The rating pass: shared embeddings and ranking bias frozen at the best ranking epoch,
-        # the head's own parameters trained on stars alone, stopped on validation RMSE.
-        trainer.restore(_fresh_head(best_rank[1], config, fit, seed))
-        ndcg = best_rank[2]["val_ndcg"]
-
-        def rmse_only(snap: dict[str, np.ndarray]) -> tuple[float, float]:
-            f = _export_joint(snap, config, fit, low, high)
-            return validate.rmse(f), ndcg
-
-        best_rating = _run_pass(
-            trainer,
-            True,
-            config.rating_epochs,
-            config,
-            fit,
-            validate,
-            rng,
-            history,
-            on_epoch,
-            should_stop,
-            rmse_only,
-            low,
-            high,
-            first=best_rank,
-        )
-        if best_rating is not None:
-            best = best_rating
-    factors = _export_joint(best[1], config, fit, low, high)
+        heads = _rating_heads(trainer, best_rank, config, fit, validate, seed, history, on_epoch, should_stop)
+    if heads:
+        best = min((h[1] for h in heads), key=lambda b: b[2]["val_rmse"])
+        factors = _combine_heads([h[1][1] for h in heads], config, fit, low, high)
+        extra["val_rmse"] = validate.rmse(factors)  # the heads' mean, before the refit sees validation
+        extra["rating_epochs"] = [h[0] for h in heads]
+        if config.refit:
+            snaps = _refit_heads(trainer, best_rank[1], [h[0] for h in heads], config, fit, val, seed, should_stop)
+            if snaps is not None:
+                factors = _combine_heads(snaps, config, fit, low, high)
+                extra["refit"] = True
+    else:
+        factors = _export_joint(best[1], config, fit, low, high)
     if fit.n_users and fit.n_movies:
         factors.head["fold_map"] = fit_fold_map(factors, fit.user, fit.movie, seed=seed)
     ranking_rows = [h for h in history if h["phase"] == "ranking"]
@@ -598,8 +612,108 @@ def _train_joint(
             "best_epoch_row": best[2],
             "best_ranking_epoch": best_rank[2]["epoch"],
             "ratings_per_s": float(np.median(speeds)),
+            **extra,
         },
     )
+
+
+def _head_seed(seed: int, head: int) -> int:
+    return seed + 101 * head
+
+
+def _rating_heads(
+    trainer: _RowSparseTrainer,
+    best_rank: tuple[float, dict[str, np.ndarray], dict],
+    config: JointConfig,
+    fit: Ratings,
+    validate: _Validator,
+    seed: int,
+    history: list[dict],
+    on_epoch: EpochCallback | None,
+    should_stop: Callable[[], bool] | None,
+) -> list[tuple[int, tuple[float, dict[str, np.ndarray], dict]]]:
+    """The rating pass once per head.
+
+    Shared embeddings and ranking bias stay frozen at the best ranking epoch; the head's
+    own parameters, re-initialised from the head's seed, train on stars alone and stop on
+    validation RMSE.
+
+    Returns:
+        (rating epochs up to the best one, (score, weights, history row) of the best) per finished head.
+    """
+    low, high = _low_high(fit)
+    ndcg = best_rank[2]["val_ndcg"]
+
+    def rmse_only(snap: dict[str, np.ndarray]) -> tuple[float, float]:
+        return validate.rmse(_export_joint(snap, config, fit, low, high)), ndcg
+
+    heads = []
+    for head in range(config.rating_heads):
+        if should_stop is not None and should_stop():
+            break
+        start = len(history)
+        trainer.restore(_fresh_head(best_rank[1], config, fit, _head_seed(seed, head)))
+        rng = np.random.default_rng(_head_seed(seed, head))
+        best = _run_pass(
+            trainer, True, config.rating_epochs, config, fit, rng, history, on_epoch, should_stop, rmse_only
+        )
+        if best is not None:
+            heads.append((best[2]["epoch"] - start, best))
+    return heads
+
+
+def _refit_heads(
+    trainer: _RowSparseTrainer,
+    ranking: dict[str, np.ndarray],
+    epochs: list[int],
+    config: JointConfig,
+    fit: Ratings,
+    val: Ratings,
+    seed: int,
+    should_stop: Callable[[], bool] | None,
+) -> list[dict[str, np.ndarray]] | None:
+    """Each head trained again from its seed on fit + validation ratings for its chosen epochs.
+
+    Returns:
+        The heads' weights, or None when cancelled (the early-stopped heads are kept then).
+    """
+    phase = trainer.phase(True)
+    snaps = []
+    for head, count in enumerate(epochs):
+        trainer.restore(_fresh_head(ranking, config, fit, _head_seed(seed, head)))
+        rng = np.random.default_rng(_head_seed(seed, head))
+        for _ in range(count):
+            if should_stop is not None and should_stop():
+                return None
+            order, n_batches = trainer.epoch_order(rng, len(fit) + len(val))
+            trainer.run[True](order, tf.constant(n_batches, tf.int32), phase)
+        snaps.append(trainer.snapshot())
+    return snaps
+
+
+def _combine_heads(
+    snaps: list[dict[str, np.ndarray]], config: JointConfig, fit: Ratings, low: float, high: float
+) -> Factors:
+    """One joint head that predicts the mean of the heads' stars.
+
+    The stars are linear in each head's parameters, so their mean is a head of the same form:
+    mean biases, weight and global mean, and the heads' vectors side by side scaled by
+    1/sqrt(heads) (the dot product of two such rows is the mean of the heads' dot products).
+    The rating pass freezes the shared embeddings and ranking bias, so all heads share them.
+    """
+    parts = [_export_joint(snap, config, fit, low, high) for snap in snaps]
+    out = parts[0]
+    if len(parts) == 1:
+        return out
+    scale = np.float32(1.0 / math.sqrt(len(parts)))
+    out.user_bias = np.mean([f.user_bias for f in parts], axis=0).astype(np.float32)
+    head = out.head
+    head["global_mean"] = np.float32(np.mean([float(f.head["global_mean"]) for f in parts]))
+    for key in ("weight", "movie_bias"):
+        head[key] = np.mean([f.head[key] for f in parts], axis=0).astype(np.float32)
+    for key in ("user_rating_vectors", "movie_rating_vectors"):
+        head[key] = np.ascontiguousarray(np.hstack([f.head[key] for f in parts]) * scale)
+    return out
 
 
 def _run_pass(
@@ -608,28 +722,20 @@ def _run_pass(
     epochs: int,
     config: JointConfig,
     fit: Ratings,
-    validate: _Validator,
     rng: np.random.Generator,
     history: list[dict],
     on_epoch: EpochCallback | None,
     should_stop: Callable[[], bool] | None,
     measure: Callable[[dict[str, np.ndarray]], tuple[float, float]],
-    low: float,
-    high: float,
-    first: tuple[float, dict[str, np.ndarray], dict] | None = None,
 ) -> tuple[float, dict[str, np.ndarray], dict] | None:
     """Epochs of one pass with early stopping; returns (score, weights, history row) of the best epoch.
 
-    The ranking pass keeps the best validation nDCG, the rating pass the best (lowest) RMSE;
-    `first` is the starting point the rating pass must beat.
+    The ranking pass keeps the best validation nDCG, the rating pass the best (lowest) RMSE.
     """
     phase = trainer.phase(rating_pass)
     name = "rating" if rating_pass else "ranking"
     best = None
-    if first is not None:
-        best = (-first[2]["val_rmse"] if rating_pass else first[0], first[1], first[2])
     waited = 0
-    start = len(history)
     for _ in range(epochs):
         if should_stop is not None and should_stop():
             break
@@ -641,7 +747,7 @@ def _run_pass(
         for first_batch in range(0, n_batches, per_segment):
             count = min(per_segment, n_batches - first_batch)
             rows = order[first_batch * trainer.batch : (first_batch + count) * trainer.batch]
-            total += float(trainer.run(rows, tf.constant(count, tf.int32), phase)) * count
+            total += float(trainer.run[rating_pass](rows, tf.constant(count, tf.int32), phase)) * count
             done += count
             if should_stop is not None and done < n_batches and should_stop():
                 stopped = True
@@ -674,11 +780,10 @@ def _run_pass(
             best, waited = (score, snap, row), 0
         else:
             waited += 1
-            if waited >= config.patience:
+            if waited >= (config.rating_patience if rating_pass else config.patience):
                 break
         if stopped:
             break
-    del start
     return best
 
 

@@ -1,6 +1,7 @@
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from recommender.engine.training import PRESETS, TrainingCancelled, resolve_config, train
@@ -78,3 +79,33 @@ def test_cancellation_is_heard_within_an_epoch(taste_ratings, monkeypatch):
                    "group_size": 256}, should_stop=stop_on_second_poll)  # fmt: skip
     assert len(result.history) == 1 and result.history[0]["partial"]
     assert result.history[0]["phase"] == "ranking"  # and no rating pass was started
+
+
+def test_the_rating_heads_average_into_one_head_of_the_same_form():
+    from recommender.engine.dataset import encode
+    from recommender.engine.training import _combine_heads, _export_joint
+
+    config = resolve_config("default", {"embedding_dim": 4, "rating_dim": 2})
+    fit = encode(pd.DataFrame({"userId": [1, 2, 3], "movieId": [7, 8, 9], "rating": [1.0, 3.0, 5.0]}))
+    rng = np.random.default_rng(0)
+    shared_u, shared_m = rng.normal(size=(4, 7)), rng.normal(size=(4, 8))
+    snaps = []
+    for _ in range(3):  # heads differ in their own columns only; the shared ones are frozen
+        ut, mt = rng.normal(size=(4, 7)).astype(np.float32), rng.normal(size=(4, 8)).astype(np.float32)
+        ut[:, :4], mt[:, :4], mt[:, -1] = shared_u[:, :4], shared_m[:, :4], shared_m[:, -1]
+        snaps.append({"ut": ut, "mt": mt, "w": rng.normal(size=4).astype(np.float32), "mu": np.float32(rng.normal())})
+    one = _combine_heads(snaps, config, fit, -100.0, 100.0)  # a wide range: nothing is clipped
+    assert one.head["user_rating_vectors"].shape == (3, 6)
+    users, movies = np.array([0, 0, 1, 2]), np.array([0, 2, 1, 2])
+    mean = np.mean([_export_joint(s, config, fit, -100.0, 100.0).predict_pairs(
+        s["ut"][users, :4], s["ut"][users, 6], s["ut"][users, 4:6], movies) for s in snaps], axis=0)  # fmt: skip
+    rating_vectors = one.head["user_rating_vectors"][users]
+    got = one.predict_pairs(one.user_vectors[users], one.user_bias[users], rating_vectors, movies)
+    np.testing.assert_allclose(got, mean, rtol=1e-5, atol=1e-5)
+
+
+def test_the_default_preset_refits_its_rating_heads_on_the_validation_ratings_too(trained_default):
+    m = trained_default.metrics
+    assert len(m["rating_epochs"]) == 3 and all(e >= 1 for e in m["rating_epochs"]) and m["refit"]
+    assert trained_default.factors.head["user_rating_vectors"].shape[1] == 3 * 4
+    assert [h["phase"] for h in trained_default.history].count("rating") >= 3
