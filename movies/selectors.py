@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Subquery, Sum, Window
+from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import RowNumber
 
 from movies.models import Dismissal, Genre, Movie, Rating, Tag
@@ -35,8 +35,9 @@ def genre_list() -> list[Genre]:
     return list(Genre.objects.order_by("name"))
 
 
-def movie_get(*, movie_id: int) -> Movie:
-    return Movie.objects.prefetch_related("genres").get(pk=movie_id)
+def movie_get(*, movie_id: int, with_genres: bool = True) -> Movie:
+    movies = Movie.objects.prefetch_related("genres") if with_genres else Movie.objects
+    return movies.get(pk=movie_id)
 
 
 def movie_list_most_rated(*, limit: int = 20) -> QuerySet[Movie]:
@@ -165,6 +166,42 @@ def movie_list_top_in_genre_unseen(
         .filter(rated=False, dismissed=False)
         .order_by(*MOVIE_SORTS["rating"])[:limit]
     )
+
+
+def movie_list_top_in_genre(*, genre_id: int, min_ratings: int, limit: int) -> list[Movie]:
+    """The best rated movies of a genre, for everybody (the home page caches it and filters per user)."""
+    return list(
+        Movie.objects.filter(genres=genre_id, ratings_count__gte=max(min_ratings, 1)).order_by(*MOVIE_SORTS["rating"])[
+            :limit
+        ]
+    )
+
+
+def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[int]:
+    """Which of movie_ids the user rated or marked "not interested", in one query."""
+    ids = list(movie_ids)
+    if not user.is_authenticated or not ids:
+        return set()
+    rated = Rating.objects.filter(user=user, movie_id__in=ids).values_list("movie_id")
+    dismissed = Dismissal.objects.filter(user=user, movie_id__in=ids).values_list("movie_id")
+    return {movie_id for (movie_id,) in rated.union(dismissed)}
+
+
+def movie_state_for_user(*, user: AnyUser, movie_id: int) -> tuple[float | None, bool]:
+    """The user's stars for a movie (None if unrated) and whether they dismissed it, in one query."""
+    if not user.is_authenticated:
+        return None, False
+    rated = Rating.objects.filter(user=user, movie_id=movie_id).values_list("value", Value(False))
+    dismissed = Dismissal.objects.filter(user=user, movie_id=movie_id).values_list(
+        Value(None, output_field=FloatField()), Value(True)
+    )
+    value, is_dismissed = None, False
+    for stars, dismissal in rated.union(dismissed, all=True):
+        if dismissal:
+            is_dismissed = True
+        else:
+            value = stars
+    return value, is_dismissed
 
 
 @dataclass(frozen=True)

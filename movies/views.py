@@ -19,20 +19,25 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render, resolve_url
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from movies import selectors, services
 from movies.forms import DEFAULT_MIN_RATINGS, ExploreForm, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
-from movies.models import Movie
+from movies.models import Genre, Movie
+from movies.views_cache import personal_section, predicted_stars_for, shared_sections
 from recommender.services import Pick, recommend_for, similar_to, user_picks_refresh
 from recommender.services.explore import active_explore
-from recommender.services.predictions import predicted_order, predicted_stars
+from recommender.services.predictions import predicted_order
+from recommender.services.user_generation import user_generation_bump
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +50,11 @@ TOP_RATED_MIN_RATINGS = 50
 ONBOARDING_RATINGS = 5
 ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Animation", "Sci-Fi", "Romance", "Horror", "Documentary"]
 FAVOURITE_GENRE_ROWS = 3
+GENRE_ROW_LENGTH = 10
+# Each genre's top list for everybody: enough candidates that most users keep a full row after
+# their own movies are taken out, refreshed every few minutes (averages move slowly).
+GENRE_TOP_CANDIDATES = 60
+GENRE_TOP_SECONDS = 600
 EXPLORE_LIST_LENGTH = 20
 SIMILAR_COUNT = 12
 
@@ -58,11 +68,15 @@ def _picks_refresh(user: AbstractBaseUser) -> None:
     """Tell the recommender the user's ratings changed, so their stored list is recomputed now.
 
     The rating is already saved: a recommender failure is logged, never shown to the user.
+    The user's generation moves on after the new list is stored (and even if that failed), so
+    no page section cached before it is shown again.
     """
     try:
         user_picks_refresh(user_id=user.pk)
     except Exception:
         logger.exception("refreshing the picks of user %s failed", user.pk)
+    finally:
+        user_generation_bump(user_id=user.pk)
 
 
 def _is_htmx(request: HttpRequest) -> bool:
@@ -108,7 +122,7 @@ def _redirect_back(request: HttpRequest, default: str) -> HttpResponseRedirect:
 def _get_movie(movie_id: int) -> Movie:
     """Every movie page and action fails the same way for an unknown movie."""
     try:
-        return selectors.movie_get(movie_id=movie_id)
+        return selectors.movie_get(movie_id=movie_id, with_genres=False)
     except Movie.DoesNotExist:
         raise Http404("No such movie") from None
 
@@ -138,8 +152,14 @@ def home(request: HttpRequest) -> HttpResponse:
                 "min_ratings": TOP_RATED_MIN_RATINGS,
             },
         )
-    context = _personal_home_context(request.user)
-    return render(request, "movies/home_personal.html", context)
+    user = request.user
+
+    def render_content(extra: dict) -> str:
+        context = {**_personal_home_context(user), **extra, "next": reverse("home")}
+        return render_to_string("movies/_home_personal.html", context, request=request)
+
+    content = personal_section(request, "home", render_content)
+    return render(request, "movies/home_personal.html", {"content": content})
 
 
 def _personal_home_context(user: AbstractBaseUser) -> dict:
@@ -153,11 +173,41 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
         context["to_go"] = ONBOARDING_RATINGS - rated
         return context
     context["picks"] = _picks_for(user)
-    context["genre_rows"] = [
-        (genre, selectors.movie_list_top_in_genre_unseen(user=user, genre=genre, min_ratings=TOP_RATED_MIN_RATINGS))
-        for genre in selectors.genre_list_favourite_for_user(user=user, limit=FAVOURITE_GENRE_ROWS)
-    ]
+    genres = selectors.genre_list_favourite_for_user(user=user, limit=FAVOURITE_GENRE_ROWS)
+    context["genre_rows"] = _genre_rows(user, genres)
     return context
+
+
+def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> list[tuple[Genre, list[Movie]]]:
+    """The best rated movies of each genre that the user has neither rated nor dismissed.
+
+    Each genre's top list is the same for everybody: it is kept in the cache (GENRE_TOP_SECONDS)
+    and the user's own movies are taken out here, with one query over the candidates. Only a
+    user who has seen every candidate of a genre costs that genre's full query.
+    """
+    keys = {genre.pk: f"genre-top:{genre.pk}:{TOP_RATED_MIN_RATINGS}" for genre in genres}
+    found = cache.get_many(list(keys.values()))
+    tops: dict[int, list[Movie]] = {}
+    for genre in genres:
+        top = found.get(keys[genre.pk])
+        if top is None:
+            top = selectors.movie_list_top_in_genre(
+                genre_id=genre.pk, min_ratings=TOP_RATED_MIN_RATINGS, limit=GENRE_TOP_CANDIDATES
+            )
+            cache.set(keys[genre.pk], top, GENRE_TOP_SECONDS)
+        tops[genre.pk] = top
+    seen = selectors.movie_ids_seen_by_user(user=user, movie_ids={m.pk for top in tops.values() for m in top})
+    rows = []
+    for genre in genres:
+        unseen = [m for m in tops[genre.pk] if m.pk not in seen][:GENRE_ROW_LENGTH]
+        if len(unseen) < GENRE_ROW_LENGTH and len(tops[genre.pk]) == GENRE_TOP_CANDIDATES:
+            unseen = list(
+                selectors.movie_list_top_in_genre_unseen(
+                    user=user, genre=genre, min_ratings=TOP_RATED_MIN_RATINGS, limit=GENRE_ROW_LENGTH
+                )
+            )
+        rows.append((genre, unseen))
+    return rows
 
 
 @require_GET
@@ -215,22 +265,31 @@ def _predicted_page(
 @require_GET
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = _get_movie(movie_id)
-    rating = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
-    explore = active_explore()
-    cluster = explore.by_label.get(explore.cluster_of.get(movie.pk, -1)) if explore else None
+    my_value, is_dismissed = selectors.movie_state_for_user(user=request.user, movie_id=movie.pk)
     return render(
         request,
         "movies/detail.html",
         {
             "movie": movie,
-            "predicted_stars": predicted_stars(request.user, [movie.pk]).get(movie.pk),
-            "similar": [other for other, _ in similar_to(movie, n=SIMILAR_COUNT)],
-            "cluster": cluster,
-            "tags": selectors.movie_tag_list(movie_id=movie.pk),
-            "my_value": rating.value if rating else None,
-            "is_dismissed": bool(selectors.dismissed_movie_ids(user=request.user, movie_ids=[movie.pk])),
+            "about": shared_sections(f"movie:{movie.pk}", lambda: _movie_about(movie)),
+            "predicted_stars": predicted_stars_for(request.user, movie.pk),
+            "my_value": my_value,
+            "is_dismissed": is_dismissed,
         },
     )
+
+
+def _movie_about(movie: Movie) -> dict[str, str]:
+    """What the movie page shows everybody under the active version: genres, group, similar movies, tags."""
+    explore = active_explore()
+    cluster = explore.by_label.get(explore.cluster_of.get(movie.pk, -1)) if explore else None
+    similar = [other for other, _ in similar_to(movie, n=SIMILAR_COUNT)]
+    genres = selectors.movie_genre_names(movie_ids=[movie.pk])[movie.pk]
+    return {
+        "genres": render_to_string("movies/_movie_genres.html", {"genres": genres}),
+        "model": render_to_string("movies/_movie_model.html", {"movie": movie, "cluster": cluster, "similar": similar}),
+        "tags": render_to_string("movies/_movie_tags.html", {"tags": selectors.movie_tag_list(movie_id=movie.pk)}),
+    }
 
 
 @login_required

@@ -21,6 +21,7 @@ from recommender.engine.factors import Factors, UserVector
 from recommender.engine.ranking import fold_in, recommend
 from recommender.engine.similar import similar_movies
 from recommender.services.factors_cache import active_factors
+from recommender.services.user_generation import user_generation_bump
 from recommender.store import get_store
 
 # Reasons name a movie the user liked: rated at least this many stars.
@@ -108,6 +109,7 @@ def user_picks_refresh(*, user_id: int) -> np.ndarray | None:
 
     Returns the new list of movie ids, or None when there is no model or no rating.
     """
+    user_generation_bump(user_id=user_id)  # pages cached for the user before this change are stale
     loaded = active_factors()
     if loaded is None:
         return None

@@ -1,0 +1,111 @@
+"""Rendered page sections kept in the shared cache, so a page view rarely touches the database.
+
+Three kinds:
+- personal sections (the home page's picks and genre rows): one entry per user, stamped with the
+  active model version and the user's generation (recommender.services.user_generation). One
+  round trip reads the generation and the entry; a stamp that differs means the entry is stale.
+  Bumping the generation (a rating, a dismissal, a list refresh) or activating a version makes
+  every old entry stale at once.
+- shared sections (the movie page's similar movies, cluster and tags): one entry per movie and
+  active version, the same for everybody.
+- the user's side of the model (for predicted stars), stamped like a personal section.
+
+Forms inside a cached section carry a placeholder instead of the CSRF token (it belongs to the
+session, not to the section); the request's own token replaces it on the way out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import numpy as np
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
+from django.utils.safestring import SafeString, mark_safe
+
+from recommender.engine.factors import Factors, UserVector
+from recommender.services.factors_cache import active_factors
+from recommender.services.picks import _user_state
+from recommender.services.user_generation import user_generation, user_generation_key
+
+# An entry outlives no change of its inputs (those bump the stamp); the time limit only bounds how
+# long catalogue totals (averages, counts) shown inside it can lag.
+PERSONAL_SECONDS = 300
+SHARED_SECONDS = 600
+CSRF_PLACEHOLDER = "csrf-token-of-this-request"
+T = TypeVar("T")
+
+
+def active_version_id() -> int:
+    """The active version's id, 0 without a model (read at most once a second per process)."""
+    loaded = active_factors()
+    return loaded[0] if loaded is not None else 0
+
+
+def _personal(user_id: int, key: str, version_id: int, build: Callable[[], T]) -> T:
+    """The value stored for the user under key if its stamp is current, else build() stored anew.
+
+    One round trip reads the user's generation and the entry together.
+    """
+    generation_key = user_generation_key(user_id)
+    found = cache.get_many([generation_key, key])
+    generation = found.get(generation_key)
+    if generation is None:
+        generation = user_generation(user_id=user_id)
+    stamp = (version_id, int(generation))
+    entry = found.get(key)
+    if entry is not None and entry[0] == stamp:
+        return entry[1]
+    value = build()
+    cache.set(key, (stamp, value), PERSONAL_SECONDS)
+    return value
+
+
+def personal_section(request: HttpRequest, name: str, render: Callable[[dict], str]) -> SafeString:
+    """The user's section `name`, from the cache when still current, else rendered and stored.
+
+    `render` gets extra context to pass to the template (the CSRF placeholder).
+    """
+    user_id = request.user.pk
+    html = _personal(
+        user_id, f"section:{name}:{user_id}", active_version_id(), lambda: render({"csrf_token": CSRF_PLACEHOLDER})
+    )
+    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (our own rendered template)
+
+
+def predicted_stars_for(user: AbstractBaseUser | AnonymousUser, movie_id: int) -> float | None:
+    """The user's predicted stars for one movie; None when anonymous, without a model or ratings.
+
+    The user's side of the model (a trained row or a folded-in vector, which costs a read of all
+    their ratings) is kept per user, version and generation; the stars are then one dot product.
+    """
+    loaded = active_factors() if user.is_authenticated else None
+    if loaded is None:
+        return None
+    version_id, factors = loaded
+    index = factors.movie_index(movie_id)
+    if index is None:
+        return None
+    side = _personal(user.pk, f"user-side:{user.pk}", version_id, lambda: _user_side(factors, user.pk))
+    if side is None:
+        return None
+    return float(factors.predict_ratings(side, np.array([index]))[0])
+
+
+def _user_side(factors: Factors, user_id: int) -> int | UserVector | None:
+    # The same state the picks and predictions use (recommender.services.predictions does the same).
+    state, _ = _user_state(factors, user_id)
+    return state.side if state is not None else None
+
+
+def shared_sections(name: str, render: Callable[[], dict[str, str]]) -> dict[str, SafeString]:
+    """Rendered parts of a page that are the same for every visitor, per active version."""
+    key = f"section:{name}:v{active_version_id()}"
+    parts = cache.get(key)
+    if parts is None:
+        parts = render()
+        cache.set(key, parts, SHARED_SECONDS)
+    return {part: mark_safe(html) for part, html in parts.items()}  # noqa: S308 (our own rendered templates)

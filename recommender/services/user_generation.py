@@ -1,0 +1,46 @@
+"""A number per user that changes whenever what the site shows them personally can change.
+
+Pages cache what they render for a user under the active version and this
+number (movies.page_cache); bumping it makes every such entry unreachable at
+once, so nobody sees a section from before their own rating, dismissal or list
+refresh. A new active version needs no bump: the version is part of those keys.
+
+The number lives in the Django cache (Redis in production, shared by every web
+process). It starts from the clock rather than 0: if the key is lost (evicted,
+Redis flushed) a fresh start cannot come back to a value an old entry was stored under.
+When the cache is away, each read gives a new number, so nothing stale is ever served.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.core.cache import cache
+
+# Longer than anything stored under a generation lives (movies.page_cache keeps entries minutes).
+_TTL = 7 * 24 * 3600
+
+
+def user_generation_key(user_id: int) -> str:
+    return f"usergen:{user_id}"
+
+
+def user_generation(*, user_id: int) -> int:
+    """The user's current generation (created on first use)."""
+    key = user_generation_key(user_id)
+    found = cache.get(key)
+    if found is not None:
+        return int(found)
+    fresh = time.time_ns()
+    cache.add(key, fresh, timeout=_TTL)  # another process may have added one first: theirs wins
+    found = cache.get(key)
+    return int(found) if found is not None else fresh
+
+
+def user_generation_bump(*, user_id: int) -> None:
+    """Call after anything that changes the user's picks (ratings, dismissals, a list refresh)."""
+    key = user_generation_key(user_id)
+    try:
+        cache.incr(key)
+    except ValueError:  # no number yet (or it expired): any fresh clock value differs from the old one
+        cache.set(key, time.time_ns(), timeout=_TTL)
