@@ -1,23 +1,10 @@
 """The local services the deployment checks run against."""
 
-import os
 import socket
 
 import pytest
-import redis
 
-from tests.conftest import need
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "")
-    need(bool(url), "REDIS_URL pointing at a running Redis")
-    try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
-    except redis.ConnectionError:
-        need(False, f"Redis answering at {url}")
-    return url
+from tests.integration.conftest import redis_url  # noqa: F401 (a fixture: REDIS_URL, checked to answer)
 
 
 @pytest.fixture
