@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 
-.PHONY: run stack test venv migrate lint bench clean
+.PHONY: run stack test venv migrate lint audit bench clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,11 @@ test: venv
 	bin/ensure-browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
 		$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the pinned requirements (PyPI's advisories, via pip-audit); needs the network
+# and is no part of `make test` or CI. --strict: a package it could not check fails the run, not a pass.
+audit: venv
+	$(BIN)/pip-audit -r requirements-dev.txt --strict --progress-spinner off
 
 lint: venv
 	$(BIN)/ruff check .

@@ -39,6 +39,7 @@ def _env(args: argparse.Namespace) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "bench-only",
         "DEBUG": "false",
+        "HTTPS": "false",  # plain http on 127.0.0.1
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": _with_db(args.database, DB_NAME),
         "REDIS_URL": args.redis,

@@ -38,6 +38,7 @@ def _setup_env(args: argparse.Namespace) -> dict[str, str]:
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "bench-only",
+        "HTTPS": "false",  # the test client speaks plain http
         "ALLOWED_HOSTS": "testserver,127.0.0.1",
         "DATABASE_URL": _with_db(args.database, DB_NAME),
         "REDIS_URL": args.redis,

@@ -163,6 +163,47 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "home"
 
+# --- Security: HTTPS, cookies, headers, passwords, login attempts ---------------
+# `manage.py check --deploy` with production settings reports nothing (tests/security/test_deploy_check.py).
+# HTTPS is on by default with DEBUG off: plain http is redirected, cookies are sent over https only,
+# and browsers are told (HSTS) to use https for a year. HTTPS=false serves plain http (make stack, benches).
+HTTPS = env_bool("HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = 365 * 24 * 3600 if HTTPS else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+# Preloading is baked into browsers for months and binds every subdomain of the registered domain:
+# the deployer opts in (HSTS_PRELOAD=true) once all of them serve https; until then its warning is silenced.
+SECURE_HSTS_PRELOAD = HTTPS and env_bool("HSTS_PRELOAD", False)
+SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD or not HTTPS else ["security.W021"]
+# Only behind a proxy that terminates TLS and sets X-Forwarded-Proto itself, overwriting what the client
+# sent: a client reaching gunicorn directly could otherwise claim https. Such a proxy is the usual
+# deployment of the Procfile's web process (and without the header the https redirect would loop).
+TRUST_X_FORWARDED_PROTO = env_bool("TRUST_X_FORWARDED_PROTO", HTTPS)
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUST_X_FORWARDED_PROTO else None
+SESSION_COOKIE_HTTPONLY = True
+# The site's scripts read the csrftoken cookie to send X-CSRFToken to the API, so it stays readable.
+CSRF_COOKIE_HTTPONLY = False
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Argon2 for new passwords; the others still verify older hashes, which are rehashed at the next login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+# Failed logins (config/login_limit.py): this many per account and address, and per address whatever
+# the account, within the window (seconds) from the first failure, then the login forms answer 429.
+LOGIN_LIMIT_PER_ACCOUNT = env_int("LOGIN_LIMIT_PER_ACCOUNT", 5)
+LOGIN_LIMIT_PER_ADDRESS = env_int("LOGIN_LIMIT_PER_ADDRESS", 20)
+LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+# Proxies in front that append the client's address to X-Forwarded-For: the limit counts the address
+# the nearest of them saw. 0 uses the connection's address (which, behind a proxy, is the proxy's).
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 1 if TRUST_X_FORWARDED_PROTO else 0)
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True

@@ -5,6 +5,8 @@ from pathlib import Path
 
 os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DEBUG", "false")
+# The test client speaks plain http; tests/security/ check the https settings in production.
+os.environ.setdefault("HTTPS", "false")
 
 from config.settings import *  # noqa: F403
 from config.settings import VAR_DIR
