@@ -1,9 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from config.login_limit import admin_site_limit, login_view
 from movies.views import home, signup
 from recommender.api import api
 from recommender.api.pages import token_list, token_revoke
+
+# Failed logins are limited on both login pages (config/login_limit.py).
+admin_site_limit(admin.site)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -11,6 +15,7 @@ urlpatterns = [
     path("account/tokens/", token_list, name="api_tokens"),
     path("account/tokens/<int:token_id>/revoke/", token_revoke, name="api_token_revoke"),
     path("accounts/signup/", signup, name="signup"),
+    path("accounts/login/", login_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", home, name="home"),
     path("", include("movies.urls")),
