@@ -6,11 +6,12 @@ any path, so no call can reach another user's ratings.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Path, Query, Router, Status
 
 from movies import selectors, services
@@ -43,7 +44,7 @@ def picks(
     request: HttpRequest,
     n: Annotated[int, Query(ge=1, le=100)] = 20,
     genre: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$", description="Only this genre.")] = None,
-) -> list[Any]:
+) -> HttpResponse:
     # A genre filter is applied to the user's whole stored list, so it still finds n picks
     # when the genre is rare among the first n.
     wanted = max(n, settings.RECOMMENDER_LIST_LENGTH) if genre else n
@@ -52,7 +53,7 @@ def picks(
     if genre:
         key = genre.lower()
         found = [p for p in found if key in (g.lower() for g in p.movie._genre_names)]
-    return [
+    body = [
         {
             "movie": movie_data(p.movie),
             "stars": p.stars,
@@ -62,6 +63,10 @@ def picks(
         }
         for p in found[:n]
     ]
+    # Written as JSON here rather than validated by ninja against PickOut: that validation was
+    # a fifth of a picks call (cProfile). The schema still documents the body, and the tests
+    # (schemathesis among them) check every answer against it.
+    return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
 
 
 @router.get("/me/ratings", response={200: RatingPageOut, **USER_ERRORS}, summary="My ratings")
