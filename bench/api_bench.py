@@ -17,6 +17,8 @@
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import re
 import subprocess
@@ -47,6 +49,8 @@ def _env(args: argparse.Namespace) -> dict[str, str]:
         "DJANGO_SETTINGS_MODULE": "config.settings",
         "SECRET_KEY": "bench-only",
         "DEBUG": "false",
+        # Plain http on 127.0.0.1: with HTTPS on, every request would be timed as a 301 to https.
+        "HTTPS": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "DATABASE_URL": _with_db(args.database, DB_NAME),
         "REDIS_URL": args.redis,
@@ -149,6 +153,24 @@ def gunicorn(port: int, env: dict[str, str], ready_path: str) -> Iterator[str]:
         server.wait(timeout=30)
 
 
+def _check_answers(port: int, token: str) -> None:
+    """Both timed URLs answer 200 with JSON, picks with personal picks: wrk counts a 3xx as a
+    success, so a redirect (or a popular-movies fallback) would otherwise be timed unnoticed."""
+    for path, headers in (("/api/genres", {}), ("/api/me/picks?n=20", {"Authorization": f"Bearer {token}"})):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", path, headers=headers)
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        if response.status != 200 or not response.getheader("Content-Type", "").startswith("application/json"):
+            kind = response.getheader("Content-Type")
+            raise SystemExit(f"GET {path} answered {response.status} {kind}: {body[:200]!r}")
+        if path.startswith("/api/me/picks"):
+            picks = json.loads(body)
+            if len(picks) != 20 or not all(p["personal"] for p in picks):
+                raise SystemExit(f"GET {path} gave {len(picks)} picks, not 20 personal ones: {body[:200]!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/postgres")
@@ -165,6 +187,7 @@ def main() -> None:
     script = Path(tempfile.mkstemp(suffix=".lua")[1])
     script.write_text(_lua(tokens))
     with script_cleanup(script), gunicorn(args.port, env, "/api/genres") as base:
+        _check_answers(args.port, tokens[0])
         # Warm both workers: factors loaded, connections open.
         _wrk(f"{base}/api/me/picks?n=20", 4, 3, str(script))
         print(
