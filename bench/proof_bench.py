@@ -408,6 +408,21 @@ def run_trainer(ctx: dict) -> bool:
     return ok
 
 
+def _health_timing(base: str, n: int = 100) -> None:
+    """GET /healthz one at a time on the idle stack, beside the login page (a page without a query) as baseline."""
+    for path in ("/healthz", "/accounts/login/"):
+        times = []
+        for _ in range(n):
+            started = time.monotonic()
+            response = requests.get(base + path, timeout=30)
+            times.append((time.monotonic() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"{path}: {response.status_code} {response.text[:200]}")
+        times.sort()
+        print(f"{path:<18} {n} requests one at a time: p50 {times[n // 2]:.1f} ms, p99 {times[int(n * 0.99)]:.1f} ms")
+    print(f"load average {_loadavg()}", flush=True)
+
+
 RUNS = {"load": run_load, "retrain": run_retrain, "redis": run_redis, "trainer": run_trainer}
 
 
@@ -444,6 +459,7 @@ def main() -> None:
                 "lists_url": redis_url.rsplit("/", 1)[0] + "/2",
             }
             print(f"stack up ({', '.join(stack.commands)}), load average {_loadavg()}", flush=True)
+            _health_timing(base)
             for name in RUNS if "all" in args.run else args.run:
                 results[name] = RUNS[name](ctx)
                 sys.stdout.flush()
