@@ -101,3 +101,4 @@ def test_make_stack_comes_up_from_nothing_serves_pages_and_stops_on_ctrl_c(stack
     not_found = r"WARNING django\.request \[req=\w+\] Not Found: /this-page-is-missing/"
     assert re.search(line.format("web.1", not_found), text), text
     assert "stopped (rc=" in text
+    assert "Control socket listening" not in text  # config/gunicorn.py turns it off
