@@ -8,7 +8,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, F, FloatField, OuterRef, QuerySet, Subquery, Sum, Value, Window
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    F,
+    FloatField,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    Window,
+)
 from django.db.models.functions import RowNumber
 
 from movies.models import Dismissal, Genre, Movie, Rating, Tag
@@ -187,21 +199,20 @@ def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[in
     return {movie_id for (movie_id,) in rated.union(dismissed)}
 
 
-def movie_state_for_user(*, user: AnyUser, movie_id: int) -> tuple[float | None, bool]:
-    """The user's stars for a movie (None if unrated) and whether they dismissed it, in one query."""
-    if not user.is_authenticated:
-        return None, False
-    rated = Rating.objects.filter(user=user, movie_id=movie_id).values_list("value", Value(False))
-    dismissed = Dismissal.objects.filter(user=user, movie_id=movie_id).values_list(
-        Value(None, output_field=FloatField()), Value(True)
-    )
-    value, is_dismissed = None, False
-    for stars, dismissal in rated.union(dismissed, all=True):
-        if dismissal:
-            is_dismissed = True
-        else:
-            value = stars
-    return value, is_dismissed
+def movie_get_for_user(*, movie_id: int, user: AnyUser) -> Movie:
+    """The movie with the user's stars (`my_value`, None if unrated) and `is_dismissed`, in one query."""
+    movies = Movie.objects.all()
+    if user.is_authenticated:
+        mine = Rating.objects.filter(user=user, movie=OuterRef("pk"))
+        movies = movies.annotate(
+            my_value=Subquery(mine.values("value")[:1]),
+            is_dismissed=Exists(Dismissal.objects.filter(user=user, movie=OuterRef("pk"))),
+        )
+    else:
+        movies = movies.annotate(
+            my_value=Value(None, output_field=FloatField()), is_dismissed=Value(False, output_field=BooleanField())
+        )
+    return movies.get(pk=movie_id)
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from movies import selectors, services
 from movies.forms import DEFAULT_MIN_RATINGS, ExploreForm, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
 from movies.models import Genre, Movie
-from movies.views_cache import personal_section, predicted_stars_for, shared_sections
+from movies.views_cache import movie_page_parts, personal_section
 from recommender.services import Pick, recommend_for, similar_to, user_picks_refresh
 from recommender.services.explore import active_explore
 from recommender.services.predictions import predicted_order
@@ -264,17 +264,20 @@ def _predicted_page(
 
 @require_GET
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
-    movie = _get_movie(movie_id)
-    my_value, is_dismissed = selectors.movie_state_for_user(user=request.user, movie_id=movie.pk)
+    try:
+        movie = selectors.movie_get_for_user(movie_id=movie_id, user=request.user)
+    except Movie.DoesNotExist:
+        raise Http404("No such movie") from None
+    about, stars = movie_page_parts(request.user, movie, lambda: _movie_about(movie))
     return render(
         request,
         "movies/detail.html",
         {
             "movie": movie,
-            "about": shared_sections(f"movie:{movie.pk}", lambda: _movie_about(movie)),
-            "predicted_stars": predicted_stars_for(request.user, movie.pk),
-            "my_value": my_value,
-            "is_dismissed": is_dismissed,
+            "about": about,
+            "predicted_stars": stars,
+            "my_value": movie.my_value,
+            "is_dismissed": movie.is_dismissed,
         },
     )
 

@@ -26,6 +26,7 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
+from movies.models import Movie
 from recommender.engine.factors import Factors, UserVector
 from recommender.services.factors_cache import active_factors
 from recommender.services.picks import _user_state
@@ -45,14 +46,12 @@ def active_version_id() -> int:
     return loaded[0] if loaded is not None else 0
 
 
-def _personal(user_id: int, key: str, version_id: int, build: Callable[[], T]) -> T:
+def _stamped(found: dict, user_id: int, key: str, version_id: int, build: Callable[[], T]) -> T:
     """The value stored for the user under key if its stamp is current, else build() stored anew.
 
-    One round trip reads the user's generation and the entry together.
+    `found` is what one cache.get_many read of the key and the user's generation key gave.
     """
-    generation_key = user_generation_key(user_id)
-    found = cache.get_many([generation_key, key])
-    generation = found.get(generation_key)
+    generation = found.get(user_generation_key(user_id))
     if generation is None:
         generation = user_generation(user_id=user_id)
     stamp = (version_id, int(generation))
@@ -70,42 +69,44 @@ def personal_section(request: HttpRequest, name: str, render: Callable[[dict], s
     `render` gets extra context to pass to the template (the CSRF placeholder).
     """
     user_id = request.user.pk
-    html = _personal(
-        user_id, f"section:{name}:{user_id}", active_version_id(), lambda: render({"csrf_token": CSRF_PLACEHOLDER})
-    )
+    key = f"section:{name}:{user_id}"
+    found = cache.get_many([user_generation_key(user_id), key])
+    html = _stamped(found, user_id, key, active_version_id(), lambda: render({"csrf_token": CSRF_PLACEHOLDER}))
     return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (our own rendered template)
 
 
-def predicted_stars_for(user: AbstractBaseUser | AnonymousUser, movie_id: int) -> float | None:
-    """The user's predicted stars for one movie; None when anonymous, without a model or ratings.
+def movie_page_parts(
+    user: AbstractBaseUser | AnonymousUser, movie: Movie, render_about: Callable[[], dict[str, str]]
+) -> tuple[dict[str, SafeString], float | None]:
+    """The movie page's parts shown to everybody, and the user's predicted stars, in one cache read.
 
-    The user's side of the model (a trained row or a folded-in vector, which costs a read of all
-    their ratings) is kept per user, version and generation; the stars are then one dot product.
+    The parts are kept per movie and active version. The stars need the user's side of the model
+    (a trained row or a folded-in vector, which costs a read of all their ratings): it is kept per
+    user, version and generation, and the stars are then one dot product.
     """
-    loaded = active_factors() if user.is_authenticated else None
-    if loaded is None:
-        return None
-    version_id, factors = loaded
-    index = factors.movie_index(movie_id)
+    loaded = active_factors()
+    version_id = loaded[0] if loaded is not None else 0
+    about_key, side_key = f"section:movie:{movie.pk}:v{version_id}", f"user-side:{user.pk}"
+    personal = loaded is not None and user.is_authenticated
+    found = cache.get_many([about_key, user_generation_key(user.pk), side_key] if personal else [about_key])
+    parts = found.get(about_key)
+    if parts is None:
+        parts = render_about()
+        cache.set(about_key, parts, SHARED_SECONDS)
+    about = {part: mark_safe(html) for part, html in parts.items()}  # noqa: S308 (our own rendered templates)
+    if not personal:
+        return about, None
+    _, factors = loaded
+    index = factors.movie_index(movie.pk)
     if index is None:
-        return None
-    side = _personal(user.pk, f"user-side:{user.pk}", version_id, lambda: _user_side(factors, user.pk))
+        return about, None
+    side = _stamped(found, user.pk, side_key, version_id, lambda: _user_side(factors, user.pk))
     if side is None:
-        return None
-    return float(factors.predict_ratings(side, np.array([index]))[0])
+        return about, None
+    return about, float(factors.predict_ratings(side, np.array([index]))[0])
 
 
 def _user_side(factors: Factors, user_id: int) -> int | UserVector | None:
     # The same state the picks and predictions use (recommender.services.predictions does the same).
     state, _ = _user_state(factors, user_id)
     return state.side if state is not None else None
-
-
-def shared_sections(name: str, render: Callable[[], dict[str, str]]) -> dict[str, SafeString]:
-    """Rendered parts of a page that are the same for every visitor, per active version."""
-    key = f"section:{name}:v{active_version_id()}"
-    parts = cache.get(key)
-    if parts is None:
-        parts = render()
-        cache.set(key, parts, SHARED_SECONDS)
-    return {part: mark_safe(html) for part, html in parts.items()}  # noqa: S308 (our own rendered templates)
