@@ -11,14 +11,23 @@ import logging
 from django.core.exceptions import ObjectDoesNotExist
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, re_path
 from ninja import NinjaAPI, Swagger
 from ninja.errors import ValidationError
 
 from recommender.api import clusters, me, movies
+from recommender.api.strict import not_found, refuse_bad_requests
 
 logger = logging.getLogger(__name__)
 
-api = NinjaAPI(
+
+class MoviesAPI(NinjaAPI):
+    def _get_urls(self) -> list[URLPattern | URLResolver]:
+        # Last: a path under /api/ that is no endpoint gets a JSON 404, not the site's HTML page.
+        return [*super()._get_urls(), re_path(r"^(?P<rest>.*)$", not_found)]
+
+
+api = MoviesAPI(
     title="Movies API",
     version="1",
     description=(
@@ -34,13 +43,19 @@ api = NinjaAPI(
 api.add_router("", movies.router)
 api.add_router("", clusters.router)
 api.add_router("", me.router)
+refuse_bad_requests(api)
 
 
 @api.exception_handler(ValidationError)
 def _invalid_input(request: HttpRequest, exc: ValidationError) -> HttpResponse:
     errors = [{"loc": _loc(e), "msg": str(e.get("msg", "")), "type": str(e.get("type", ""))} for e in exc.errors]
-    fields = ", ".join(".".join(str(p) for p in e["loc"][1:]) or e["loc"][0] for e in errors if e["loc"]) or "request"
-    return api.create_response(request, {"detail": f"Invalid input: {fields}.", "errors": errors}, status=422)
+    # e.g. "Invalid input: page_size (Input should be less than or equal to 100)."
+    problems = "; ".join(f"{_field(e['loc'])} ({e['msg']})" for e in errors) or "request"
+    return api.create_response(request, {"detail": f"Invalid input: {problems}.", "errors": errors}, status=422)
+
+
+def _field(loc: list[str]) -> str:
+    return ".".join(loc[1:]) or (loc[0] if loc else "request")
 
 
 def _loc(error: dict) -> list:

@@ -21,6 +21,8 @@ logger = logging.getLogger(__name__)
 # so the schema tells clients (and schemathesis) what to expect.
 PUBLIC_ERRORS: dict[frozenset[int], type[ErrorOut]] = {frozenset({400, 404, 422}): ErrorOut}
 USER_ERRORS: dict[frozenset[int], type[ErrorOut]] = {frozenset({400, 401, 403, 404, 422}): ErrorOut}
+# Operations with a JSON body also refuse another content type (recommender/api/strict.py).
+BODY_ERRORS: dict[frozenset[int], type[ErrorOut]] = {frozenset({400, 401, 403, 404, 415, 422}): ErrorOut}
 MAX_PAGE = 100_000
 
 

@@ -16,7 +16,7 @@ from ninja import Path, Query, Router, Status
 
 from movies import selectors, services
 from recommender.api.auth import USER_AUTH
-from recommender.api.common import MAX_PAGE, USER_ERRORS, page_of, picks_refresh, with_genre_names
+from recommender.api.common import BODY_ERRORS, MAX_PAGE, USER_ERRORS, page_of, picks_refresh, with_genre_names
 from recommender.api.schemas import (
     MAX_ID,
     DismissalOut,
@@ -81,7 +81,7 @@ def rating_list(
     return result
 
 
-@router.put("/me/ratings/{movie_id}", response={200: RatingOut, **USER_ERRORS}, summary="Rate a movie (or re-rate)")
+@router.put("/me/ratings/{movie_id}", response={200: RatingOut, **BODY_ERRORS}, summary="Rate a movie (or re-rate)")
 def rating_put(request: HttpRequest, movie_id: MovieId, body: RatingIn) -> Any:
     try:
         rating = services.rating_create_or_update(user=request.auth, movie_id=movie_id, value=body.value)

@@ -67,7 +67,7 @@ def movie_detail(
     return {"movie": movie, "similar": [{"movie": m, "similarity": s} for m, s in nearest]}
 
 
-@router.get("/genres", response=list[GenreOut], summary="Every genre")
+@router.get("/genres", response={200: list[GenreOut], **PUBLIC_ERRORS}, summary="Every genre")
 def genre_list(request: HttpRequest) -> list[Genre]:
     return selectors.genre_list()
 
