@@ -27,7 +27,7 @@ def catalogue(genres) -> list[Movie]:
 def test_home_shows_anonymous_users_the_top_rated_and_the_most_popular(
     client, catalogue, django_assert_max_num_queries
 ):
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         response = client.get(reverse("home"))
     assert response.status_code == 200
     assert "movies/home.html" in [t.name for t in response.templates]
@@ -43,7 +43,7 @@ def test_home_says_how_to_import_when_the_catalogue_is_empty(client, db):
 
 
 def test_browse_pages_through_the_catalogue_in_bounded_queries(client, catalogue, django_assert_max_num_queries):
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(4):
         response = client.get(reverse("movies:list"), {"sort": "count", "page": 2})
     assert response.status_code == 200
     assert "movies/movie_list.html" in [t.name for t in response.templates]

@@ -35,7 +35,7 @@ def test_a_new_user_is_asked_to_rate_well_known_movies_from_several_genres(
     bob, well_known, django_assert_max_num_queries
 ):
     client = _logged_in(bob)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(5):
         response = client.get(reverse("home"))
     assert response.status_code == 200
     assert "movies/home_personal.html" in [t.name for t in response.templates]
@@ -57,7 +57,8 @@ def test_after_a_handful_of_ratings_the_user_sees_picks_and_favourite_genres(
     for movie in well_known[:8:2]:  # liked: two Animation, three Drama (Known 00 is both)
         client.post(reverse("movies:rate", args=[movie.pk]), {"value": "4.5"})
     client.post(reverse("movies:rate", args=[well_known[1].pk]), {"value": "2"})
-    with django_assert_max_num_queries(14):
+    # 8 on a first view (the cached one costs 2), one of them the active version, read once a second.
+    with django_assert_max_num_queries(9):
         response = client.get(reverse("home"))
     assert "onboarding_groups" not in response.context
     picks = response.context["picks"]
@@ -86,7 +87,7 @@ def test_my_ratings_lists_only_the_users_own_ratings_paged_in_bounded_queries(
     Rating.objects.create(user=carol, movie=well_known[0], value=1.0, rated_at=start)
     Dismissal.objects.create(user=alice, movie=Movie.objects.create(id=999, title="Dull"))
     client = _logged_in(alice)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(4):
         response = client.get(reverse("movies:my_ratings"))
     assert response.status_code == 200
     assert "movies/rating_list.html" in [t.name for t in response.templates]
