@@ -20,6 +20,25 @@ from tests.conftest import need
 
 PASSWORD = "a-long-test-passphrase-42"
 
+# Every call of the "me" router, with a valid path.
+ME_CALLS = [
+    ("get", "/api/me/picks"),
+    ("get", "/api/me/ratings"),
+    ("put", "/api/me/ratings/4"),
+    ("delete", "/api/me/ratings/1"),
+    ("get", "/api/me/not-interested"),
+    ("put", "/api/me/not-interested/4"),
+    ("delete", "/api/me/not-interested/4"),
+]
+
+
+def call(client: Client, method: str, url: str, **extra):
+    """One call of a table row; a PUT sends a valid rating unless told otherwise."""
+    if method == "put":
+        extra.setdefault("data", {"value": 4})
+        extra.setdefault("content_type", "application/json")
+    return getattr(client, method)(url, **extra)
+
 
 @pytest.fixture(autouse=True)
 def _fresh_factors_cache(settings, tmp_path):

@@ -10,25 +10,10 @@ from movies.models import Rating
 from recommender.models import ApiToken
 from recommender.services.tokens import api_token_create, api_token_revoke
 
-from .conftest import PASSWORD
+from .conftest import ME_CALLS, PASSWORD
+from .conftest import call as _call
 
 pytestmark = pytest.mark.django_db
-
-ME_CALLS = [
-    ("get", "/api/me/picks"),
-    ("get", "/api/me/ratings"),
-    ("put", "/api/me/ratings/4"),
-    ("delete", "/api/me/ratings/1"),
-    ("get", "/api/me/not-interested"),
-    ("put", "/api/me/not-interested/4"),
-    ("delete", "/api/me/not-interested/4"),
-]
-
-
-def _call(client: Client, method: str, url: str):
-    if method == "put":
-        return client.put(url, {"value": 4}, content_type="application/json")
-    return getattr(client, method)(url)
 
 
 @pytest.mark.parametrize(("method", "url"), ME_CALLS)

@@ -10,6 +10,9 @@ import pytest
 
 from movies.models import Rating
 
+from .conftest import ME_CALLS
+from .conftest import call as _call
+
 pytestmark = pytest.mark.django_db
 
 HUGE = "9" * 30
@@ -22,21 +25,8 @@ OPERATIONS = [
     ("get", "/api/model"),
     ("get", "/api/clusters"),
     ("get", "/api/clusters/0"),
-    ("get", "/api/me/picks"),
-    ("get", "/api/me/ratings"),
-    ("put", "/api/me/ratings/4"),
-    ("delete", "/api/me/ratings/1"),
-    ("get", "/api/me/not-interested"),
-    ("put", "/api/me/not-interested/4"),
-    ("delete", "/api/me/not-interested/4"),
+    *ME_CALLS,
 ]
-
-
-def _call(client, method: str, url: str, **extra):
-    if method == "put":
-        extra.setdefault("data", {"value": 4})
-        extra.setdefault("content_type", "application/json")
-    return getattr(client, method)(url, **extra)
 
 
 def _json_error(response, status: int | tuple[int, ...]) -> str:
