@@ -4,7 +4,8 @@ import socket
 
 import pytest
 
-from tests.integration.conftest import redis_url  # noqa: F401 (a fixture: REDIS_URL, checked to answer)
+# Fixtures: REDIS_URL checked to answer; the integration tests' settings and real Celery workers.
+from tests.integration.conftest import redis_url, stack, start_worker  # noqa: F401
 
 
 @pytest.fixture
