@@ -170,8 +170,8 @@
     .then((data) => {
       points = data.points;
       for (const [label, name] of data.clusters) names[label] = name;
-      canvas.dataset.ready = String(points.length);  // browser tests wait for this
       size();
+      canvas.dataset.ready = String(points.length);  // drawn: browser tests wait for this
     });
   size();
 })();

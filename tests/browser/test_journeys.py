@@ -17,17 +17,22 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PASSWORD = "a-long-test-passphrase-42"
 
 
+def _trained_world() -> None:
+    """The two-tastes world with its totals, and a trained, active version with its map."""
+    two_tastes_world()
+    recount_movies()
+    version = services.version_create(overrides=FAST)
+    services.train_version(version=version)
+    services.lists_build(version=version, in_process=True)
+
+
 def _pick_titles(page) -> list[str]:
     return page.locator("#picks .movie-card .title").all_inner_texts()
 
 
 def test_a_newcomer_signs_up_rates_five_movies_and_sees_picks_change_without_reload(page, shot, settings):
     settings.RECOMMENDER_POPULAR_MIN_RATINGS = 0
-    two_tastes_world()
-    recount_movies()
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    _trained_world()
 
     page.goto("/accounts/signup/")
     shot("signup")
@@ -109,3 +114,40 @@ def test_an_admin_presses_retrain_now_and_sees_the_new_version_become_active(pag
         wait_for(lambda: False, timeout=0, what="the progress page to show Active", worker=worker)
     shot("active")
     assert ModelVersion.objects.get(pk=version_id).is_active
+
+
+def _map_position(page, x: float, y: float) -> tuple[float, float]:
+    """Where static/js/movie_map.js draws a point at data coordinates (x, y) at the first zoom
+    (its toScreen: a square of the canvas's shorter side, padded 16 px, centred), in page pixels."""
+    box = page.locator("#movie-map").bounding_box()
+    pad = 16
+    w, h = box["width"] - 2 * pad, box["height"] - 2 * pad
+    side = min(w, h)
+    return box["x"] + pad + (w - side) / 2 + x * side, box["y"] + pad + (h - side) / 2 + y * side
+
+
+def test_a_visitor_opens_the_movie_map_and_clicks_a_movie(page, shot):
+    _trained_world()
+
+    page.goto("/explore/map/")
+    canvas = page.locator("#movie-map[data-ready]")
+    expect(canvas).to_have_count(1, timeout=15_000)  # the points are fetched and drawn
+    points = page.evaluate("fetch(document.getElementById('movie-map').dataset.points).then(r => r.json())")["points"]
+    assert int(canvas.get_attribute("data-ready")) == len(points) > 0
+    shot("map")
+
+    # The dot farthest from its nearest neighbour: a click there can only mean that movie.
+    screen = [(p, _map_position(page, p[2], p[3])) for p in points]
+
+    def room(item):
+        (_, (x, y)) = item
+        return min((x - ox) ** 2 + (y - oy) ** 2 for q, (ox, oy) in screen if q is not item[0])
+
+    (movie_id, title, *_), (x, y) = max(screen, key=room)
+    page.mouse.move(x, y)
+    expect(page.locator("#movie-map-tip")).to_contain_text(title)
+    shot("hover")
+    page.mouse.click(x, y)
+    page.wait_for_url(re.compile(rf"/movies/{movie_id}/$"))
+    expect(page.locator("h1")).to_contain_text(title.rsplit(" (", 1)[0])
+    shot("movie")
