@@ -7,8 +7,10 @@ Two presets:
            (the last one padded with zero-weight rows pointing at scratch rows), and the
            whole epoch runs as one ``tf.function`` loop that slices the batch in the graph.
         2. Per batch: ``tf.unique`` of the user and movie ids; only those rows of the
-           packed tables and of their Adam moments are gathered (padded to the batch size
-           with the scratch row, so shapes are static and XLA compiles the step once).
+           row tables and of their Adam moments are gathered (padded to a power of two
+           with the scratch row, so XLA compiles a handful of shapes). The ranking pass
+           moves only the shared tables (embedding and biases); the head's own vectors
+           live in separate tables that only the rating pass touches.
         3. The loss, its gradient for the gathered rows and the lazy-Adam update run in one
            XLA-compiled function; the rows are written back with ``scatter_update``.
         Dense Adam over whole embedding tables is what makes plain ``fit`` slow on CPU
@@ -318,7 +320,17 @@ def _export_tutorial(model: TutorialModel, fit: Ratings, low: float, high: float
 
 
 class _RowSparseTrainer:
-    """The joint model's optimiser state and compiled epoch function (see module doc)."""
+    """The joint model's optimiser state and compiled epoch functions (see module doc).
+
+    The packed tables of JointModel are held here as four row tables, so that the ranking
+    pass moves only what it trains (the shared embedding and biases: 65-66 floats a row)
+    and the head's own vectors are touched only by the rating pass:
+        0 user shared [n_users + 1, dim + 1]: u | b_u
+        1 movie shared [n_movies + 1, dim + 2]: v | b_m | c_m
+        2 user head [n_users + 1, rating_dim]: p_u
+        3 movie head [n_movies + 1, rating_dim]: q_m
+    Each has its own lazy-Adam moments; snapshot() and restore() use JointModel's packed layout.
+    """
 
     def __init__(self, model: JointModel, config: JointConfig, fit: Ratings, extra: Ratings | None = None) -> None:
         """Data: the fit rows first, then `extra`'s (validation, used only by the refit)."""
@@ -340,76 +352,74 @@ class _RowSparseTrainer:
         logq = np.log(np.maximum(counts, 1.0) / max(n, 1))
         self.logq = tf.constant(logq.astype(np.float32))
         self.pad_row = total
-        ut, mt = model.user_table.value, model.movie_table.value
-        self.ut, self.mt = ut, mt
-        self.um = tf.Variable(tf.zeros_like(ut), trainable=False)
-        self.uv = tf.Variable(tf.zeros_like(ut), trainable=False)
-        self.mm = tf.Variable(tf.zeros_like(mt), trainable=False)
-        self.mv = tf.Variable(tf.zeros_like(mt), trainable=False)
-        self.dense = [model.weight.value, model.global_mean.value]
+        self.tables = [
+            tf.Variable(t, trainable=False) for t in self._split(model.user_table.numpy(), model.movie_table.numpy())
+        ]
+        self.moments = [
+            (tf.Variable(tf.zeros_like(t), trainable=False), tf.Variable(tf.zeros_like(t), trainable=False))
+            for t in self.tables
+        ]
+        self.dense = [
+            tf.Variable(model.weight.numpy(), trainable=False),
+            tf.Variable(model.global_mean.numpy(), trainable=False),
+        ]
         self.dm = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
         self.dv = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
         self.step = tf.Variable(0.0, trainable=False)
         self.core = tf.function(self._core, jit_compile=config.jit, reduce_retracing=True)
         scalar, vector = tf.TensorSpec([], tf.float32), tf.TensorSpec([None], tf.float32)
-        signature = [
-            tf.TensorSpec([None], tf.int32),
-            tf.TensorSpec([], tf.int32),
-            (scalar, scalar, vector, vector, vector, vector),
-        ]
-        # A fixed signature: epoch segments of any length reuse one traced graph; the rating pass
-        # (run[True]) has its own graph, without the in-batch softmax.
+        phase = (scalar, scalar, (vector,) * 4, (vector,) * 4)
+        signature = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32), phase]
+        # A fixed signature: epoch segments of any length reuse one traced graph. The rating pass
+        # (run[True]) has its own graph: no in-batch softmax, and the head tables in play.
         self.run = {
-            rating: tf.function(functools.partial(self._run_epoch, rating_only=rating), input_signature=signature)
+            rating: tf.function(functools.partial(self._run_epoch, rating_pass=rating), input_signature=signature)
             for rating in (False, True)
         }
 
+    def _split(self, ut: np.ndarray, mt: np.ndarray) -> list[np.ndarray]:
+        d, k = self.config.embedding_dim, self.config.rating_dim
+        return [
+            np.ascontiguousarray(np.hstack([ut[:, :d], ut[:, d + k :]])),
+            np.ascontiguousarray(np.hstack([mt[:, :d], mt[:, d + k :]])),
+            np.ascontiguousarray(ut[:, d : d + k]),
+            np.ascontiguousarray(mt[:, d : d + k]),
+        ]
+
     def _core(
-        self,
-        urows,
-        mrows,
-        um,
-        uv,
-        mm,
-        mv,
-        dense,
-        dm,
-        dv,
-        uinv,
-        minv,
-        movie_ids,
-        rating,
-        weight,
-        logq,
-        step,
-        phase,
-        rating_only=False,
+        self, rows, moments, dense, dm, dv, uinv, minv, movie_ids, rating, weight, logq, step, phase, rating_pass
     ):
+        """Loss, gradients and lazy Adam for the gathered rows of the tables in play (2 or 4)."""
         c = self.config
         b1, b2, eps, lr = c.beta_1, c.beta_2, c.epsilon, c.learning_rate
+        d = c.embedding_dim
+        rank_w, rating_w, masks, l2s = phase
+        inverse = [uinv, minv, uinv, minv]
         with tf.GradientTape() as tape:
-            tape.watch([urows, mrows, *dense])
+            tape.watch([*rows, *dense])
             w_vec, mu = dense
-            u_all = tf.gather(urows, uinv)
-            m_all = tf.gather(mrows, minv)
-            u, p, bu = self.model.split_user(u_all)
-            v, q, bm, cm = self.model.split_movie(m_all)
-            rank_w, rating_w, umask, mmask, user_l2, movie_l2 = phase
+            per_rating = [tf.gather(r, inv) for r, inv in zip(rows, inverse, strict=False)]
+            u_all, m_all = per_rating[0], per_rating[1]
+            u, bu = u_all[:, :d], u_all[:, d]
+            v, bm, cm = m_all[:, :d], m_all[:, d], m_all[:, d + 1]
             wsum = tf.maximum(tf.reduce_sum(weight), 1.0)
-            pred = mu + bu + bm + tf.reduce_sum(u * w_vec * v, axis=1) + tf.reduce_sum(p * q, axis=1)
+            pred = mu + bu + bm + tf.reduce_sum(u * w_vec * v, axis=1)
+            if rating_pass:
+                pred += tf.reduce_sum(per_rating[2] * per_rating[3], axis=1)
             rating_loss = tf.reduce_sum(weight * tf.square(pred - rating)) / wsum
             # The rating pass has ranking weight 0: skip the softmax rather than multiply it by 0.
-            rank_loss = tf.constant(0.0) if rating_only else self._rank_loss(u, v, cm, logq, movie_ids, weight) / wsum
+            rank_loss = tf.constant(0.0) if rating_pass else self._rank_loss(u, v, cm, logq, movie_ids, weight) / wsum
             reg = (
-                tf.reduce_sum(weight[:, None] * tf.square(u_all) * user_l2)
-                + tf.reduce_sum(weight[:, None] * tf.square(m_all) * movie_l2)
-            ) / wsum
+                tf.add_n(
+                    [tf.reduce_sum(weight[:, None] * tf.square(x) * l2) for x, l2 in zip(per_rating, l2s, strict=False)]
+                )
+                / wsum
+            )
             loss = rank_w * rank_loss + rating_w * rating_loss + reg
         # Gradients of gathered rows come back as IndexedSlices; the rows are unique, so densify.
-        grads = [tf.convert_to_tensor(gr) for gr in tape.gradient(loss, [urows, mrows, *dense])]
+        grads = [tf.convert_to_tensor(gr) for gr in tape.gradient(loss, [*rows, *dense])]
         # Frozen columns (the shared embeddings in the rating pass) get no gradient, hence no update.
-        grads[0] = grads[0] * umask
-        grads[1] = grads[1] * mmask
+        grads = [gr * mask for gr, mask in zip(grads[: len(rows)], masks, strict=False)] + grads[len(rows) :]
         # Lazy Adam: only the gathered rows' moments move; bias correction uses the global step.
         lr_t = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
 
@@ -418,10 +428,9 @@ class _RowSparseTrainer:
             s2 = b2 * s + (1.0 - b2) * tf.square(gr)
             return x - lr_t * m2 / (tf.sqrt(s2) + eps), m2, s2
 
-        nu, num, nuv = adam(urows, um, uv, grads[0])
-        nm, nmm, nmv = adam(mrows, mm, mv, grads[1])
-        nd = [adam(x, m, s, gr) for x, m, s, gr in zip(dense, dm, dv, grads[2:], strict=True)]
-        return nu, num, nuv, nm, nmm, nmv, nd, loss, rank_loss, rating_loss
+        new_rows = [adam(x, m, s, gr) for x, (m, s), gr in zip(rows, moments, grads, strict=False)]
+        nd = [adam(x, m, s, gr) for x, m, s, gr in zip(dense, dm, dv, grads[len(rows) :], strict=True)]
+        return new_rows, nd, loss
 
     def _rank_loss(self, u, v, cm, logq, movie_ids, weight):
         """Summed in-batch softmax cross-entropy: each row's movie against its group's other movies."""
@@ -455,7 +464,8 @@ class _RowSparseTrainer:
         pad = tf.fill([tf.maximum(bucket - n, 0)], scratch)
         return tf.concat([uniq, pad], axis=0), inv
 
-    def _run_epoch(self, order, n_batches, phase, rating_only=False):
+    def _run_epoch(self, order, n_batches, phase, rating_pass=False):
+        in_play = 4 if rating_pass else 2  # the ranking pass never touches the head tables
         total = tf.constant(0.0)
         for i in tf.range(n_batches):
             rows = order[i * self.batch : (i + 1) * self.batch]
@@ -466,14 +476,11 @@ class _RowSparseTrainer:
             logq = tf.gather(self.logq, movies)
             uu, uinv = self._unique_padded(users, self.model.n_users)
             mu, minv = self._unique_padded(movies, self.model.n_movies)
+            ids = [uu, mu, uu, mu][:in_play]
             self.step.assign_add(1.0)
-            nu, num, nuv, nm, nmm, nmv, nd, loss, _, _ = self.core(
-                tf.gather(self.ut, uu),
-                tf.gather(self.mt, mu),
-                tf.gather(self.um, uu),
-                tf.gather(self.uv, uu),
-                tf.gather(self.mm, mu),
-                tf.gather(self.mv, mu),
+            new_rows, nd, loss = self.core(
+                [tf.gather(t, i) for t, i in zip(self.tables, ids, strict=False)],
+                [(tf.gather(m, i), tf.gather(s, i)) for (m, s), i in zip(self.moments, ids, strict=False)],
                 [tf.identity(v) for v in self.dense],
                 [tf.identity(v) for v in self.dm],
                 [tf.identity(v) for v in self.dv],
@@ -485,12 +492,12 @@ class _RowSparseTrainer:
                 logq,
                 self.step.read_value(),
                 phase,
-                rating_only,
+                rating_pass,
             )
-            for var, new in ((self.ut, nu), (self.um, num), (self.uv, nuv)):
-                var.scatter_update(tf.IndexedSlices(new, uu))
-            for var, new in ((self.mt, nm), (self.mm, nmm), (self.mv, nmv)):
-                var.scatter_update(tf.IndexedSlices(new, mu))
+            for table, (m, s), index, (x2, m2, s2) in zip(self.tables, self.moments, ids, new_rows, strict=False):
+                table.scatter_update(tf.IndexedSlices(x2, index))
+                m.scatter_update(tf.IndexedSlices(m2, index))
+                s.scatter_update(tf.IndexedSlices(s2, index))
             for j, (x, m, s) in enumerate(nd):
                 self.dense[j].assign(x)
                 self.dm[j].assign(m)
@@ -505,42 +512,57 @@ class _RowSparseTrainer:
         order[:n] = rng.permutation(n)
         return tf.constant(order), n_batches
 
-    def phase(self, rating_pass: bool) -> tuple[tf.Tensor, ...]:
-        """(ranking weight, rating weight, user and movie column masks, user and movie per-column L2) of a pass.
+    def phase(self, rating_pass: bool) -> tuple:
+        """(ranking weight, rating weight, column masks of the four tables, per-column L2 of the four).
 
-        Packed columns: shared embeddings, head vectors, head bias (and the movies' ranking bias,
-        never penalised). The ranking pass trains every column with l2 and rating_l2; the rating
-        pass freezes the shared embeddings and ranking bias and penalises the head with head_l2.
+        The ranking pass trains the shared tables with l2 on the embeddings and rating_l2 on the
+        head biases (the ranking bias is never penalised); the rating pass freezes the shared
+        embeddings and ranking bias and trains the head biases and head tables with head_l2.
         """
         c = self.config
         d, k = c.embedding_dim, c.rating_dim
-        head = c.head_l2 if rating_pass else c.rating_l2
-        user_l2 = np.r_[np.full(d, c.l2), np.full(k + 1, head)].astype(np.float32)
-        movie_l2 = np.r_[np.full(d, c.l2), np.full(k + 1, head), 0.0].astype(np.float32)
-        umask = np.ones(self.ut.shape[1], np.float32)
-        mmask = np.ones(self.mt.shape[1], np.float32)
-        weights = (1.0, float(c.rating_weight))
+        ones = [np.ones(d + 1), np.ones(d + 2), np.ones(k), np.ones(k)]
         if rating_pass:
-            umask[:d] = 0.0
-            mmask[:d] = 0.0
-            mmask[-1] = 0.0  # the ranking bias
+            masks = [np.r_[np.zeros(d), 1.0], np.r_[np.zeros(d), 1.0, 0.0], np.ones(k), np.ones(k)]
+            l2s = [
+                np.r_[np.zeros(d), c.head_l2],
+                np.r_[np.zeros(d), c.head_l2, 0.0],
+                np.full(k, c.head_l2),
+                np.full(k, c.head_l2),
+            ]
             weights = (0.0, 1.0)
-        return tuple(tf.constant(x) for x in (*weights, umask, mmask, user_l2, movie_l2))
+        else:
+            masks = ones
+            l2s = [
+                np.r_[np.full(d, c.l2), c.rating_l2],
+                np.r_[np.full(d, c.l2), c.rating_l2, 0.0],
+                np.zeros(k),
+                np.zeros(k),
+            ]
+            weights = (1.0, float(c.rating_weight))
+
+        def const(arrays):
+            return tuple(tf.constant(np.asarray(a, np.float32)) for a in arrays)
+
+        return (tf.constant(weights[0]), tf.constant(weights[1]), const(masks), const(l2s))
 
     def restore(self, snap: dict[str, np.ndarray]) -> None:
         """Put a snapshot's weights back and restart the optimiser (a new pass)."""
-        self.ut.assign(snap["ut"])
-        self.mt.assign(snap["mt"])
+        for table, value in zip(self.tables, self._split(snap["ut"], snap["mt"]), strict=True):
+            table.assign(value)
         self.dense[0].assign(snap["w"])
         self.dense[1].assign(snap["mu"])
-        for var in (self.um, self.uv, self.mm, self.mv, *self.dm, *self.dv):
+        for var in (*(m for pair in self.moments for m in pair), *self.dm, *self.dv):
             var.assign(tf.zeros_like(var))
         self.step.assign(0.0)
 
     def snapshot(self) -> dict[str, np.ndarray]:
+        """The weights in JointModel's packed layout (what _fresh_head and _export_joint read)."""
+        d = self.config.embedding_dim
+        us, ms, uh, mh = (t.numpy() for t in self.tables)
         return {
-            "ut": self.ut.numpy(),
-            "mt": self.mt.numpy(),
+            "ut": np.hstack([us[:, :d], uh, us[:, d:]]),
+            "mt": np.hstack([ms[:, :d], mh, ms[:, d:]]),
             "w": self.dense[0].numpy(),
             "mu": self.dense[1].numpy(),
         }
