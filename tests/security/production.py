@@ -9,8 +9,17 @@ import sys
 
 from tests.conftest import REPO
 
-# Variables the test run sets that production settings must not inherit.
-_DROPPED = {"DEBUG", "SECRET_KEY", "HTTPS", "ALLOWED_HOSTS", "TRUST_X_FORWARDED_PROTO", "HSTS_PRELOAD"}
+# Variables the test run sets that production settings must not inherit (the browser tests set
+# DJANGO_ALLOW_ASYNC_UNSAFE for Playwright, which check --deploy rightly reports).
+_DROPPED = {
+    "DEBUG",
+    "SECRET_KEY",
+    "HTTPS",
+    "ALLOWED_HOSTS",
+    "TRUST_X_FORWARDED_PROTO",
+    "HSTS_PRELOAD",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",
+}
 
 
 def production_env(**overrides: str) -> dict[str, str]:
