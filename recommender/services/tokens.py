@@ -6,7 +6,8 @@ replaces that entry with a "revoked" mark at once, so every web process refuses 
 token from its next call; a lookup only ever *adds* an entry, so one that read the
 token just before the revoke cannot put it back. Without a shared cache (no Redis: a
 per-process cache could not hear another process revoke) nothing is remembered.
-Deactivating a user reaches a remembered token within CACHE_SECONDS.
+Deactivating or deleting a user, or deleting a token, forgets the remembered lookups at
+once too (recommender/signals.py), so such a token is refused from the next call.
 """
 
 from __future__ import annotations
@@ -84,6 +85,19 @@ def api_tokens_revoke(*, tokens: QuerySet[ApiToken]) -> int:
     if shared is not None:
         shared.set_many({_cache_key(h): _REVOKED for h in live.values()}, REVOKED_SECONDS)
     return revoked
+
+
+def api_tokens_forget(*, token_hashes: list[str], revoked: bool) -> None:
+    """Drop the remembered lookups of these tokens; `revoked` leaves the "revoked" mark instead
+    (for tokens that can never be valid again, e.g. deleted ones)."""
+    shared = _shared_cache()
+    if shared is None or not token_hashes:
+        return
+    keys = [_cache_key(h) for h in token_hashes]
+    if revoked:
+        shared.set_many(dict.fromkeys(keys, _REVOKED), REVOKED_SECONDS)
+    else:
+        shared.delete_many(keys)
 
 
 def api_token_user(*, secret: str) -> AbstractBaseUser | None:

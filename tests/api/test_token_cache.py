@@ -68,3 +68,23 @@ def test_last_used_is_written_at_most_once_a_minute_even_across_cache_expiry(sha
     shared.delete(_key(new.secret))  # the entry expired: the next call reads the database again
     api_token_user(secret=new.secret)
     assert ApiToken.objects.get(pk=new.token.pk).last_used_at == first
+
+
+def test_a_remembered_token_is_refused_at_once_when_its_user_is_deactivated_and_works_again_after(
+    shared, alice, alice_token, as_alice
+):
+    assert as_alice.get("/api/me/ratings").status_code == 200  # now remembered
+    alice.is_active = False
+    alice.save()
+    assert as_alice.get("/api/me/ratings").status_code == 401
+    alice.is_active = True
+    alice.save()
+    assert as_alice.get("/api/me/ratings").status_code == 200
+
+
+def test_a_remembered_token_of_a_deleted_user_is_a_401_not_an_error(shared, alice, alice_token, as_alice):
+    assert as_alice.get("/api/me/ratings").status_code == 200
+    alice.delete()
+    assert shared.get(_key(alice_token)) == token_service._REVOKED
+    response = as_alice.put("/api/me/ratings/4", data={"rating": 4.0}, content_type="application/json")
+    assert response.status_code == 401
