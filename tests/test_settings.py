@@ -39,7 +39,7 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set():
     expr = (
         "from django.conf import settings as s; "
         "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['LOCATION'], s.CELERY_BROKER_URL, "
-        "s.CELERY_TASK_ALWAYS_EAGER)"
+        "s.CELERY_TASK_ALWAYS_EAGER, s.DATABASES['default']['OPTIONS']['connect_timeout'])"
     )
     env = {
         "SECRET_KEY": "x" * 50,
@@ -53,6 +53,7 @@ def test_it_uses_postgres_and_redis_when_their_urls_are_set():
         "redis://cache:6379/1",
         "redis://cache:6379/0",
         "False",
+        "5",  # a database host that drops packets fails the connect in seconds
     ]
 
 
