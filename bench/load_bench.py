@@ -93,7 +93,7 @@ def _sessions_and_movies(n_users: int) -> tuple[str, list[str], list[int]]:
     for account in MovieLensAccount.objects.select_related("user").order_by("movielens_id")[:n_users]:
         session = store()
         session[SESSION_KEY] = str(account.user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]
         session[HASH_SESSION_KEY] = account.user.get_session_auth_hash()
         session.create()
         keys.append(session.session_key)

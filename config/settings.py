@@ -156,6 +156,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RECOMMENDER_TRAIN_TIME_
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth ---------------------------------------------------------------------
+# The session's user comes from the cache, dropped whenever the user is saved (config/auth_backend.py).
+AUTHENTICATION_BACKENDS = ["config.auth_backend.CachedModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

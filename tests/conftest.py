@@ -1,7 +1,9 @@
 """Shared fixtures: the path of the real MovieLens sample and service checks."""
 
 import os
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -31,3 +33,21 @@ def postgres(settings) -> None:
     from django.db import connection
 
     need(connection.vendor == "postgresql", "DATABASE_URL pointing at PostgreSQL")
+
+
+@pytest.fixture
+def redis_cache(settings):
+    """The default cache on Redis, as every web process shares it in production (app tests
+    run on locmem, where a token lookup is never remembered). Its keys go with the test."""
+    from django.core.cache import caches
+
+    need(bool(settings.REDIS_URL), "REDIS_URL (the shared cache)")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": urlunsplit(urlsplit(settings.REDIS_URL)._replace(path="/1")),
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    yield caches["default"]
+    caches["default"].delete_pattern("*")

@@ -3,20 +3,16 @@
 Clients: `api` is anonymous; `as_alice` sends alice's bearer token on every call.
 """
 
-import uuid
 from datetime import UTC, datetime
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.cache import caches
 from django.test import Client
 
 from movies.models import Genre, Movie, Rating
 from recommender.api import common
 from recommender.services import factors_cache
 from recommender.services.tokens import api_token_create
-from tests.conftest import need
 
 PASSWORD = "a-long-test-passphrase-42"
 
@@ -48,22 +44,6 @@ def _fresh_factors_cache(settings, tmp_path):
     common._genres.clear()  # each test builds its own catalogue under the same ids
     yield
     factors_cache.forget()
-
-
-@pytest.fixture
-def redis_cache(settings):
-    """The default cache on Redis, as every web process shares it in production (app tests
-    run on locmem, where a token lookup is never remembered). Its keys go with the test."""
-    need(bool(settings.REDIS_URL), "REDIS_URL (the shared cache)")
-    settings.CACHES = {
-        "default": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": urlunsplit(urlsplit(settings.REDIS_URL)._replace(path="/1")),
-            "KEY_PREFIX": f"test-api-{uuid.uuid4().hex}",
-        }
-    }
-    yield caches["default"]
-    caches["default"].delete_pattern("*")
 
 
 @pytest.fixture

@@ -1,0 +1,72 @@
+"""The logged-in user of a request read from the shared cache instead of the database.
+
+Every logged-in page load asks the authentication backend for the session's user: one query,
+a quarter of a cached home or movie page's time (bench/README.md, Site load). This backend keeps
+that user's fields in the cache (Redis in production) for USER_SECONDS, without the password
+hash: in its place it keeps the session hash derived from it, the same HMAC every session of
+that user already stores, so checking a session needs no query either. Saving or deleting the
+user drops the entry at once (a password change, deactivation, a staff flag, even last_login),
+so every process sees the change from its next request; an update that bypasses save() (a
+queryset .update()) is seen within USER_SECONDS. With the cache away it reads the database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+
+USER_SECONDS = 60
+
+
+def _key(user_id: object) -> str:
+    return f"auth-user:v1:{user_id}"
+
+
+def _fields() -> list[str]:
+    # Every column but the password; reading user.password then costs one query (never on a page).
+    return [f.attname for f in get_user_model()._meta.concrete_fields if f.attname != "password"]
+
+
+class CachedModelBackend(ModelBackend):
+    """ModelBackend whose get_user (each request of a session) is served from the cache."""
+
+    def get_user(self, user_id: Any) -> AbstractBaseUser | None:
+        key = _key(user_id)
+        found = cache.get(key)
+        if found is not None:
+            values, session_hash = found
+            user = get_user_model().from_db("default", _fields(), list(values))
+        else:
+            user = super().get_user(user_id)
+            if user is None:
+                return None
+            session_hash = user.get_session_auth_hash()
+            cache.add(key, ([getattr(user, name) for name in _fields()], session_hash), USER_SECONDS)
+        user.get_session_auth_hash = _session_hash_of(user, session_hash)
+        return user if self.user_can_authenticate(user) else None
+
+
+def _session_hash_of(user: AbstractBaseUser, cached: str) -> Callable[[], str]:
+    # django.contrib.auth.get_user compares this with the session's copy: answered without the
+    # deferred password. Once the password is loaded or set (a password change in this request,
+    # whose new hash update_session_auth_hash stores), the real method answers.
+    def session_hash() -> str:
+        if "password" in user.__dict__:
+            return type(user).get_session_auth_hash(user)
+        return cached
+
+    return session_hash
+
+
+def _forget(sender: type, instance: AbstractBaseUser, **kwargs: Any) -> None:
+    cache.delete(_key(instance.pk))
+
+
+post_save.connect(_forget, sender=get_user_model(), dispatch_uid="config.auth_backend.saved")
+post_delete.connect(_forget, sender=get_user_model(), dispatch_uid="config.auth_backend.deleted")
