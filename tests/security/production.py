@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import secrets
+import shutil
 import subprocess
 import sys
+import tempfile
 
 from tests.conftest import REPO
 
@@ -23,6 +27,13 @@ _DROPPED = {
 
 
 def production_env(**overrides: str) -> dict[str, str]:
+    env = _base_env()
+    env["STATIC_ROOT"] = _collected_static_root()
+    env.update(overrides)
+    return env
+
+
+def _base_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in _DROPPED}
     env.update(
         {
@@ -32,8 +43,19 @@ def production_env(**overrides: str) -> dict[str, str]:
             "ALLOWED_HOSTS": "movies.example.org",
         }
     )
-    env.update(overrides)
     return env
+
+
+@functools.cache
+def _collected_static_root() -> str:
+    # Production pages name static files from collectstatic's manifest: a clean checkout has none,
+    # so collect once per test run into a folder of its own (never the developer's var/staticfiles).
+    root = tempfile.mkdtemp(prefix="production-static-")
+    atexit.register(shutil.rmtree, root, ignore_errors=True)
+    env = _base_env() | {"STATIC_ROOT": root}
+    args = [sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"]
+    subprocess.run(args, cwd=REPO, env=env, check=True, capture_output=True, timeout=300)
+    return root
 
 
 def run(args: list[str], **overrides: str) -> subprocess.CompletedProcess:
