@@ -37,7 +37,6 @@ from movies.views_cache import movie_page_parts, personal_section
 from recommender.services import Pick, recommend_for, similar_to, user_picks_refresh
 from recommender.services.explore import active_explore
 from recommender.services.predictions import predicted_order
-from recommender.services.user_generation import user_generation_bump
 
 logger = logging.getLogger(__name__)
 
@@ -68,15 +67,11 @@ def _picks_refresh(user: AbstractBaseUser) -> None:
     """Tell the recommender the user's ratings changed, so their stored list is recomputed now.
 
     The rating is already saved: a recommender failure is logged, never shown to the user.
-    The user's generation moves on after the new list is stored (and even if that failed), so
-    no page section cached before it is shown again.
     """
     try:
         user_picks_refresh(user_id=user.pk)
     except Exception:
         logger.exception("refreshing the picks of user %s failed", user.pk)
-    finally:
-        user_generation_bump(user_id=user.pk)
 
 
 def _is_htmx(request: HttpRequest) -> bool:

@@ -180,15 +180,8 @@ class ApiTokenAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # users make their own tokens: only they may ever see a secret
 
-    # Deleting stays allowed (deleting a user deletes their tokens), but revokes first, so a
-    # deleted token is refused at once like a revoked one rather than when its cache entry ends.
-    def delete_model(self, request: HttpRequest, obj: ApiToken) -> None:
-        api_tokens_revoke(tokens=ApiToken.objects.filter(pk=obj.pk))
-        super().delete_model(request, obj)
-
-    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        api_tokens_revoke(tokens=queryset)
-        super().delete_queryset(request, queryset)
+    # Deleting stays allowed (deleting a user deletes their tokens): a deleted token is refused at
+    # once like a revoked one (recommender/signals.py marks it in the shared cache).
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:

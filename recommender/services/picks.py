@@ -99,17 +99,23 @@ def user_picks_refresh(*, user_id: int) -> np.ndarray | None:
 
     Returns the new list of movie ids, or None when there is no model or no rating.
     """
-    user_generation_bump(user_id=user_id)  # pages cached for the user before this change are stale
-    loaded = active_factors()
-    if loaded is None:
-        return None
-    version_id, factors = loaded
-    state, _ = _user_state(factors, user_id)
-    ranked = np.zeros(0, dtype=np.int64) if state is None else _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
-    store = get_store()
-    if store is not None:
-        store.put(version_id, user_id, ranked)
-    return ranked
+    try:
+        loaded = active_factors()
+        if loaded is None:
+            return None
+        version_id, factors = loaded
+        state, _ = _user_state(factors, user_id)
+        ranked = (
+            np.zeros(0, dtype=np.int64) if state is None else _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
+        )
+        store = get_store()
+        if store is not None:
+            store.put(version_id, user_id, ranked)
+        return ranked
+    finally:
+        # After the new list is stored (or failed to be): page sections cached for the user before
+        # are stale, and none rendered from the old list can be cached under the new generation.
+        user_generation_bump(user_id=user_id)
 
 
 def recommend_for(user: object, n: int = 10) -> list[Pick]:

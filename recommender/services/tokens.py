@@ -81,9 +81,7 @@ def api_tokens_revoke(*, tokens: QuerySet[ApiToken]) -> int:
     if not live:
         return 0
     revoked = ApiToken.objects.filter(pk__in=live, revoked_at__isnull=True).update(revoked_at=timezone.now())
-    shared = _shared_cache()
-    if shared is not None:
-        shared.set_many({_cache_key(h): _REVOKED for h in live.values()}, REVOKED_SECONDS)
+    api_tokens_forget(token_hashes=list(live.values()), revoked=True)
     return revoked
 
 
