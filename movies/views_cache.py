@@ -17,7 +17,6 @@ session, not to the section); the request's own token replaces it on the way out
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -30,37 +29,19 @@ from movies.models import Movie
 from recommender.engine.factors import Factors, UserVector
 from recommender.services.factors_cache import active_factors
 from recommender.services.picks import _user_state
-from recommender.services.user_generation import user_generation, user_generation_key
+from recommender.services.user_generation import user_generation_key, user_stamped
 
 # An entry outlives no change of its inputs (those bump the stamp); the time limit only bounds how
 # long catalogue totals (averages, counts) shown inside it can lag.
 PERSONAL_SECONDS = 300
 SHARED_SECONDS = 600
 CSRF_PLACEHOLDER = "csrf-token-of-this-request"
-T = TypeVar("T")
 
 
 def active_version_id() -> int:
     """The active version's id, 0 without a model (read at most once a second per process)."""
     loaded = active_factors()
     return loaded[0] if loaded is not None else 0
-
-
-def _stamped(found: dict, user_id: int, key: str, version_id: int, build: Callable[[], T]) -> T:
-    """The value stored for the user under key if its stamp is current, else build() stored anew.
-
-    `found` is what one cache.get_many read of the key and the user's generation key gave.
-    """
-    generation = found.get(user_generation_key(user_id))
-    if generation is None:
-        generation = user_generation(user_id=user_id)
-    stamp = (version_id, int(generation))
-    entry = found.get(key)
-    if entry is not None and entry[0] == stamp:
-        return entry[1]
-    value = build()
-    cache.set(key, (stamp, value), PERSONAL_SECONDS)
-    return value
 
 
 def personal_section(request: HttpRequest, name: str, render: Callable[[dict], str]) -> SafeString:
@@ -71,7 +52,14 @@ def personal_section(request: HttpRequest, name: str, render: Callable[[dict], s
     user_id = request.user.pk
     key = f"section:{name}:{user_id}"
     found = cache.get_many([user_generation_key(user_id), key])
-    html = _stamped(found, user_id, key, active_version_id(), lambda: render({"csrf_token": CSRF_PLACEHOLDER}))
+    html = user_stamped(
+        found,
+        user_id=user_id,
+        key=key,
+        version_id=active_version_id(),
+        build=lambda: render({"csrf_token": CSRF_PLACEHOLDER}),
+        seconds=PERSONAL_SECONDS,
+    )
     return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (our own rendered template)
 
 
@@ -100,7 +88,14 @@ def movie_page_parts(
     index = factors.movie_index(movie.pk)
     if index is None:
         return about, None
-    side = _stamped(found, user.pk, side_key, version_id, lambda: _user_side(factors, user.pk))
+    side = user_stamped(
+        found,
+        user_id=user.pk,
+        key=side_key,
+        version_id=version_id,
+        build=lambda: _user_side(factors, user.pk),
+        seconds=PERSONAL_SECONDS,
+    )
     if side is None:
         return about, None
     return about, float(factors.predict_ratings(side, np.array([index]))[0])

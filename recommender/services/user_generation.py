@@ -14,8 +14,12 @@ When the cache is away, each read gives a new number, so nothing stale is ever s
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from django.core.cache import cache
+
+T = TypeVar("T")
 
 # Longer than anything stored under a generation lives (movies.page_cache keeps entries minutes).
 _TTL = 7 * 24 * 3600
@@ -44,3 +48,25 @@ def user_generation_bump(*, user_id: int) -> None:
         cache.incr(key)
     except ValueError:  # no number yet (or it expired): any fresh clock value differs from the old one
         cache.set(key, time.time_ns(), timeout=_TTL)
+
+
+def user_stamped(
+    found: Mapping[str, Any], *, user_id: int, key: str, version_id: int, build: Callable[[], T], seconds: int
+) -> T:
+    """The value stored for the user under key if its stamp is current, else build() stored anew.
+
+    `found` is what one cache.get_many of key and user_generation_key(user_id) gave, so a current
+    entry costs that one round trip. The stamp is (version_id, the user's generation), the
+    generation read before build() runs: a change that bumps it while build() reads makes
+    what build() stored unreachable.
+    """
+    generation = found.get(user_generation_key(user_id))
+    if generation is None:
+        generation = user_generation(user_id=user_id)
+    stamp = (version_id, int(generation))
+    entry = found.get(key)
+    if entry is not None and entry[0] == stamp:
+        return entry[1]
+    value = build()
+    cache.set(key, (stamp, value), seconds)
+    return value
