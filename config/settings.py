@@ -246,6 +246,10 @@ RECOMMENDER_POPULAR_MIN_RATINGS = env_int("RECOMMENDER_POPULAR_MIN_RATINGS", 20)
 RECOMMENDER_PROTOCOL_MAX_RATINGS = env_int("RECOMMENDER_PROTOCOL_MAX_RATINGS", 5_000_000)
 # Trained versions whose files are kept for roll-back; older ones are deleted.
 RECOMMENDER_KEEP_VERSIONS = env_int("RECOMMENDER_KEEP_VERSIONS", 5)
+# Seconds the API keeps a user's finished picks body in the cache (recommender/api/picks_cache.py);
+# 0 turns that cache off (bench/api_bench.py's cold rows). Changes of the user's own make it stale
+# at once; this only bounds how long catalogue totals in it (counts, averages) can lag.
+API_PICKS_CACHE_SECONDS = env_int("API_PICKS_CACHE_SECONDS", 300)
 
 # One format, with the request's or task's id, for Django, gunicorn and Celery (config/log_context.py).
 LOGGING = logging_config(env_str("LOG_LEVEL") or "INFO")

@@ -17,6 +17,7 @@ from ninja import Path, Query, Router, Status
 from movies import selectors, services
 from recommender.api.auth import USER_AUTH
 from recommender.api.common import BODY_ERRORS, MAX_PAGE, USER_ERRORS, page_of, picks_refresh, with_genre_names
+from recommender.api.picks_cache import picks_body
 from recommender.api.schemas import (
     MAX_ID,
     DismissalOut,
@@ -45,10 +46,17 @@ def picks(
     n: Annotated[int, Query(ge=1, le=100)] = 20,
     genre: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$", description="Only this genre.")] = None,
 ) -> HttpResponse:
+    return HttpResponse(
+        picks_body(user_id=request.auth.pk, n=n, genre=genre, build=lambda: _picks_json(request.auth, n, genre)),
+        content_type="application/json; charset=utf-8",
+    )
+
+
+def _picks_json(user: Any, n: int, genre: str | None) -> bytes:
     # A genre filter is applied to the user's whole stored list, so it still finds n picks
     # when the genre is rare among the first n.
     wanted = max(n, settings.RECOMMENDER_LIST_LENGTH) if genre else n
-    found = recommend_for(request.auth, n=wanted)
+    found = recommend_for(user, n=wanted)
     with_genre_names([m for p in found for m in (p.movie, p.because)])
     if genre:
         key = genre.lower()
@@ -66,7 +74,7 @@ def picks(
     # Written as JSON here rather than validated by ninja against PickOut: that validation was
     # a fifth of a picks call (cProfile). The schema still documents the body, and the tests
     # (schemathesis among them) check every answer against it.
-    return HttpResponse(json.dumps(body), content_type="application/json; charset=utf-8")
+    return json.dumps(body).encode()
 
 
 @router.get("/me/ratings", response={200: RatingPageOut, **USER_ERRORS}, summary="My ratings")

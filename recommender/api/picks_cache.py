@@ -1,0 +1,48 @@
+"""Each user's finished picks body (GET /api/me/picks), kept in the shared cache.
+
+A repeated call then costs one cache round trip (the user's generation and the entry, in one
+get_many) after the token's. The entry is stamped with the active version and the user's
+generation (recommender.services.user_generation), which user_picks_refresh bumps after every
+rating, deletion or dismissal of theirs: a stamp that differs means the entry is stale and the
+body is built again. The key holds the user and the query (n, genre), so no body is ever read
+for another user or another query. API_PICKS_CACHE_SECONDS = 0 turns the cache off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+
+from django.conf import settings
+from django.core.cache import cache
+
+from recommender.services import active_factors
+from recommender.services.user_generation import user_generation_key, user_stamped
+
+
+def picks_body_key(*, user_id: int, n: int, genre: str | None) -> str:
+    """The one place the key is built. The genre filter ignores case, so the key does too; it is
+    hashed because a query value may hold anything a cache key must not (spaces, control bytes)."""
+    query = f"{n}:" + (hashlib.sha1(genre.lower().encode(), usedforsecurity=False).hexdigest()[:16] if genre else "")
+    return f"api-picks:{user_id}:{query}"
+
+
+def _version_id() -> int:
+    loaded = active_factors()
+    return loaded[0] if loaded is not None else 0
+
+
+def picks_body(*, user_id: int, n: int, genre: str | None, build: Callable[[], bytes]) -> bytes:
+    """The user's picks body for (n, genre): from the cache while its stamp is current, else build()."""
+    seconds = settings.API_PICKS_CACHE_SECONDS
+    if seconds <= 0:
+        return build()
+    key = picks_body_key(user_id=user_id, n=n, genre=genre)
+    version_id = _version_id()
+    found = cache.get_many([user_generation_key(user_id), key])
+    body = user_stamped(found, user_id=user_id, key=key, version_id=version_id, build=build, seconds=seconds)
+    if _version_id() != version_id:
+        # Another version went live while the body was built: it may come from either, so keep
+        # nothing under the old stamp (a roll-back and forth within the entry's life would find it).
+        cache.delete(key)
+    return body
