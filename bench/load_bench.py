@@ -33,7 +33,7 @@ import redis
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench.api_bench import DATA, _with_db, _wrk, gunicorn, script_cleanup  # noqa: E402 (after the path is set)
+from bench.api_bench import DATA, _with_db, _wrk, gunicorn, own_static_root, script_cleanup  # noqa: E402 (after the path is set)
 
 DB_NAME = "bench_load"
 MODELS = REPO / "var" / "bench" / "load-models"
@@ -55,6 +55,7 @@ def _env(args: argparse.Namespace) -> dict[str, str]:
         "RECOMMENDER_LISTS_PREFIX": "bench_load",
         "REDIS_CACHE_URL": _with_db(args.redis, 15),
         "MODEL_ARTIFACT_DIR": str(MODELS),
+        "STATIC_ROOT": own_static_root(),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "LOG_LEVEL": "WARNING",
     }
