@@ -7,7 +7,7 @@ Two presets:
            (the last one padded with zero-weight rows pointing at scratch rows), and the
            whole epoch runs as one ``tf.function`` loop that slices the batch in the graph.
         2. Per batch: ``tf.unique`` of the user and movie ids; only those rows of the
-           row tables and of their Adam moments are gathered (padded to a power of two
+           row tables and of their Adam moments are gathered (padded to a bucket size
            with the scratch row, so XLA compiles a handful of shapes). The ranking pass
            moves only the shared tables (embedding and biases); the head's own vectors
            live in separate tables that only the rating pass touches.
@@ -76,6 +76,7 @@ def preset_for(n_ratings: int) -> str:
 
 EpochCallback = Callable[[dict], None]
 SEGMENT_RATINGS = 4_000_000
+FINE_BUCKETS_FROM = 32_768
 
 
 class TrainingCancelled(Exception):
@@ -409,9 +410,13 @@ class _RowSparseTrainer:
             rating_loss = tf.reduce_sum(weight * tf.square(pred - rating)) / wsum
             # The rating pass has ranking weight 0: skip the softmax rather than multiply it by 0.
             rank_loss = tf.constant(0.0) if rating_pass else self._rank_loss(u, v, cm, logq, movie_ids, weight) / wsum
+            # Per-example L2 summed per row: each gathered row once, weighted by its ratings in the batch.
+            counts = [
+                tf.math.unsorted_segment_sum(weight, inv, tf.shape(r)[0]) for r, inv in zip(rows, inverse, strict=False)
+            ]
             reg = (
                 tf.add_n(
-                    [tf.reduce_sum(weight[:, None] * tf.square(x) * l2) for x, l2 in zip(per_rating, l2s, strict=False)]
+                    [tf.reduce_sum(c[:, None] * tf.square(x) * l2) for x, c, l2 in zip(rows, counts, l2s, strict=False)]
                 )
                 / wsum
             )
@@ -451,7 +456,7 @@ class _RowSparseTrainer:
         return tf.reduce_sum(weight * ce)
 
     def _unique_padded(self, ids, scratch):
-        """Unique ids padded with the scratch row to a power of two (at least 256, at most the batch).
+        """Unique ids padded with the scratch row to a bucket size (at least 256, at most the batch).
 
         Padding keeps the XLA step to a handful of compiled shapes; padding to the next power
         of two rather than to the whole batch avoids updating tens of thousands of scratch
@@ -459,7 +464,14 @@ class _RowSparseTrainer:
         """
         uniq, inv = tf.unique(ids)
         n = tf.size(uniq)
-        bucket = tf.cast(tf.pow(2.0, tf.math.ceil(tf.math.log(tf.cast(n, tf.float32)) / math.log(2.0))), tf.int32)
+        log2 = tf.math.log(tf.cast(tf.maximum(n, 1), tf.float32)) / math.log(2.0)
+        power = tf.cast(tf.pow(2.0, tf.math.ceil(log2)), tf.int32)
+        # From FINE_BUCKETS_FROM rows on, a multiple of an eighth of n's power of two instead
+        # (at most 12.5% scratch rows, not up to 100%); counts at that size vary little between
+        # batches, so this adds few compiled shapes.
+        eighth = tf.maximum(tf.cast(tf.pow(2.0, tf.math.floor(log2) - 3.0), tf.int32), 1)
+        fine = (n + eighth - 1) // eighth * eighth
+        bucket = tf.where(n >= FINE_BUCKETS_FROM, fine, power)
         bucket = tf.clip_by_value(tf.maximum(bucket, n), 256, self.batch)
         pad = tf.fill([tf.maximum(bucket - n, 0)], scratch)
         return tf.concat([uniq, pad], axis=0), inv
