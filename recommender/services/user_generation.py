@@ -13,6 +13,7 @@ When the cache is away, each read gives a new number, so nothing stale is ever s
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
@@ -58,7 +59,7 @@ def user_stamped(
     `found` is what one cache.get_many of key and user_generation_key(user_id) gave, so a current
     entry costs that one round trip. The stamp is (version_id, the user's generation), the
     generation read before build() runs: a change that bumps it while build() reads makes
-    what build() stored unreachable.
+    what build() stored unreachable. The entry lives between half of `seconds` and all of it.
     """
     generation = found.get(user_generation_key(user_id))
     if generation is None:
@@ -68,5 +69,15 @@ def user_stamped(
     if entry is not None and entry[0] == stamp:
         return entry[1]
     value = build()
-    cache.set(key, (stamp, value), seconds)
+    cache.set(key, (stamp, value), _spread(seconds))
     return value
+
+
+def _spread(seconds: int) -> int:
+    """A lifetime between half of `seconds` and all of it, drawn per entry.
+
+    Entries made together (every user's after a burst of visits, a restart or an activation)
+    would otherwise all expire in the same second and be rebuilt together, a few seconds in which
+    the web processes do nothing else. Drawn, their rebuilds spread over half the lifetime.
+    """
+    return random.randint(max(1, seconds // 2), seconds)
