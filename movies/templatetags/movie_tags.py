@@ -1,8 +1,8 @@
 """Formatting helpers for movie pages: star values and rating counts."""
 
 from django import template
-from django.utils.html import format_html_join
-from django.utils.safestring import SafeString
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
 
 from movies.models import RATING_VALUES
 
@@ -51,25 +51,27 @@ def star_radios(movie_id: int, checked: float | None) -> SafeString:
     in a template loop, because a page of 50 widgets would otherwise spend most of
     its time resolving template variables.
     """
-    rows = []
-    for index in range(len(RATING_VALUES), 0, -1):
-        value = RATING_VALUES[index - 1]
-        rows.append(
-            (
-                value,
-                movie_id,
-                index,
-                " checked" if checked is not None and float(checked) == value else "",
-                movie_id,
-                index,
-                "full" if index % 2 == 0 else "half",
-                star_label(value),
-                star_label(value),
-            )
+    movie_id = int(movie_id)  # an int: nothing in the markup below needs escaping per call
+    chosen = float(checked) if checked is not None else None
+    return mark_safe(  # noqa: S308 (ints and the escaped labels of _STAR_ROWS only)
+        "\n".join(
+            f'<input type="radio" name="value" value="{value}" id="rate-{movie_id}-{index}"'
+            f"{' checked' if chosen == value else ''}>"
+            f'<label for="rate-{movie_id}-{index}" class="{kind}" title="{label}">'
+            f'<span class="sr-only">{label}</span></label>'
+            for value, index, kind, label in _STAR_ROWS
         )
-    return format_html_join(
-        "\n",
-        '<input type="radio" name="value" value="{}" id="rate-{}-{}"{}>'
-        '<label for="rate-{}-{}" class="{}" title="{}"><span class="sr-only">{}</span></label>',
-        rows,
     )
+
+
+# (value, index, "full" or "half", escaped label) highest first, made once: escaping the same ten
+# labels through format_html on every widget was 8% of a movie page's CPU (cProfile).
+_STAR_ROWS = [
+    (
+        RATING_VALUES[index - 1],
+        index,
+        "full" if index % 2 == 0 else "half",
+        escape(star_label(RATING_VALUES[index - 1])),
+    )
+    for index in range(len(RATING_VALUES), 0, -1)
+]
