@@ -43,3 +43,17 @@ def two_tastes_world() -> list[User]:
             rows.append(Rating(user=user, movie_id=movie_id, value=4.5 if liked else 1.5, rated_at=at))
     Rating.objects.bulk_create(rows)
     return users
+
+
+def train_fast(seed: int = 42):
+    """A version trained with FAST on the database's ratings, its lists built and active, the
+    processes' factors cache emptied: what the pages and the API serve from the next call."""
+    from recommender import services
+    from recommender.services import factors_cache
+
+    version = services.version_create(overrides=FAST)
+    services.train_version(version=version, seed=seed)
+    services.lists_build(version=version, in_process=True)  # activates it
+    factors_cache.forget()
+    version.refresh_from_db()
+    return version

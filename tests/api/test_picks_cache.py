@@ -14,32 +14,19 @@ from recommender.api import me
 from recommender.api.picks_cache import picks_body_key
 from recommender.services import factors_cache
 from recommender.services.tokens import api_token_create
-from tests.worlds import FAST, two_tastes_world
+from tests.worlds import train_fast, two_tastes_world
 
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _empty_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
-def _train(seed: int = 42):
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version, seed=seed)
-    services.lists_build(version=version, in_process=True)  # activates it
-    factors_cache.forget()
-    version.refresh_from_db()
-    return version
-
-
 @pytest.fixture
 def fans():
+    """40 users of two tastes and a trained, active version; the cache empty before and after."""
+    cache.clear()
     users = two_tastes_world()
-    _train()
-    return users
+    train_fast()
+    yield users
+    cache.clear()
 
 
 def _client(user) -> Client:
@@ -74,21 +61,17 @@ def test_rating_a_pick_takes_it_out_at_once(fans, built):
     assert built.call_count == 2
 
 
-def test_removing_a_rating_shows_at_once(fans):
+@pytest.mark.parametrize(
+    ("url", "body"),
+    [("/api/me/ratings/{}", {"value": 4}), ("/api/me/not-interested/{}", None)],
+    ids=["rate", "dismiss"],
+)
+def test_rating_or_dismissing_a_pick_takes_it_out_at_once_and_undoing_it_brings_it_back(fans, url, body):
     client = _client(fans[0])
     picked = _ids(client, n=5)
-    client.put(f"/api/me/ratings/{picked[0]}", {"value": 4}, content_type="application/json")
+    client.put(url.format(picked[0]), body, content_type="application/json")
     assert picked[0] not in _ids(client, n=5)
-    client.delete(f"/api/me/ratings/{picked[0]}")
-    assert _ids(client, n=5) == picked
-
-
-def test_dismissing_a_pick_takes_it_out_at_once_and_undoing_brings_it_back(fans):
-    client = _client(fans[0])
-    picked = _ids(client, n=5)
-    client.put(f"/api/me/not-interested/{picked[0]}")
-    assert picked[0] not in _ids(client, n=5)
-    client.delete(f"/api/me/not-interested/{picked[0]}")
+    client.delete(url.format(picked[0]))
     assert _ids(client, n=5) == picked
 
 
@@ -105,7 +88,7 @@ def test_activating_another_version_changes_the_picks_at_once_and_a_roll_back_to
     client = _client(fans[0])
     first_version = services.active_factors()[0]
     before = client.get("/api/me/picks", {"n": 5}).json()
-    _train(seed=7)  # another model, now active
+    train_fast(seed=7)  # another model, now active
     after = client.get("/api/me/picks", {"n": 5}).json()
     cache.clear()
     assert after == client.get("/api/me/picks", {"n": 5}).json()  # what a first call under v2 gives

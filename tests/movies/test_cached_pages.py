@@ -12,10 +12,8 @@ from django.test import Client
 from django.urls import reverse
 
 from movies.models import Movie, Rating
-from recommender import services
-from recommender.services import factors_cache
 from recommender.services.user_generation import user_generation, user_generation_bump
-from tests.worlds import FAST, two_tastes_world
+from tests.worlds import train_fast, two_tastes_world
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -30,19 +28,10 @@ def _no_redis_lists(settings, tmp_path):
     cache.clear()
 
 
-def _train(seed: int = 42):
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version, seed=seed)
-    services.lists_build(version=version, in_process=True)
-    factors_cache.forget()
-    version.refresh_from_db()
-    return version
-
-
 @pytest.fixture
 def fans():
     users = two_tastes_world()
-    _train()
+    train_fast()
     return users
 
 
@@ -118,7 +107,7 @@ def test_a_rating_through_the_htmx_widget_updates_the_picks_and_the_next_home_pa
 def test_activating_another_version_changes_the_home_page_at_once(fans):
     client = _logged_in(fans[0])
     before = client.get(reverse("home")).content.decode()
-    second = _train(seed=7)  # another model; lists_build activates it
+    second = train_fast(seed=7)  # another model; lists_build activates it
     after = client.get(reverse("home")).content.decode()
     cache.clear()
     fresh = client.get(reverse("home")).content.decode()
