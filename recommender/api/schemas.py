@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from functools import lru_cache
 from typing import Any, Literal
 
-from django.urls import reverse
 from ninja import Field, Schema
 
-from movies.models import Movie
+from movies.models import Movie, movie_url
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is a 404/422, never a database error
 MovieSort = Literal["rating", "count", "title", "newest"]
 RatingSort = Literal["newest", "oldest", "highest", "lowest", "title"]
-
-
-@lru_cache(maxsize=100_000)
-def movie_url(movie_id: int) -> str:
-    """Movie.get_absolute_url, remembered: reverse() was a tenth of a picks call's time (py-spy),
-    and the URL of a movie never changes while the process runs."""
-    return reverse("movies:detail", args=[movie_id])
 
 
 def movie_data(movie: Movie) -> dict[str, Any]:
