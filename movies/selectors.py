@@ -191,13 +191,23 @@ def movie_list_top_in_genre(*, genre_id: int, min_ratings: int, limit: int) -> l
 
 
 def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[int]:
-    """Which of movie_ids the user rated or marked "not interested", in one query."""
-    ids = list(movie_ids)
+    """Which of movie_ids the user rated or marked "not interested", in one query.
+
+    Fixed SQL: for a home page's ~180 candidates, preparing the two IN lists through the ORM cost
+    more than the query (cProfile: a sixth of a home page's rebuild).
+    """
+    ids = sorted({int(m) for m in movie_ids})
     if not user.is_authenticated or not ids:
         return set()
-    rated = Rating.objects.filter(user=user, movie_id__in=ids).values_list("movie_id")
-    dismissed = Dismissal.objects.filter(user=user, movie_id__in=ids).values_list("movie_id")
-    return {movie_id for (movie_id,) in rated.union(dismissed)}
+    marks = ", ".join(["%s"] * len(ids))
+    sql = " UNION ".join(
+        f"SELECT {_column(model, 'movie')} FROM {_table(model)} "  # noqa: S608 (names from _meta only)
+        f"WHERE {_column(model, 'user')} = %s AND {_column(model, 'movie')} IN ({marks})"
+        for model in (Rating, Dismissal)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, *ids, user.pk, *ids])
+        return {movie_id for (movie_id,) in cursor.fetchall()}
 
 
 def movie_get_for_user(*, movie_id: int, user: AnyUser) -> Movie:
@@ -223,24 +233,26 @@ def movie_get_for_user(*, movie_id: int, user: AnyUser) -> Movie:
 _MOVIE_FIELDS = [f.attname for f in Movie._meta.concrete_fields]
 
 
+def _table(model: type[Model]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _column(model: type[Model], field: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(field).column)
+
+
 @cache
 def _movie_for_user_sql() -> str:
     """Every column of the movie, then the user's rating value and whether they dismissed it.
     Only names from the models' _meta are formatted in; the values are parameters."""
-    q = connection.ops.quote_name
-    movie, rating, dismissal = (q(m._meta.db_table) for m in (Movie, Rating, Dismissal))
-
-    def column(model: type[Model], field: str) -> str:
-        return q(model._meta.get_field(field).column)
-
-    columns = ", ".join(f"m.{column(Movie, f)}" for f in _MOVIE_FIELDS)
+    movie_id = f"m.{_column(Movie, 'id')}"
     return (
-        f"SELECT {columns}, "  # noqa: S608
-        f"(SELECT r.{column(Rating, 'value')} FROM {rating} r "
-        f"WHERE r.{column(Rating, 'user')} = %s AND r.{column(Rating, 'movie')} = m.{column(Movie, 'id')}), "
-        f"EXISTS (SELECT 1 FROM {dismissal} d "
-        f"WHERE d.{column(Dismissal, 'user')} = %s AND d.{column(Dismissal, 'movie')} = m.{column(Movie, 'id')}) "
-        f"FROM {movie} m WHERE m.{column(Movie, 'id')} = %s"
+        f"SELECT {', '.join(f'm.{_column(Movie, f)}' for f in _MOVIE_FIELDS)}, "  # noqa: S608
+        f"(SELECT r.{_column(Rating, 'value')} FROM {_table(Rating)} r "
+        f"WHERE r.{_column(Rating, 'user')} = %s AND r.{_column(Rating, 'movie')} = {movie_id}), "
+        f"EXISTS (SELECT 1 FROM {_table(Dismissal)} d "
+        f"WHERE d.{_column(Dismissal, 'user')} = %s AND d.{_column(Dismissal, 'movie')} = {movie_id}) "
+        f"FROM {_table(Movie)} m WHERE {movie_id} = %s"
     )
 
 
