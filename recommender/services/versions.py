@@ -130,6 +130,7 @@ def train_version(
     seed: int = 42,
     on_epoch: Callable[[dict], None] | None = None,
     evaluate_protocols: bool = True,
+    on_phase: Callable[[str], None] | None = None,
 ) -> ModelVersion:
     """Train `version` on every rating in the database and save its factors.
 
@@ -141,7 +142,10 @@ def train_version(
     5. Measure the preset under protocols R and T (unless the data is too big).
     6. Store metrics, params and history. The caller computes the lists and activates.
     A failure marks the version failed with the reason and removes its files.
+    on_phase hears a line before each long step after the epochs (the map, the protocols),
+    so a terminal shows what it waits for.
     """
+    say = on_phase or (lambda line: None)
     # TensorFlow: training processes only.
     from recommender.engine.training import PRESETS, TrainingCancelled, preset_for, train
 
@@ -193,6 +197,7 @@ def train_version(
             {"version": version.pk, "preset": version.preset, "snapshot_at": version.started_at.isoformat()}
         )
         path = save_factors(result.factors, directory)
+        say("building the movie map (t-SNE) and clusters ...")
         explore_build_quietly(factors=result.factors, directory=directory, version_id=version.pk)
     except Cancelled:
         shutil.rmtree(directory, ignore_errors=True)
@@ -206,7 +211,10 @@ def train_version(
         raise
     metrics = {**result.metrics, "snapshot_bytes": snapshot_bytes}
     if evaluate_protocols:
+        say("measuring protocols R and T (the preset trained twice more on their splits) ...")
         metrics.update(protocol_metrics(ratings, preset, overrides=overrides, seed=seed, should_stop=should_stop))
+    else:
+        metrics["protocols"] = "skipped: not asked for (train --no-protocols)"
     version_update(
         version,
         params=json_safe(result.params),

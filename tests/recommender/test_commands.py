@@ -26,6 +26,18 @@ def test_train_prints_each_epoch_and_a_summary_line(two_tastes):
     assert "epoch   1  loss" in output
     assert f"trained v{version.pk} (default) on {version.n_ratings:,} ratings in" in output
     assert version.is_active
+    # The long steps after the epochs say what the terminal waits for.
+    assert "building the movie map (t-SNE) and clusters ..." in output
+    assert "measuring protocols R and T" in output
+    assert "over RECOMMENDER_PROTOCOL_MAX_RATINGS" in version.metrics["protocols"]  # the tests set it to 0
+
+
+def test_train_with_no_protocols_skips_them_and_says_so_in_the_metrics(two_tastes):
+    output = _run("train", epochs=2, dim=8, no_protocols=True)
+    version = ModelVersion.objects.get()
+    assert "measuring protocols" not in output and "building the movie map" in output
+    assert version.is_active
+    assert version.metrics["protocols"] == "skipped: not asked for (train --no-protocols)"
 
 
 def test_train_refuses_an_empty_catalogue_clearly(db):
