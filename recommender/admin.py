@@ -44,6 +44,7 @@ def progress_data(version: ModelVersion) -> dict:
         "epoch": version.epoch,
         "max_epochs": version.max_epochs,
         "history": version.history,
+        "step": version.step if version.is_running else "",
         "error": version.error,
     }
 

@@ -24,6 +24,8 @@ class ModelVersion(models.Model):
     epoch = models.PositiveIntegerField(default=0)
     epochs = models.PositiveIntegerField(default=0)
     history = models.JSONField(default=list, blank=True)
+    # What a training run does after its epochs (the map, the protocols): minutes with no epoch to show.
+    step = models.CharField(max_length=200, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
     n_ratings = models.PositiveBigIntegerField(default=0)
     n_users = models.PositiveIntegerField(default=0)

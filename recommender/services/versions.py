@@ -142,17 +142,29 @@ def train_version(
     5. Measure the preset under protocols R and T (unless the data is too big).
     6. Store metrics, params and history. The caller computes the lists and activates.
     A failure marks the version failed with the reason and removes its files.
-    on_phase hears a line before each long step after the epochs (the map, the protocols),
-    so a terminal shows what it waits for.
+    Each long step after the epochs (the map, the protocols) is named in version.step, which
+    admin's progress shows, and told to on_phase, so a terminal shows what it waits for too.
     """
-    say = on_phase or (lambda line: None)
+
+    def say(line: str) -> None:
+        version_update(version, step=line)
+        if on_phase:
+            on_phase(line)
+
     # TensorFlow: training processes only.
     from recommender.engine.training import PRESETS, TrainingCancelled, preset_for, train
 
     directory = artifact_dir(version)
     shutil.rmtree(directory, ignore_errors=True)
     version_update(
-        version, state=State.TRAINING, started_at=timezone.now(), error="", epoch=0, history=[], finished_at=None
+        version,
+        state=State.TRAINING,
+        started_at=timezone.now(),
+        error="",
+        epoch=0,
+        history=[],
+        finished_at=None,
+        step="",
     )
     overrides = dict(version.params or {})
     try:
@@ -221,6 +233,7 @@ def train_version(
         metrics=json_safe(metrics),
         epochs=len(result.history),
         artifact_path=str(path),
+        step="",
     )
     return version
 

@@ -12,6 +12,7 @@
     field("state_label").textContent = data.state_label;
     field("epoch").textContent = data.epoch;
     field("max_epochs").textContent = data.max_epochs;
+    field("step").textContent = data.step ? " · " + data.step : "";
     const bar = box.querySelector(".epoch-bar");
     const pct = data.max_epochs ? Math.min(100, (100 * data.epoch) / data.max_epochs) : 0;
     bar.setAttribute("aria-valuenow", data.epoch);

@@ -87,6 +87,25 @@ def test_progress_reports_state_epoch_and_history(viewer, two_tastes):
     assert data["state"] == "active" and data["running"] is False
     assert data["epoch"] == len(data["history"]) >= 1
     assert {"loss", "val_rmse", "val_ndcg"} <= set(data["history"][0])
+    assert data["step"] == ""  # nothing left running
+
+
+def test_progress_names_the_step_after_the_epochs_while_it_runs(viewer, two_tastes):
+    version = services.version_create(overrides=FAST)
+    seen = []
+
+    def on_phase(line):
+        data = viewer.get(reverse("admin:recommender_modelversion_progress", args=[version.pk])).json()
+        seen.append((line, data["step"], data["running"]))
+
+    services.train_version(version=version, on_phase=on_phase)
+    assert [line for line, _, _ in seen] == [
+        "building the movie map (t-SNE) and clusters ...",
+        "measuring protocols R and T (the preset trained twice more on their splits) ...",
+    ]
+    assert all(step == line and running for line, step, running in seen)
+    version.refresh_from_db()
+    assert version.step == ""
 
 
 def test_the_version_page_shows_progress_the_curves_and_the_comparison(operator, two_tastes):
