@@ -27,7 +27,7 @@ from django.utils.safestring import SafeString, mark_safe
 
 from movies.models import Movie
 from recommender.engine.factors import Factors, UserVector
-from recommender.services.factors_cache import active_factors
+from recommender.services.factors_cache import active_factors, active_version_id
 from recommender.services.picks import _user_state
 from recommender.services.user_generation import user_generation_key, user_stamped
 
@@ -36,12 +36,6 @@ from recommender.services.user_generation import user_generation_key, user_stamp
 PERSONAL_SECONDS = 300
 SHARED_SECONDS = 600
 CSRF_PLACEHOLDER = "csrf-token-of-this-request"
-
-
-def active_version_id() -> int:
-    """The active version's id, 0 without a model (read at most once a second per process)."""
-    loaded = active_factors()
-    return loaded[0] if loaded is not None else 0
 
 
 def personal_section(request: HttpRequest, name: str, render: Callable[[dict], str]) -> SafeString:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.core.cache import cache
 
-from recommender.services import active_factors
+from recommender.services.factors_cache import active_version_id
 from recommender.services.user_generation import user_generation_key, user_stamped
 
 
@@ -27,21 +27,16 @@ def picks_body_key(*, user_id: int, n: int, genre: str | None) -> str:
     return f"api-picks:{user_id}:{query}"
 
 
-def _version_id() -> int:
-    loaded = active_factors()
-    return loaded[0] if loaded is not None else 0
-
-
 def picks_body(*, user_id: int, n: int, genre: str | None, build: Callable[[], bytes]) -> bytes:
     """The user's picks body for (n, genre): from the cache while its stamp is current, else build()."""
     seconds = settings.API_PICKS_CACHE_SECONDS
     if seconds <= 0:
         return build()
     key = picks_body_key(user_id=user_id, n=n, genre=genre)
-    version_id = _version_id()
+    version_id = active_version_id()
     found = cache.get_many([user_generation_key(user_id), key])
     body = user_stamped(found, user_id=user_id, key=key, version_id=version_id, build=build, seconds=seconds)
-    if _version_id() != version_id:
+    if active_version_id() != version_id:
         # Another version went live while the body was built: it may come from either, so keep
         # nothing under the old stamp (a roll-back and forth within the entry's life would find it).
         cache.delete(key)

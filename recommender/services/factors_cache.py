@@ -35,6 +35,12 @@ def factors_for(version: ModelVersion) -> Factors:
         return factors
 
 
+def active_version_id() -> int:
+    """The active version's id, 0 without a model (read at most once a second per process)."""
+    loaded = active_factors()
+    return loaded[0] if loaded is not None else 0
+
+
 def active_factors() -> tuple[int, Factors] | None:
     """(version id, factors) of the active version, or None when nothing is trained yet."""
     global _active
