@@ -29,7 +29,7 @@ from movies.models import Movie
 from recommender.engine.factors import Factors, UserVector
 from recommender.services.factors_cache import active_factors, active_version_id
 from recommender.services.picks import _user_state
-from recommender.services.user_generation import user_generation_key, user_stamped
+from recommender.services.user_generation import spread_lifetime, user_generation_key, user_stamped
 
 # An entry outlives no change of its inputs (those bump the stamp); the time limit only bounds how
 # long catalogue totals (averages, counts) shown inside it can lag.
@@ -74,7 +74,7 @@ def movie_page_parts(
     parts = found.get(about_key)
     if parts is None:
         parts = render_about()
-        cache.set(about_key, parts, SHARED_SECONDS)
+        cache.set(about_key, parts, spread_lifetime(SHARED_SECONDS))
     about = {part: mark_safe(html) for part, html in parts.items()}  # noqa: S308 (our own rendered templates)
     if not personal:
         return about, None

@@ -69,15 +69,16 @@ def user_stamped(
     if entry is not None and entry[0] == stamp:
         return entry[1]
     value = build()
-    cache.set(key, (stamp, value), _spread(seconds))
+    cache.set(key, (stamp, value), spread_lifetime(seconds))
     return value
 
 
-def _spread(seconds: int) -> int:
+def spread_lifetime(seconds: int) -> int:
     """A lifetime between half of `seconds` and all of it, drawn per entry.
 
-    Entries made together (every user's after a burst of visits, a restart or an activation)
-    would otherwise all expire in the same second and be rebuilt together, a few seconds in which
-    the web processes do nothing else. Drawn, their rebuilds spread over half the lifetime.
+    Entries made together (every user's after a burst of visits, a restart or an activation; every
+    movie's after a crawl) would otherwise all expire in the same second and be rebuilt together, a
+    few seconds in which the web processes do nothing else. Drawn, their rebuilds spread over half
+    the lifetime.
     """
     return random.randint(max(1, seconds // 2), seconds)

@@ -12,7 +12,7 @@ from django.test import Client
 from django.urls import reverse
 
 from movies.models import Movie, Rating
-from recommender.services.user_generation import user_generation, user_generation_bump
+from recommender.services.user_generation import spread_lifetime, user_generation, user_generation_bump
 from tests.worlds import train_fast, two_tastes_world
 
 pytestmark = pytest.mark.django_db
@@ -138,6 +138,32 @@ def test_genre_rows_leave_out_what_the_user_rated_since_the_last_view(fans, djan
     assert not set(Rating.objects.filter(user=fans[0]).values_list("movie_id", flat=True)) & {
         m.pk for _genre, movies in rows for m in movies
     }
+
+
+def test_genre_rows_show_each_movie_as_a_card_rendered_once_for_everybody(fans):
+    Movie.objects.filter(pk__lte=40).update(ratings_count=100, ratings_mean=4.0)
+    first = _logged_in(fans[0]).get(reverse("home"))
+    rows = first.context["genre_rows"]
+    shown = [m for _genre, movies in rows for m in movies]
+    assert shown
+    html = first.content.decode()
+    for movie in shown:  # each genre row movie's card: its link, title and average
+        card = first.context["genre_cards"][movie.pk]
+        assert f'href="{movie.get_absolute_url()}">{movie.title}</a>' in card
+        assert "★ 4" in card and card in html
+        assert "csrfmiddlewaretoken" not in card and "Not interested" not in card  # nothing of one user
+    # Another user's home page reuses the cached cards of a genre both have among their favourites.
+    other = _logged_in(fans[1]).get(reverse("home"))
+    for movie in [m for _genre, movies in other.context["genre_rows"] for m in movies]:
+        if movie.pk in first.context["genre_cards"]:
+            assert other.context["genre_cards"][movie.pk] == first.context["genre_cards"][movie.pk]
+
+
+def test_cached_lifetimes_are_spread_between_half_and_all_of_their_seconds():
+    lifetimes = {spread_lifetime(300) for _ in range(2000)}
+    assert min(lifetimes) >= 150 and max(lifetimes) <= 300
+    assert len(lifetimes) > 100  # drawn, not one value for every entry
+    assert spread_lifetime(1) == 1
 
 
 def test_a_bump_gives_a_new_generation_even_when_the_number_was_lost(db):
