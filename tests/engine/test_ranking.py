@@ -1,8 +1,10 @@
 import numpy as np
+import pytest
 import scipy.sparse as sp
+from threadpoolctl import threadpool_info
 
 from recommender.engine.factors import Factors
-from recommender.engine.ranking import fold_in, recommend, recommend_all
+from recommender.engine.ranking import _Ranker, fold_in, recommend, recommend_all
 from tests.engine.conftest import random_factors
 
 
@@ -71,3 +73,97 @@ def test_fold_in_gives_a_new_user_the_picks_of_their_taste(trained_default):
     me = fold_in(f, first_half, np.full(10, 5.0))
     picks, _ = recommend(f, user_vector=me, n=10, exclude=first_half)
     assert (f.movie_ids[picks] < 1030).mean() >= 0.8
+
+
+def _integer_factors(n_users: int, n_movies: int, seed: int) -> Factors:
+    """Small-integer factors: every score is exact in float32, and many of them tie."""
+    f = random_factors(n_users=n_users, n_movies=n_movies, dim=3, seed=seed)
+    rng = np.random.default_rng(seed)
+    f.user_vectors = rng.integers(-2, 3, (n_users, 3)).astype(np.float32)
+    f.movie_vectors = rng.integers(-2, 3, (n_movies, 3)).astype(np.float32)
+    f.movie_bias = rng.integers(-3, 4, n_movies).astype(np.float32)
+    return f
+
+
+def _brute_force(f: Factors, n: int, exclude: sp.csr_matrix, users: np.ndarray) -> np.ndarray:
+    """Every score, sorted best first with ties by lower movie index; -1 pads."""
+    out = np.full((len(users), min(n, f.n_movies)), -1, dtype=np.int32)
+    for i, u in enumerate(users):
+        s = f.movie_vectors.astype(np.float64) @ f.user_vectors[u] + f.movie_bias
+        s[exclude[u].indices] = -np.inf
+        order = np.lexsort((np.arange(f.n_movies), -s))[: out.shape[1]]
+        order = order[np.isfinite(s[order])]
+        out[i, : len(order)] = order
+    return out
+
+
+def _heavy_exclusions(n_users: int, n_movies: int, seed: int) -> sp.csr_matrix:
+    rng = np.random.default_rng(seed)
+    dense = rng.random((n_users, n_movies)) < 0.2
+    dense[0] = True  # rated everything
+    dense[1, :-3] = True  # three movies left, at the end of the catalogue
+    dense[2, : n_movies // 2] = True  # the likely winners all rated
+    dense[3] = False  # rated nothing
+    return sp.csr_matrix(dense)
+
+
+@pytest.mark.parametrize(("first", "tile"), [(4, 3), (10, 7), (64, 64), (2048, 2000)])
+@pytest.mark.parametrize("n", [1, 5, 12, 60])
+def test_the_ranker_equals_a_brute_force_sort_with_ties_exclusions_and_short_lists(first, tile, n):
+    f = _integer_factors(n_users=40, n_movies=57, seed=n + first)
+    exclude = _heavy_exclusions(40, 57, seed=first)
+    ranker = _Ranker(f, n, first=first, tile=tile)
+    u = np.hstack([f.user_vectors, np.ones((40, 1), np.float32)])
+    rows = np.repeat(np.arange(40), np.diff(exclude.indptr))
+    got = ranker.chunk(u, rows, exclude.indices)
+    assert got.tolist() == _brute_force(f, n, exclude, np.arange(40)).tolist()
+
+
+def test_recommend_all_breaks_ties_at_the_last_place_by_lower_movie_index():
+    f = random_factors(n_users=5, n_movies=3000, dim=4)
+    f.movie_vectors[:] = 0.0
+    f.movie_bias[:] = 1.0
+    f.movie_bias[2500:] = 2.0  # 500 better movies, then ties for the last places
+    top = recommend_all(f, n=510, exclude=sp.csr_matrix((5, 3000), dtype=bool), chunk_size=2)
+    assert (top == np.concatenate([np.arange(2500, 3000), np.arange(10)])).all()
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_recommend_all_equals_a_brute_force_sort_across_chunk_boundaries_and_user_slices(threads):
+    f = _integer_factors(n_users=70, n_movies=45, seed=5)
+    exclude = _heavy_exclusions(70, 45, seed=6)
+    users = np.array([69, 0, 1, 2, 3, 10, 10, 35, 4, 68, 5])
+    top = recommend_all(f, n=20, exclude=exclude, users=users, chunk_size=3, threads=threads)
+    assert top.tolist() == _brute_force(f, 20, exclude, users).tolist()
+
+
+def test_recommend_all_returns_every_movie_left_when_n_exceeds_the_catalogue():
+    f = _integer_factors(n_users=6, n_movies=9, seed=1)
+    exclude = _heavy_exclusions(6, 9, seed=2)
+    top = recommend_all(f, n=50, exclude=exclude)
+    assert top.shape == (6, 9)
+    assert top.tolist() == _brute_force(f, 50, exclude, np.arange(6)).tolist()
+    assert (top[0] == -1).all() and sorted(top[1, :3].tolist()) == [6, 7, 8]
+
+
+def test_recommend_all_without_exclusions_and_with_n_zero():
+    f = _integer_factors(n_users=8, n_movies=30, seed=3)
+    none = sp.csr_matrix((8, 30), dtype=bool)
+    assert recommend_all(f, n=7).tolist() == _brute_force(f, 7, none, np.arange(8)).tolist()
+    assert recommend_all(f, n=0).shape == (8, 0)
+    assert recommend_all(f, n=5, users=np.array([], dtype=np.int64)).shape == (0, 5)
+
+
+def test_recommend_all_orders_negative_zero_and_positive_scores_like_recommend():
+    f = random_factors(n_users=3, n_movies=8, dim=2)
+    f.movie_vectors[:] = 0.0
+    f.movie_bias[:] = np.array([-1.5, 0.0, -0.0, 2.0, -np.inf, 0.0, -1.5, 3.25], np.float32)
+    top = recommend_all(f, n=8)
+    idx, _ = recommend(f, user_index=0, n=8)
+    assert top[0].tolist() == [7, 3, 1, 2, 5, 0, 6, -1] == [*idx.tolist(), -1]
+
+
+def test_recommend_all_gives_blas_its_threads_back():
+    before = [p["num_threads"] for p in threadpool_info()]
+    recommend_all(random_factors(n_users=20, n_movies=30), n=5, chunk_size=4)
+    assert [p["num_threads"] for p in threadpool_info()] == before
