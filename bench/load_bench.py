@@ -11,7 +11,8 @@
    (the cached sections a running site has; their times are printed as "first visit").
 5. Runs wrk for --duration seconds per row at 32 and then 8 connections: the baseline
    (GET /accounts/login/, no session), GET / with the next user's session cookie, and
-   GET /movies/<id>/ over the most rated movies with the next user's cookie (Lua scripts rotate them).
+   GET /movies/<id>/ over the most rated movies with the next user's cookie (Lua scripts rotate them;
+   wrk's two threads start half the users apart, as visitors do not come in pairs).
 6. Prints requests/s, p50/p90/p99 and errors, and the issue's targets: >= 400 req/s with no
    errors at 32 connections, p99 < 50 ms at 8. Then stops gunicorn and drops the database.
 """
@@ -33,7 +34,15 @@ import redis
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench.api_bench import DATA, _with_db, _wrk, gunicorn, own_static_root, script_cleanup  # noqa: E402 (after the path is set)
+from bench.api_bench import (  # noqa: E402 (after the path is set)
+    DATA,
+    _with_db,
+    _wrk,
+    gunicorn,
+    own_static_root,
+    script_cleanup,
+    threads_apart_lua,
+)
 
 DB_NAME = "bench_load"
 MODELS = REPO / "var" / "bench" / "load-models"
@@ -106,7 +115,7 @@ def _lua(cookie: str, keys: list[str], paths: list[str]) -> str:
     quoted_keys = ",".join(f'"{k}"' for k in keys)
     quoted_paths = ",".join(f'"{p}"' for p in paths)
     return (
-        f"local keys = {{{quoted_keys}}}\nlocal paths = {{{quoted_paths}}}\nlocal i = 0\n"
+        f"local keys = {{{quoted_keys}}}\nlocal paths = {{{quoted_paths}}}\nlocal i = 0\n{threads_apart_lua('keys')}"
         "request = function()\n  i = i + 1\n"
         f'  return wrk.format("GET", paths[i % #paths + 1], {{["Cookie"] = "{cookie}=" .. keys[i % #keys + 1]}})\n'
         "end\n"
