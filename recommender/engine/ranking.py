@@ -130,6 +130,17 @@ class _Ranker:
         self.tile_of = tile_of.astype(np.int16 if len(self.v_tiles) < 2**15 else np.int64)
         self.column_of = (position - self.edges[tile_of]).astype(np.int64)
         self.movie_bits = max(1, (m - 1).bit_length())
+        # Per tile, (a, b) with every score of a user u there at most |u| * a + b (Cauchy-Schwarz:
+        # u . v_m + bias_m <= |u| |v_m| + bias_m), widened by 1e-4 relative to cover the
+        # float32 rounding of the product (at most 65 * 2**-24 relative per score).
+        norms = np.linalg.norm(factors.movie_vectors.astype(np.float64), axis=1)
+        bias = factors.movie_bias.astype(np.float64)
+        self.tile_reach = np.full((len(self.v_tiles), 2), -np.inf)
+        for t, (a, b) in enumerate(itertools.pairwise(edges)):
+            top_bias = bias[self.order[a:b]].max()
+            self.tile_reach[t, 0] = norms[self.order[a:b]].max() * (1 + 1e-4)
+            if np.isfinite(top_bias):
+                self.tile_reach[t, 1] = top_bias + 1e-4 * abs(top_bias)
         self._local = threading.local()
 
     @property
@@ -159,21 +170,40 @@ class _Ranker:
             er, ec = exclude_rows[by_tile], self.column_of[exclude_cols][by_tile]
             bounds = np.searchsorted(tile[by_tile], np.arange(n_tiles + 1))
         rows, cols, vals = [], [], []
-        threshold = None
+        threshold, threshold_64 = None, np.empty(0)
+        u_norm = np.sqrt(np.einsum("ij,ij->i", u[:, :-1], u[:, :-1], dtype=np.float64))
+        slot = np.empty(c, dtype=np.int64)
         for t in range(n_tiles):
             w = int(self.edges[t + 1] - self.edges[t])
-            s = scores_buf[: c * w].reshape(c, w)
-            np.matmul(u, self.v_tiles[t], out=s)
+            active = None  # rows that need this tile's product; None: every row
+            if threshold is not None:
+                # Users none of whose scores in the tile can reach their threshold skip it.
+                need = u_norm * self.tile_reach[t, 0] + self.tile_reach[t, 1] >= threshold_64
+                k = int(np.count_nonzero(need))
+                if k == 0:
+                    continue
+                if k < c:
+                    active = np.flatnonzero(need)
+            ua = u if active is None else u[active]
+            s = scores_buf[: ua.shape[0] * w].reshape(ua.shape[0], w)
+            np.matmul(ua, self.v_tiles[t], out=s)
             if er is not None and bounds[t + 1] > bounds[t]:
-                s[er[bounds[t] : bounds[t + 1]], ec[bounds[t] : bounds[t + 1]]] = NEG_INF
+                r, col = er[bounds[t] : bounds[t + 1]], ec[bounds[t] : bounds[t + 1]]
+                if active is not None:
+                    slot.fill(-1)
+                    slot[active] = np.arange(len(active))
+                    r = slot[r]
+                    r, col = r[r >= 0], col[r >= 0]
+                s[r, col] = NEG_INF
             if threshold is None:
                 threshold = np.partition(s, w - n, axis=1)[:, w - n]
                 # A user with fewer than n movies left here keeps every finite score, never -inf.
                 threshold = np.maximum(threshold, np.finfo(np.float32).min)[:, None]
-            keep = mask_buf[: c * w].reshape(c, w)
-            np.greater_equal(s, threshold, out=keep)
+                threshold_64 = threshold[:, 0].astype(np.float64)
+            keep = mask_buf[: s.size].reshape(s.shape)
+            np.greater_equal(s, threshold if active is None else threshold[active], out=keep)
             flat = np.flatnonzero(keep)
-            rows.append(flat // w)
+            rows.append(flat // w if active is None else active[flat // w])
             cols.append(self.order[flat % w + self.edges[t]])
             vals.append(s.reshape(-1)[flat])
         return self._first_n(np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), out)

@@ -167,3 +167,25 @@ def test_recommend_all_gives_blas_its_threads_back():
     before = [p["num_threads"] for p in threadpool_info()]
     recommend_all(random_factors(n_users=20, n_movies=30), n=5, chunk_size=4)
     assert [p["num_threads"] for p in threadpool_info()] == before
+
+
+def test_the_ranker_skips_tiles_no_score_can_reach_and_still_equals_a_brute_force_sort(monkeypatch):
+    # Norms and biases fall along the catalogue, as trained factors' do with popularity.
+    f = _integer_factors(n_users=30, n_movies=120, seed=8)
+    f.movie_vectors[40:] = np.sign(f.movie_vectors[40:]) * 0.25
+    f.movie_vectors[80:] = 0.0
+    f.movie_bias[:40] += 6.0
+    f.movie_bias[40:] -= 5.0
+    # Users 0-2 rated (almost) every movie of the first tile: no threshold, every tile is theirs.
+    exclude = _heavy_exclusions(30, 120, seed=9)
+    multiplied = []
+    matmul = np.matmul
+    monkeypatch.setattr(np, "matmul", lambda a, b, **kw: multiplied.append(a.shape[0]) or matmul(a, b, **kw))
+    ranker = _Ranker(f, 8, first=10, tile=6)
+    u = np.hstack([f.user_vectors, np.ones((30, 1), np.float32)])
+    got = ranker.chunk(u, np.repeat(np.arange(30), np.diff(exclude.indptr)), exclude.indices)
+    monkeypatch.undo()
+    assert got.tolist() == _brute_force(f, 8, exclude, np.arange(30)).tolist()
+    # 20 tiles of 30 users if nothing were skipped; users 0-2 alone in some.
+    assert sum(multiplied) < 20 * 30 * 0.6
+    assert set(multiplied) - {30}
