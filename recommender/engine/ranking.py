@@ -25,11 +25,14 @@ def _top_sorted(scores: np.ndarray, n: int) -> np.ndarray:
     """Indexes of the n best of a 1-D score array, best first; ties by lower index."""
     if n <= 0:
         return np.zeros(0, dtype=np.int64)
-    if n < scores.shape[0]:  # noqa: SIM108 (two cases read clearer apart)
-        part = np.argpartition(-scores, n - 1)[:n]
+    if n < scores.shape[0]:
+        # Every index scoring at least the n-th best value: an argpartition alone would keep
+        # any of the movies tied for the n-th place, not the lowest indexes.
+        nth = -np.partition(-scores, n - 1)[n - 1]
+        part = np.flatnonzero(scores >= nth)
     else:
         part = np.arange(scores.shape[0])
-    order = np.lexsort((part, -scores[part]))
+    order = np.lexsort((part, -scores[part]))[:n]
     return part[order]
 
 

@@ -189,3 +189,12 @@ def test_the_ranker_skips_tiles_no_score_can_reach_and_still_equals_a_brute_forc
     # 20 tiles of 30 users if nothing were skipped; users 0-2 alone in some.
     assert sum(multiplied) < 20 * 30 * 0.6
     assert set(multiplied) - {30}
+
+
+def test_recommend_breaks_ties_at_the_last_place_by_lower_movie_index():
+    f = random_factors(n_users=2, n_movies=3000, dim=4)
+    f.movie_vectors[:] = 0.0
+    f.movie_bias[:] = 1.0
+    f.movie_bias[2500:] = 2.0
+    idx, _ = recommend(f, user_index=0, n=510, exclude=[2600, 3])
+    assert idx.tolist() == [*range(2500, 2600), *range(2601, 3000), 0, 1, 2, *range(4, 12)]
