@@ -11,8 +11,11 @@ at others. Nothing locks an account for everyone: the owner, from their own
 address, can still log in while someone else guesses.
 
 The counts live in the cache (Redis in production, shared by every web process;
-per process on the embedded defaults). With Redis away the cache ignores errors,
-and logins are then not limited rather than refused.
+per process on the embedded defaults), and each process also keeps its own copy in
+memory: the limit is whichever count is higher. With Redis away (the cache then
+ignores errors and counts nothing) logins stay limited, per process: at worst the
+number of web processes times the limits, never unlimited guessing, and never an
+owner locked out by an outage.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
+from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse
 
 TOO_MANY = "too_many_attempts"
@@ -47,6 +51,11 @@ def client_address(request: HttpRequest) -> str:
     return request.META.get("REMOTE_ADDR", "") or "unknown"
 
 
+# This process's copy of the counts (see the module doc). Bounded like any LocMemCache: the oldest
+# entries go first once MAX_ENTRIES is reached.
+_local = LocMemCache("login-limit", {"OPTIONS": {"MAX_ENTRIES": 50_000}})
+
+
 def _keys(username: str, address: str) -> tuple[str, str]:
     # Hashed: usernames are user input of any length and characters, unfit for a cache key as they are.
     account = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
@@ -54,23 +63,33 @@ def _keys(username: str, address: str) -> tuple[str, str]:
 
 
 def _count(key: str, now: float) -> tuple[int, float]:
-    """(failures, seconds left) of a key's window; (0, 0) when none is open."""
-    since = cache.get(f"{key}:since")
+    """(failures, seconds left) of a key's window, the higher of the shared and the local count."""
+    return max(_count_in(cache, key, now), _count_in(_local, key, now))
+
+
+def _count_in(store: Any, key: str, now: float) -> tuple[int, float]:
+    """(failures, seconds left) of a key's window in one store; (0, 0) when none is open."""
+    since = store.get(f"{key}:since")
     if since is None or now - since >= settings.LOGIN_LIMIT_WINDOW:
         return 0, 0.0
-    return int(cache.get(f"{key}:n") or 0), since + settings.LOGIN_LIMIT_WINDOW - now
+    return int(store.get(f"{key}:n") or 0), since + settings.LOGIN_LIMIT_WINDOW - now
 
 
 def _record(key: str, now: float) -> None:
+    for store in (cache, _local):
+        _record_in(store, key, now)
+
+
+def _record_in(store: Any, key: str, now: float) -> None:
     window = settings.LOGIN_LIMIT_WINDOW
-    since = cache.get(f"{key}:since")
+    since = store.get(f"{key}:since")
     if since is None or now - since >= window:
-        cache.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
+        store.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
         return
     try:
-        cache.incr(f"{key}:n")  # atomic in Redis, so parallel guesses are all counted
+        store.incr(f"{key}:n")  # atomic in Redis, so parallel guesses are all counted
     except ValueError:  # expired between the two calls
-        cache.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
+        store.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
 
 
 def retry_after(username: str, address: str) -> int:
@@ -93,7 +112,8 @@ def failure_record(username: str, address: str) -> None:
 
 def success_record(username: str, address: str) -> None:
     account_key, _ = _keys(username, address)
-    cache.delete_many([f"{account_key}:since", f"{account_key}:n"])
+    for store in (cache, _local):
+        store.delete_many([f"{account_key}:since", f"{account_key}:n"])
 
 
 class LoginLimitMixin:

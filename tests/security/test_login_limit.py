@@ -7,6 +7,7 @@ from django.test import Client
 from django.urls import reverse
 
 from config import login_limit
+from tests.redis_server import _free_port
 
 pytestmark = pytest.mark.django_db
 
@@ -16,11 +17,13 @@ RIGHT = "a-long-correct-password"
 @pytest.fixture(autouse=True)
 def limits(settings):
     cache.clear()
+    login_limit._local.clear()
     settings.LOGIN_LIMIT_PER_ACCOUNT = 5
     settings.LOGIN_LIMIT_PER_ADDRESS = 8
     settings.LOGIN_LIMIT_WINDOW = 900
     yield
     cache.clear()
+    login_limit._local.clear()
 
 
 @pytest.fixture
@@ -115,3 +118,32 @@ def test_behind_a_proxy_the_address_is_the_one_it_saw(rf, settings):
     assert login_limit.client_address(request) == "203.0.113.9"
     settings.TRUSTED_PROXIES = 0
     assert login_limit.client_address(request) == "10.0.0.1"
+
+
+@pytest.fixture
+def redis_away(settings):
+    """The shared cache pointed at a port where no Redis listens, erring silently as in production."""
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True},
+        }
+    }
+    settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
+    cache.set("probe", 1)
+    assert cache.get("probe") is None  # nothing is counted in the shared cache
+
+
+def test_with_redis_away_logins_are_still_limited_in_each_process(redis_away, client, users):
+    _fail(client, "alice", 5)
+    response = _login(client, "alice", RIGHT)
+    assert response.status_code == 429
+    assert not _logged_in(client)
+    # The owner from another address, and other accounts up to the address limit, still get in.
+    assert _login(client, "alice", RIGHT, address="10.0.0.2").status_code == 302
+    client.logout()
+    assert _login(client, "bob", RIGHT).status_code == 302
+    client.logout()
+    _fail(client, "bob", 3)  # the address's 8th failure
+    assert _login(client, "carol", RIGHT).status_code == 429
