@@ -93,19 +93,27 @@ class _Ranker:
     so the first columns hold most users' winners, and cut into tiles.
 
     Steps for one chunk of users:
-        1. Each tile's scores come from one float32 BLAS product [chunk, dim+1] x
-           [dim+1, tile] (the bias is the extra column, so no pass adds it) into a buffer
-           small enough to stay in the CPU cache while the next steps read it.
-        2. Excluded (rated) entries of the tile are set to -inf.
-        3. First tile only: each user's threshold is their n-th best score in it. Their
+        1. From the second tile on, a user whose bound for the tile, |u| * max |v| + max
+           bias over its movies (Cauchy-Schwarz, widened for float32 rounding), is below
+           their threshold (step 4) skips it: no score there can reach their list.
+        2. The tile's scores for the other users come from one float32 BLAS product
+           [users, dim+1] x [dim+1, tile] (the bias is the extra column, so no pass adds
+           it) into a buffer small enough to stay in the CPU cache while the next steps
+           read it.
+        3. Excluded (rated) entries of the tile are set to -inf.
+        4. First tile only: each user's threshold is their n-th best score in it. Their
            final n-th best can only be higher, so every movie of the final top-n scores at
            least the threshold.
-        4. One compare pass keeps the entries at or above the threshold (ties included), as
+        5. One compare pass keeps the entries at or above the threshold (ties included), as
            (user, movie, score) candidates: about n per user in the first tile and a few
            more in the others, where the mean user's order leaves few scores that high.
-        5. The candidates are sorted once by (user, score descending, movie index) packed
+        6. The candidates are sorted once by (user, score descending, movie index) packed
            into one 64-bit key, and each user's first n are the list: the same order as
            recommend(), ties by lower movie index.
+
+    How much step 1 saves depends on the factors: with random ones |u| |v| (~1.4 in the
+    bench) dwarfs the real spread of u . v (~0.2), so nearly every product is made; with
+    norms that fall with popularity, as trained ones do, the tail tiles are skipped.
     """
 
     def __init__(self, factors: Factors, n: int, *, first: int = 2048, tile: int = 2000) -> None:
