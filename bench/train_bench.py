@@ -12,8 +12,9 @@ Sections:
                 162,541 users x 59,047 movies); the tutorial runs a slice of the ratings against
                 full-size tables, since its cost per step is set by the table size.
     topn        top-100 for all 162,541 users x 59,047 movies x 64 dims with each user's rated
-                movies excluded: recommend_all beside the BLAS product alone and beside naive
-                numpy (product + argpartition), time and peak memory (tracemalloc).
+                movies excluded: recommend_all on the random factors (time, peak memory by
+                tracemalloc) and on trained-like ones (movie norms falling with popularity),
+                beside the BLAS products alone and naive numpy (product + argpartition).
     latency     one user's top-10 from loaded factors; fold-in of ~150 ratings plus top-10.
 """
 
@@ -134,7 +135,38 @@ def _scale_factors(ratings: pd.DataFrame | None):
     return factors, seen, data
 
 
+def _trained_like(factors, seen):
+    """The bench factors with each movie vector shrunk by n / (n + median n), n its ratings.
+
+    Ridge shrinkage of a rarely rated movie's vector: trained (L2) embeddings' norms fall with
+    popularity, which the random factors' do not; recommend_all skips more products then.
+    """
+    from dataclasses import replace
+
+    n = np.diff(seen.tocsc().indptr).astype(np.float64)
+    shrink = (n / (n + np.median(n))).astype(np.float32)
+    return replace(factors, movie_vectors=factors.movie_vectors * shrink[:, None])
+
+
+def _naive_top(factors, seen, users: np.ndarray) -> np.ndarray:
+    """Product + bias, exclusions, argpartition over full rows, sort: 1,000 users at a time."""
+    tops = []
+    for start in range(0, len(users), 1000):
+        rows = users[start : start + 1000]
+        s = factors.user_vectors[rows] @ factors.movie_vectors.T + factors.movie_bias
+        sub = seen[rows]
+        s[np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices] = -np.inf
+        part = np.argpartition(-s, 99, axis=1)[:, :100]
+        order = np.argsort(-np.take_along_axis(s, part, axis=1), axis=1)
+        tops.append(np.take_along_axis(part, order, axis=1))
+    return np.concatenate(tops)
+
+
 def topn(ratings: pd.DataFrame | None = None, naive_users: int = 10_240) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
     from recommender.engine.ranking import recommend_all
 
     section(f"top-100 for every user: ML-25M shape, {DIM} dims, rated movies excluded")
@@ -142,16 +174,29 @@ def topn(ratings: pd.DataFrame | None = None, naive_users: int = 10_240) -> None
     n_u, n_m = factors.n_users, factors.n_movies
     print(f"  {n_u:,} users x {n_m:,} movies, {seen.nnz:,} exclusions", flush=True)
 
-    tracemalloc.start()
     t0 = time.perf_counter()
     top = recommend_all(factors, n=100, exclude=seen)
     fast = time.perf_counter() - t0
+    assert top.shape == (n_u, 100) and (top >= 0).all()
+    # Peak memory from a second run: tracemalloc's hooks slow numpy's many small allocations.
+    tracemalloc.start()
+    t0 = time.perf_counter()
+    recommend_all(factors, n=100, exclude=seen)
+    traced = time.perf_counter() - t0
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert top.shape == (n_u, 100) and (top >= 0).all()
-    print(f"  recommend_all: {fast:.1f} s, peak {peak / 2**30:.2f} GiB (numpy allocations, tracemalloc)", flush=True)
+    print(f"  recommend_all, random factors: {fast:.1f} s; again under tracemalloc {traced:.1f} s, "
+          f"peak {peak / 2**30:.2f} GiB (numpy allocations)", flush=True)  # fmt: skip
 
-    # The floor: the same float32 BLAS products alone, nothing selected.
+    trained = _trained_like(factors, seen)
+    t0 = time.perf_counter()
+    top_trained = recommend_all(trained, n=100, exclude=seen)
+    print(f"  recommend_all, trained-like factors (movie vectors shrunk by n / (n + median n)): "
+          f"{time.perf_counter() - t0:.1f} s", flush=True)  # fmt: skip
+
+    # Floors: the same float32 BLAS products alone, nothing selected. (1) 1,024-user chunks into
+    # full rows (242 MB, memory-bound); (2) as recommend_all runs them: 256 users x 2,000-movie
+    # tiles that stay in cache, BLAS on one thread, two chunks at once.
     u = np.ones((1024, DIM + 1), np.float32)
     v = np.ascontiguousarray(np.hstack([factors.movie_vectors, factors.movie_bias[:, None]]).T)
     out = np.empty((1024, n_m), np.float32)
@@ -160,22 +205,29 @@ def topn(ratings: pd.DataFrame | None = None, naive_users: int = 10_240) -> None
         u[:, :DIM] = factors.user_vectors[start : start + 1024][: len(u)] if start + 1024 <= n_u else 0.0
         np.matmul(u, v, out=out)
     product = time.perf_counter() - t0
-    print(f"  BLAS product alone, 1,024-user chunks: {product:.1f} s", flush=True)
+    tiles = [np.ascontiguousarray(v[:, a : a + 2000]) for a in range(0, n_m, 2000)]
 
-    # Naive numpy on a slice of users, extrapolated: product + bias, exclusions, argpartition, sort.
+    def products(start: int) -> None:
+        uc = np.hstack([factors.user_vectors[start : start + 256], np.ones((min(256, n_u - start), 1), np.float32)])
+        buf = np.empty(len(uc) * 2000, np.float32)
+        for tile in tiles:
+            np.matmul(uc, tile, out=buf[: len(uc) * tile.shape[1]].reshape(len(uc), tile.shape[1]))
+
     t0 = time.perf_counter()
-    for start in range(0, naive_users, 1000):
-        rows = np.arange(start, min(start + 1000, naive_users))
-        s = factors.user_vectors[rows] @ factors.movie_vectors.T + factors.movie_bias
-        sub = seen[rows]
-        s[np.repeat(np.arange(len(rows)), np.diff(sub.indptr)), sub.indices] = -np.inf
-        part = np.argpartition(-s, 99, axis=1)[:, :100]
-        order = np.argsort(-np.take_along_axis(s, part, axis=1), axis=1)
-        naive_top = np.take_along_axis(part, order, axis=1)
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(2) as pool:
+        list(pool.map(products, range(0, n_u, 256)))
+    tiled = time.perf_counter() - t0
+    print(f"  BLAS products alone: 1,024-user chunks into full rows {product:.1f} s; 256 x 2,000 tiles, "
+          f"2 threads of 1 BLAS thread {tiled:.1f} s", flush=True)  # fmt: skip
+
+    # Naive numpy on a slice of users, extrapolated; and its lists beside recommend_all's.
+    t0 = time.perf_counter()
+    naive_top = _naive_top(factors, seen, np.arange(naive_users))
     naive = (time.perf_counter() - t0) * n_u / naive_users
-    agree = (naive_top[:, :10] == top[naive_users - len(naive_top) : naive_users, :10]).mean()
-    print(f"  naive argpartition: {naive:.0f} s extrapolated from {naive_users:,} users "
-          f"(top-10 agreement with recommend_all {agree:.3f})")  # fmt: skip
+    agree = (naive_top[:, :10] == top[:naive_users, :10]).mean()
+    agree_trained = (_naive_top(trained, seen, np.arange(2048))[:, :10] == top_trained[:2048, :10]).mean()
+    print(f"  naive argpartition: {naive:.0f} s extrapolated from {naive_users:,} users (top-10 agreement "
+          f"with recommend_all {agree:.4f}; trained-like factors, 2,048 users: {agree_trained:.4f})")  # fmt: skip
 
 
 def latency(ratings: pd.DataFrame | None = None, users: int = 2000) -> None:
