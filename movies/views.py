@@ -8,7 +8,7 @@ every change to a user's ratings, recomputes their stored list at once.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import wraps
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -28,7 +28,7 @@ from django.shortcuts import redirect, render, resolve_url
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeString, mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from movies import selectors, services
@@ -171,55 +171,55 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
         return context
     context["picks"] = _picks_for(user)
     genres = selectors.genre_list_favourite_for_user(user=user, limit=FAVOURITE_GENRE_ROWS)
-    context["genre_rows"], context["genre_cards"] = _genre_rows(user, genres)
+    context["genre_rows"] = _genre_rows(user, genres)
     return context
 
 
-def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> tuple[list[tuple[Genre, list[Movie]]], dict]:
-    """The best rated movies of each genre that the user has neither rated nor dismissed, and their cards.
+def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> list[tuple[Genre, list[tuple[int, SafeString]]]]:
+    """The best rated movies of each genre that the user has neither rated nor dismissed, as cards.
 
     Each genre's top list is the same for everybody: it is kept in the cache (GENRE_TOP_SECONDS)
-    with every candidate's card rendered once (a card here shows nothing of the user), and the
-    user's own movies are taken out here, with one query over the candidates. Rendering 30 cards
-    per user was a third of a home page rebuild's CPU. Only a user who has seen every candidate
-    of a genre costs that genre's full query and renders its cards.
+    as (movie id, card html) pairs, each card rendered once (a card here shows nothing of the
+    user), and the user's own movies are taken out here, with one query over the candidates.
+    Rendering 30 cards per user was a third of a home page rebuild's CPU, and unpickling 180
+    movies another tenth. Only a user who has seen every candidate of a genre costs that genre's
+    full query and renders its cards.
 
     Returns:
-        ([(genre, movies)], {movie id: card html}).
+        [(genre, [(movie id, card html)])], best rated first.
     """
-    keys = {genre.pk: f"genre-top:{genre.pk}:{TOP_RATED_MIN_RATINGS}" for genre in genres}
+    # v2: (id, card) pairs; a deploy must not read the movie lists an older release cached.
+    keys = {genre.pk: f"genre-top:v2:{genre.pk}:{TOP_RATED_MIN_RATINGS}" for genre in genres}
     found = cache.get_many(list(keys.values()))
-    tops: dict[int, list[Movie]] = {}
-    cards: dict[int, str] = {}
+    tops: dict[int, list[tuple[int, str]]] = {}
     for genre in genres:
-        entry = found.get(keys[genre.pk])
-        if entry is None:
-            top = selectors.movie_list_top_in_genre(
-                genre_id=genre.pk, min_ratings=TOP_RATED_MIN_RATINGS, limit=GENRE_TOP_CANDIDATES
+        top = found.get(keys[genre.pk])
+        if top is None:
+            top = _movie_cards(
+                selectors.movie_list_top_in_genre(
+                    genre_id=genre.pk, min_ratings=TOP_RATED_MIN_RATINGS, limit=GENRE_TOP_CANDIDATES
+                )
             )
-            entry = (top, _movie_cards(top))
-            cache.set(keys[genre.pk], entry, spread_lifetime(GENRE_TOP_SECONDS))
-        tops[genre.pk] = entry[0]
-        cards.update(entry[1])
-    seen = selectors.movie_ids_seen_by_user(user=user, movie_ids={m.pk for top in tops.values() for m in top})
+            cache.set(keys[genre.pk], top, spread_lifetime(GENRE_TOP_SECONDS))
+        tops[genre.pk] = top
+    seen = selectors.movie_ids_seen_by_user(user=user, movie_ids={pk for top in tops.values() for pk, _ in top})
     rows = []
     for genre in genres:
-        unseen = [m for m in tops[genre.pk] if m.pk not in seen][:GENRE_ROW_LENGTH]
+        unseen = [card for card in tops[genre.pk] if card[0] not in seen][:GENRE_ROW_LENGTH]
         if len(unseen) < GENRE_ROW_LENGTH and len(tops[genre.pk]) == GENRE_TOP_CANDIDATES:
-            unseen = list(
+            unseen = _movie_cards(
                 selectors.movie_list_top_in_genre_unseen(
                     user=user, genre=genre, min_ratings=TOP_RATED_MIN_RATINGS, limit=GENRE_ROW_LENGTH
                 )
             )
-            cards.update(_movie_cards([m for m in unseen if m.pk not in cards]))
-        rows.append((genre, unseen))
-    return rows, {pk: mark_safe(html) for pk, html in cards.items()}  # noqa: S308 (our own rendered template)
+        rows.append((genre, [(pk, mark_safe(html)) for pk, html in unseen]))  # noqa: S308 (our own template)
+    return rows
 
 
-def _movie_cards(movies: list[Movie]) -> dict[int, str]:
-    """Each movie's card as everybody sees it (no stars of the user's, no "not interested")."""
+def _movie_cards(movies: Iterable[Movie]) -> list[tuple[int, str]]:
+    """(id, card html) of each movie as everybody sees it (no stars of the user's, no "not interested")."""
     template = get_template("movies/_movie_card.html")
-    return {movie.pk: template.render({"movie": movie}) for movie in movies}
+    return [(movie.pk, template.render({"movie": movie})) for movie in movies]
 
 
 @require_GET
