@@ -30,7 +30,7 @@ factors (numpy only):
     load_factors(path) -> Factors; raises ArtifactError on a missing/truncated/altered file
 ranking (numpy only):
     recommend(factors, *, user_index=None, user_vector=None, n=10, exclude=None) -> (movie_indexes, scores)
-    recommend_all(factors, *, n=100, exclude: csr_matrix | None, chunk_size=1024, users=None,
+    recommend_all(factors, *, n=100, exclude: csr_matrix | None, chunk_size=256, users=None,
                   threads=None, on_progress=None) -> int32 [n_users, n] (-1 pads short lists)
     fold_in(factors, movie_indexes, ratings) -> UserVector
 similar (numpy + scikit-learn):
