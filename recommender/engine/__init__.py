@@ -1,8 +1,9 @@
 """The recommender engine: pure Python (numpy, pandas, scikit-learn; Keras only to train).
 
 Never imports Django, Celery or Redis. Only ``model`` and ``training`` import
-TensorFlow/Keras; everything a web process needs (factors, ranking, similar,
-metrics, dataset) imports without it. Importing this package imports nothing.
+TensorFlow/Keras; everything a web process needs (ids, factors, ranking, similar, metrics)
+imports without it, and without pandas or scipy too (similar imports scikit-learn
+inside the functions that cluster and map). Importing this package imports nothing.
 
 Public API
 ----------
@@ -39,7 +40,8 @@ similar (numpy + scikit-learn):
     movie_map(factors, *, seed=42, max_movies=5000, iterations=1000) -> (indexes, float32 [n, 2])
     bias_table(factors, n=10) -> (top, bottom) lists of (movie_index, bias)
 metrics: rmse, mae, top_n_metrics(recommended, relevant_csr, k=10) -> {precision, recall, ndcg, map, coverage}
-dataset: IdIndex, Ratings, encode(df), split_by_rating (protocol R), split_per_user (protocol T), interactions
+ids: IdIndex (raw ids <-> contiguous indexes, numpy only), UnknownIdError
+dataset (pandas): Ratings, encode(df), split_by_rating (protocol R), split_per_user (protocol T), interactions
 evaluation (TensorFlow for model presets):
     evaluate(ratings, presets, *, seed=42, overrides: {preset: {field: value}} | None = None,
              on_progress: Callable[[str], None] | None = None, protocols=("R", "T"), ease=None) -> list[dict]

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender.engine.dataset import IdIndex
+from recommender.engine.ids import IdIndex
 
 FORMAT_VERSION = 1
 _HEAD_PREFIX = "head__"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import scipy.sparse as sp
 from django.conf import settings
 from django.db import IntegrityError
 from django.db.models import Max
@@ -24,8 +24,10 @@ from recommender.services.versions import (
     version_update,
     versions_prune,
 )
-from recommender.snapshot import ratings_snapshot
 from recommender.store import get_store
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +102,8 @@ def exclusions(factors: Factors, ratings_user: np.ndarray, ratings_movie: np.nda
 
     Unknown ids are dropped; a pair given twice (rated and dismissed) is still one entry's worth.
     """
+    import scipy.sparse as sp  # list workers only: web processes import this module, never scipy
+
     rows = factors.users.index(ratings_user, unknown="missing")
     cols = factors.movies.index(ratings_movie, unknown="missing")
     keep = (rows >= 0) & (cols >= 0)
@@ -116,6 +120,8 @@ def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
     if len(user_ids) == 0:
         return 0
     low, high = int(user_ids[0]), int(user_ids[-1])
+    from recommender.snapshot import ratings_snapshot  # pandas: list workers only, never a web process
+
     rated = ratings_snapshot(users_between=(low, high))
     dismissed = np.array(
         Dismissal.objects.filter(user_id__gte=low, user_id__lte=high).values_list("user_id", "movie_id"), dtype=np.int64

@@ -1,7 +1,7 @@
 """Model versions: request a retrain, train, activate, roll back, prune, fail cleanly.
 
-TensorFlow is imported inside `train_version` only: web processes import this
-module (admin, views) and never load it.
+TensorFlow, pandas and pyarrow are imported inside `train_version` only: web processes import this
+module (admin, views) and never load them.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
@@ -22,7 +22,9 @@ from django.utils import timezone
 from recommender.engine.factors import ArtifactError, load_factors, save_factors
 from recommender.models import RUNNING_STATES, ModelVersion
 from recommender.services.explore import explore_build_quietly
-from recommender.snapshot import ratings_snapshot, snapshot_write
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +153,9 @@ def train_version(
         if on_phase:
             on_phase(line)
 
-    # TensorFlow: training processes only.
+    # TensorFlow, pandas and pyarrow: training processes only, never a web process.
     from recommender.engine.training import PRESETS, TrainingCancelled, preset_for, train
+    from recommender.snapshot import ratings_snapshot, snapshot_write
 
     directory = artifact_dir(version)
     shutil.rmtree(directory, ignore_errors=True)

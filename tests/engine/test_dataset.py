@@ -2,7 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.engine.dataset import IdIndex, UnknownIdError, encode, split_by_rating, split_per_user
+from recommender.engine.dataset import encode, split_by_rating, split_per_user
+from recommender.engine.ids import IdIndex, UnknownIdError
 
 
 def test_ids_survive_the_round_trip(tiny_ratings):

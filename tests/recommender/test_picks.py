@@ -124,12 +124,15 @@ def test_publishing_writes_every_users_list_to_redis_and_a_rating_refreshes_one(
     assert redis_store.get(user.pk)[1].tolist() == after.tolist()
 
 
-def test_serving_picks_never_loads_tensorflow(trained):
-    """A web process ranks with numpy: importing and calling the serving code loads no TensorFlow."""
+def test_serving_picks_never_loads_tensorflow_nor_the_training_libraries(trained):
+    """A web process ranks with numpy: loading every view loads no TensorFlow, and none of what only
+    training and imports use (pandas, pyarrow, scipy: 80 MB of a web worker's memory when they were)."""
     code = (
         "import django, sys; django.setup(); "
-        "import recommender.services, recommender.admin, movies.views; "
-        "assert 'tensorflow' not in sys.modules and 'keras' not in sys.modules, 'TensorFlow loaded'"
+        "from django.urls import get_resolver; get_resolver().url_patterns; "
+        "import recommender.services, recommender.admin, recommender.api, movies.views; "
+        "loaded = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'pyarrow', 'scipy') if m in sys.modules); "
+        "assert not loaded, f'loaded {loaded}'"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
     result = subprocess.run(
