@@ -10,7 +10,9 @@ Sections:
     throughput  ratings/s of the default preset (row-sparse lazy Adam, XLA) beside the tutorial
                 preset (plain model.fit, Adam) on ML-25M-shaped data (movies.synthetic, 25M ratings,
                 162,541 users x 59,047 movies); the tutorial runs a slice of the ratings against
-                full-size tables, since its cost per step is set by the table size.
+                full-size tables, since its cost per step is set by the table size; and the
+                reference design of ../shared/FACTS.md (bench/reference_mf.py: stars only, lazy
+                Adam, batch 262,144) on the same data, which tells the machine's speed apart from ours.
     topn        top-100 for all 162,541 users x 59,047 movies x 64 dims with each user's rated
                 movies excluded: recommend_all on the random factors (time, peak memory by
                 tracemalloc) and on trained-like ones (movie norms falling with popularity),
@@ -104,6 +106,14 @@ def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_ro
     print(f"  default preset (row-sparse lazy Adam, XLA, batch {SCALE_OVERRIDES['batch_size']:,}): "
           f"{default_speed:,.0f} ratings/s median over ranking epochs 2..{len(ranking) + 1} "
           f"({default_speed / tutorial_speed:.1f}x the tutorial)")  # fmt: skip
+
+    from bench.reference_mf import BATCH, reference_speed
+
+    ref = reference_speed(data.user, data.movie, data.rating, data.n_users, data.n_movies, DIM)
+    print(f"  reference design of FACTS.md (plain MF, stars only, lazy Adam, XLA, batch {BATCH:,}; 2.05M/s there): "
+          f"{ref['ratings_per_s']:,.0f} ratings/s on {ref['ratings']:,} ratings, {ref['cores']:.2f} cores busy, "
+          f"loss {ref['loss_first']:.3f} -> {ref['loss_last']:.3f}; the default preset runs at "
+          f"{default_speed / ref['ratings_per_s']:.2f}x it")  # fmt: skip
 
 
 def _scale_factors(ratings: pd.DataFrame | None):
