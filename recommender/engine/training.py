@@ -9,8 +9,9 @@ Two presets:
         2. Per batch: ``tf.unique`` of the user and movie ids; only those rows of the
            row tables and of their Adam moments are gathered (padded to a bucket size
            with the scratch row, so XLA compiles a handful of shapes). The ranking pass
-           moves only the shared tables (embedding and biases); the head's own vectors
-           live in separate tables that only the rating pass touches.
+           moves only the shared tables (embeddings and biases); the rating pass moves only
+           the head tables (the head's own vectors and biases) and reads the frozen shared
+           vectors without their moments.
         3. The loss, its gradient for the gathered rows and the lazy-Adam update run in one
            XLA-compiled function; the rows are written back with ``scatter_update``.
         Dense Adam over whole embedding tables is what makes plain ``fit`` slow on CPU
@@ -54,7 +55,7 @@ PRESETS: dict[str, Config] = {
     # The default model and objectives with large pre-sliced batches for millions of ratings:
     # the preset's batch of 1,024 runs at ~0.15M ratings/s, this at ~1M/s on 2 cores (bench/README.md).
     # Its accuracy on real ML-25M has not been measured yet.
-    # One rating head, no refit: each rating epoch costs about as much as a ranking epoch here.
+    # One rating head, no refit: each rating epoch costs about 0.6 of a ranking epoch here.
     "large": JointConfig(
         batch_size=131072, group_size=32, learning_rate=0.01, epochs=15, patience=3, rating_heads=1, refit=False
     ),
@@ -323,14 +324,15 @@ def _export_tutorial(model: TutorialModel, fit: Ratings, low: float, high: float
 class _RowSparseTrainer:
     """The joint model's optimiser state and compiled epoch functions (see module doc).
 
-    The packed tables of JointModel are held here as four row tables, so that the ranking
-    pass moves only what it trains (the shared embedding and biases: 65-66 floats a row)
-    and the head's own vectors are touched only by the rating pass:
-        0 user shared [n_users + 1, dim + 1]: u | b_u
-        1 movie shared [n_movies + 1, dim + 2]: v | b_m | c_m
-        2 user head [n_users + 1, rating_dim]: p_u
-        3 movie head [n_movies + 1, rating_dim]: q_m
-    Each has its own lazy-Adam moments; snapshot() and restore() use JointModel's packed layout.
+    The packed tables of JointModel are held here as four row tables, so that each pass
+    gathers, updates and writes back only what it trains:
+        0 user shared [n_users + 1, dim + 1]: u | b_u            trained by the ranking pass
+        1 movie shared [n_movies + 1, dim + 2]: v | b_m | c_m    trained by the ranking pass
+        2 user head [n_users + 1, rating_dim + 1]: p_u | b_u     trained by the rating pass
+        3 movie head [n_movies + 1, rating_dim + 1]: q_m | b_m   trained by the rating pass
+    The rating pass reads the frozen u and v from tables 0 and 1 without their moments. The
+    head biases live in both: the pass that ran last holds their value (restore() writes both).
+    Each table has its own lazy-Adam moments; snapshot() and restore() use JointModel's packed layout.
     """
 
     def __init__(self, model: JointModel, config: JointConfig, fit: Ratings, extra: Ratings | None = None) -> None:
@@ -367,64 +369,90 @@ class _RowSparseTrainer:
         self.dm = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
         self.dv = [tf.Variable(tf.zeros_like(v), trainable=False) for v in self.dense]
         self.step = tf.Variable(0.0, trainable=False)
+        self.biases_in_head = False  # which tables hold b_u and b_m now: the last pass's
         self.core = tf.function(self._core, jit_compile=config.jit, reduce_retracing=True)
         scalar, vector = tf.TensorSpec([], tf.float32), tf.TensorSpec([None], tf.float32)
-        phase = (scalar, scalar, (vector,) * 4, (vector,) * 4)
+        phase = (scalar, scalar, (vector,) * 2)
         signature = [tf.TensorSpec([None], tf.int32), tf.TensorSpec([], tf.int32), phase]
         # A fixed signature: epoch segments of any length reuse one traced graph. The rating pass
-        # (run[True]) has its own graph: no in-batch softmax, and the head tables in play.
-        self.run = {
+        # has its own graph: no in-batch softmax, and the head tables in play.
+        self._run = {
             rating: tf.function(functools.partial(self._run_epoch, rating_pass=rating), input_signature=signature)
             for rating in (False, True)
         }
 
+    def run(self, rating_pass: bool, order: tf.Tensor, n_batches: int, phase: tuple) -> float:
+        """Train on the first n_batches batches of `order` (one pass's phase); returns their mean loss."""
+        self.biases_in_head = rating_pass
+        return float(self._run[rating_pass](order, tf.constant(n_batches, tf.int32), phase))
+
     def _split(self, ut: np.ndarray, mt: np.ndarray) -> list[np.ndarray]:
+        """JointModel's packed rows ([u | p | b_u], [v | q | b_m | c_m]) -> the four tables."""
         d, k = self.config.embedding_dim, self.config.rating_dim
         return [
             np.ascontiguousarray(np.hstack([ut[:, :d], ut[:, d + k :]])),
             np.ascontiguousarray(np.hstack([mt[:, :d], mt[:, d + k :]])),
-            np.ascontiguousarray(ut[:, d : d + k]),
-            np.ascontiguousarray(mt[:, d : d + k]),
+            np.ascontiguousarray(ut[:, d:]),
+            np.ascontiguousarray(mt[:, d : d + k + 1]),
         ]
 
     def _core(
-        self, rows, moments, dense, dm, dv, uinv, minv, movie_ids, rating, weight, logq, step, phase, rating_pass
+        self,
+        rows,
+        moments,
+        dense,
+        dm,
+        dv,
+        uinv,
+        minv,
+        frozen,
+        movie_ids,
+        rating,
+        weight,
+        logq,
+        step,
+        phase,
+        rating_pass,
     ):
-        """Loss, gradients and lazy Adam for the gathered rows of the tables in play (2 or 4)."""
+        """Loss, gradients and lazy Adam for the gathered rows of the user and movie table in play.
+
+        Ranking pass: tables 0 and 1. Rating pass: tables 2 and 3, with `frozen` = the ratings'
+        shared vectors (u, v), read from tables 0 and 1 and not trained.
+        """
         c = self.config
         b1, b2, eps, lr = c.beta_1, c.beta_2, c.epsilon, c.learning_rate
-        d = c.embedding_dim
-        rank_w, rating_w, masks, l2s = phase
-        inverse = [uinv, minv, uinv, minv]
+        d, k = c.embedding_dim, c.rating_dim
+        rank_w, rating_w, l2s = phase
+        inverse = [uinv, minv]
         with tf.GradientTape() as tape:
             tape.watch([*rows, *dense])
             w_vec, mu = dense
-            per_rating = [tf.gather(r, inv) for r, inv in zip(rows, inverse, strict=False)]
-            u_all, m_all = per_rating[0], per_rating[1]
-            u, bu = u_all[:, :d], u_all[:, d]
-            v, bm, cm = m_all[:, :d], m_all[:, d], m_all[:, d + 1]
+            u_all, m_all = (tf.gather(r, inv) for r, inv in zip(rows, inverse, strict=True))
+            if rating_pass:
+                (u, v), bu, bm = frozen, u_all[:, k], m_all[:, k]
+            else:
+                u, bu = u_all[:, :d], u_all[:, d]
+                v, bm, cm = m_all[:, :d], m_all[:, d], m_all[:, d + 1]
             wsum = tf.maximum(tf.reduce_sum(weight), 1.0)
             pred = mu + bu + bm + tf.reduce_sum(u * w_vec * v, axis=1)
             if rating_pass:
-                pred += tf.reduce_sum(per_rating[2] * per_rating[3], axis=1)
+                pred += tf.reduce_sum(u_all[:, :k] * m_all[:, :k], axis=1)
             rating_loss = tf.reduce_sum(weight * tf.square(pred - rating)) / wsum
             # The rating pass has ranking weight 0: skip the softmax rather than multiply it by 0.
             rank_loss = tf.constant(0.0) if rating_pass else self._rank_loss(u, v, cm, logq, movie_ids, weight) / wsum
             # Per-example L2 summed per row: each gathered row once, weighted by its ratings in the batch.
             counts = [
-                tf.math.unsorted_segment_sum(weight, inv, tf.shape(r)[0]) for r, inv in zip(rows, inverse, strict=False)
+                tf.math.unsorted_segment_sum(weight, inv, tf.shape(r)[0]) for r, inv in zip(rows, inverse, strict=True)
             ]
             reg = (
                 tf.add_n(
-                    [tf.reduce_sum(c[:, None] * tf.square(x) * l2) for x, c, l2 in zip(rows, counts, l2s, strict=False)]
+                    [tf.reduce_sum(c[:, None] * tf.square(x) * l2) for x, c, l2 in zip(rows, counts, l2s, strict=True)]
                 )
                 / wsum
             )
             loss = rank_w * rank_loss + rating_w * rating_loss + reg
         # Gradients of gathered rows come back as IndexedSlices; the rows are unique, so densify.
         grads = [tf.convert_to_tensor(gr) for gr in tape.gradient(loss, [*rows, *dense])]
-        # Frozen columns (the shared embeddings in the rating pass) get no gradient, hence no update.
-        grads = [gr * mask for gr, mask in zip(grads[: len(rows)], masks, strict=False)] + grads[len(rows) :]
         # Lazy Adam: only the gathered rows' moments move; bias correction uses the global step.
         lr_t = lr * tf.sqrt(1.0 - tf.pow(b2, step)) / (1.0 - tf.pow(b1, step))
 
@@ -477,7 +505,8 @@ class _RowSparseTrainer:
         return tf.concat([uniq, pad], axis=0), inv
 
     def _run_epoch(self, order, n_batches, phase, rating_pass=False):
-        in_play = 4 if rating_pass else 2  # the ranking pass never touches the head tables
+        tables, moments = (self.tables[2:], self.moments[2:]) if rating_pass else (self.tables[:2], self.moments[:2])
+        d = self.config.embedding_dim
         total = tf.constant(0.0)
         for i in tf.range(n_batches):
             rows = order[i * self.batch : (i + 1) * self.batch]
@@ -488,16 +517,23 @@ class _RowSparseTrainer:
             logq = tf.gather(self.logq, movies)
             uu, uinv = self._unique_padded(users, self.model.n_users)
             mu, minv = self._unique_padded(movies, self.model.n_movies)
-            ids = [uu, mu, uu, mu][:in_play]
+            ids = [uu, mu]
+            # The rating pass's frozen shared vectors, per rating (no moments, nothing written back).
+            frozen = (
+                (tf.gather(self.tables[0], users)[:, :d], tf.gather(self.tables[1], movies)[:, :d])
+                if rating_pass
+                else ()
+            )
             self.step.assign_add(1.0)
             new_rows, nd, loss = self.core(
-                [tf.gather(t, i) for t, i in zip(self.tables, ids, strict=False)],
-                [(tf.gather(m, i), tf.gather(s, i)) for (m, s), i in zip(self.moments, ids, strict=False)],
+                [tf.gather(t, i) for t, i in zip(tables, ids, strict=True)],
+                [(tf.gather(m, i), tf.gather(s, i)) for (m, s), i in zip(moments, ids, strict=True)],
                 [tf.identity(v) for v in self.dense],
                 [tf.identity(v) for v in self.dm],
                 [tf.identity(v) for v in self.dv],
                 uinv,
                 minv,
+                frozen,
                 movies,
                 rating,
                 weight,
@@ -506,7 +542,7 @@ class _RowSparseTrainer:
                 phase,
                 rating_pass,
             )
-            for table, (m, s), index, (x2, m2, s2) in zip(self.tables, self.moments, ids, new_rows, strict=False):
+            for table, (m, s), index, (x2, m2, s2) in zip(tables, moments, ids, new_rows, strict=True):
                 table.scatter_update(tf.IndexedSlices(x2, index))
                 m.scatter_update(tf.IndexedSlices(m2, index))
                 s.scatter_update(tf.IndexedSlices(s2, index))
@@ -525,38 +561,25 @@ class _RowSparseTrainer:
         return tf.constant(order), n_batches
 
     def phase(self, rating_pass: bool) -> tuple:
-        """(ranking weight, rating weight, column masks of the four tables, per-column L2 of the four).
+        """(ranking weight, rating weight, per-column L2 of the user and the movie table in play).
 
-        The ranking pass trains the shared tables with l2 on the embeddings and rating_l2 on the
-        head biases (the ranking bias is never penalised); the rating pass freezes the shared
-        embeddings and ranking bias and trains the head biases and head tables with head_l2.
+        The ranking pass trains tables 0 and 1 with l2 on the embeddings and rating_l2 on the head
+        biases (the ranking bias is never penalised); the rating pass trains tables 2 and 3 (the
+        head vectors and biases) with head_l2 on every column.
         """
         c = self.config
         d, k = c.embedding_dim, c.rating_dim
-        ones = [np.ones(d + 1), np.ones(d + 2), np.ones(k), np.ones(k)]
         if rating_pass:
-            masks = [np.r_[np.zeros(d), 1.0], np.r_[np.zeros(d), 1.0, 0.0], np.ones(k), np.ones(k)]
-            l2s = [
-                np.r_[np.zeros(d), c.head_l2],
-                np.r_[np.zeros(d), c.head_l2, 0.0],
-                np.full(k, c.head_l2),
-                np.full(k, c.head_l2),
-            ]
+            l2s = [np.full(k + 1, c.head_l2), np.full(k + 1, c.head_l2)]
             weights = (0.0, 1.0)
         else:
-            masks = ones
-            l2s = [
-                np.r_[np.full(d, c.l2), c.rating_l2],
-                np.r_[np.full(d, c.l2), c.rating_l2, 0.0],
-                np.zeros(k),
-                np.zeros(k),
-            ]
+            l2s = [np.r_[np.full(d, c.l2), c.rating_l2], np.r_[np.full(d, c.l2), c.rating_l2, 0.0]]
             weights = (1.0, float(c.rating_weight))
-
-        def const(arrays):
-            return tuple(tf.constant(np.asarray(a, np.float32)) for a in arrays)
-
-        return (tf.constant(weights[0]), tf.constant(weights[1]), const(masks), const(l2s))
+        return (
+            tf.constant(weights[0]),
+            tf.constant(weights[1]),
+            tuple(tf.constant(np.asarray(x, np.float32)) for x in l2s),
+        )
 
     def restore(self, snap: dict[str, np.ndarray]) -> None:
         """Put a snapshot's weights back and restart the optimiser (a new pass)."""
@@ -570,11 +593,13 @@ class _RowSparseTrainer:
 
     def snapshot(self) -> dict[str, np.ndarray]:
         """The weights in JointModel's packed layout (what _fresh_head and _export_joint read)."""
-        d = self.config.embedding_dim
+        d, k = self.config.embedding_dim, self.config.rating_dim
         us, ms, uh, mh = (t.numpy() for t in self.tables)
+        # b_u and b_m: from the tables of the pass that ran last.
+        bu, bm = (uh[:, k:], mh[:, k:]) if self.biases_in_head else (us[:, d:], ms[:, d : d + 1])
         return {
-            "ut": np.hstack([us[:, :d], uh, us[:, d:]]),
-            "mt": np.hstack([ms[:, :d], mh, ms[:, d:]]),
+            "ut": np.hstack([us[:, :d], uh[:, :k], bu]),
+            "mt": np.hstack([ms[:, :d], mh[:, :k], bm, ms[:, d + 1 :]]),
             "w": self.dense[0].numpy(),
             "mu": self.dense[1].numpy(),
         }
@@ -720,7 +745,7 @@ def _refit_heads(
             if should_stop is not None and should_stop():
                 return None
             order, n_batches = trainer.epoch_order(rng, len(fit) + len(val))
-            trainer.run[True](order, tf.constant(n_batches, tf.int32), phase)
+            trainer.run(True, order, n_batches, phase)
         snaps.append(trainer.snapshot())
     return snaps
 
@@ -781,7 +806,7 @@ def _run_pass(
         for first_batch in range(0, n_batches, per_segment):
             count = min(per_segment, n_batches - first_batch)
             rows = order[first_batch * trainer.batch : (first_batch + count) * trainer.batch]
-            total += float(trainer.run[rating_pass](rows, tf.constant(count, tf.int32), phase)) * count
+            total += trainer.run(rating_pass, rows, count, phase) * count
             done += count
             if should_stop is not None and done < n_batches and should_stop():
                 stopped = True

@@ -109,3 +109,41 @@ def test_the_default_preset_refits_its_rating_heads_on_the_validation_ratings_to
     assert len(m["rating_epochs"]) == 3 and all(e >= 1 for e in m["rating_epochs"]) and m["refit"]
     assert trained_default.factors.head["user_rating_vectors"].shape[1] == 3 * 4
     assert [h["phase"] for h in trained_default.history].count("rating") >= 3
+
+
+def test_each_pass_trains_only_its_own_parameters(taste_ratings):
+    """Ranking moves the shared rows and leaves the head; rating moves the head and leaves the shared rows."""
+    from recommender.engine.dataset import encode
+    from recommender.engine.model import JointModel
+    from recommender.engine.training import _fresh_head, _RowSparseTrainer
+
+    data = encode(taste_ratings)
+    config = resolve_config("default", {"embedding_dim": 8, "rating_dim": 4, "batch_size": 256, "group_size": 32})
+    model = JointModel(data.n_users, data.n_movies, 8, 4, config.init_scale, float(data.rating.mean()), 0)
+    trainer = _RowSparseTrainer(model, config, data)
+    order, n_batches = trainer.epoch_order(np.random.default_rng(0), len(data))
+    d, k = 8, 4
+    start = trainer.snapshot()
+    trainer.run(False, order, n_batches, trainer.phase(False))
+    ranked = trainer.snapshot()
+    # Packed rows: users [u | p | b_u], movies [v | q | b_m | c_m].
+    assert not np.allclose(ranked["ut"][:, :d], start["ut"][:, :d])
+    assert not np.allclose(ranked["mt"][:, d + k + 1], start["mt"][:, d + k + 1])
+    np.testing.assert_array_equal(ranked["ut"][:, d : d + k], start["ut"][:, d : d + k])
+    np.testing.assert_array_equal(ranked["mt"][:, d : d + k], start["mt"][:, d : d + k])
+
+    fresh = _fresh_head(ranked, config, data, seed=1)
+    trainer.restore(fresh)
+    trainer.run(True, order, n_batches, trainer.phase(True))
+    rated = trainer.snapshot()
+    frozen = (slice(None), np.r_[np.arange(d), d + k + 1])
+    np.testing.assert_array_equal(rated["ut"][:, :d], fresh["ut"][:, :d])
+    np.testing.assert_array_equal(rated["mt"][frozen], fresh["mt"][frozen])
+    for table in ("ut", "mt"):
+        assert not np.allclose(rated[table][:, d : d + k], fresh[table][:, d : d + k])  # head vectors
+        assert not np.allclose(rated[table][: data.n_users if table == "ut" else data.n_movies, d + k], 0.0)  # b_u, b_m
+    # A snapshot restored gives itself back, whichever pass ran last.
+    trainer.restore(rated)
+    again = trainer.snapshot()
+    for key in rated:
+        np.testing.assert_array_equal(again[key], rated[key])
