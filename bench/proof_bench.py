@@ -110,8 +110,8 @@ def _accounts() -> tuple[list[int], dict[int, str]]:
     django.setup()
     from django.contrib.auth.models import User
 
+    from accounts.tokens import api_token_create
     from movies.models import Movie, MovieLensAccount
-    from recommender.services.tokens import api_token_create
 
     User.objects.create_superuser(STAFF[0], "", STAFF[1])
     movies = list(Movie.objects.order_by("-ratings_count").values_list("pk", flat=True)[:500])

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django_celery_beat",
     # django-ninja: its static files let /api/docs load Swagger UI without a CDN.
     "ninja",
+    "accounts",
     "movies",
     "recommender",
 ]
@@ -156,8 +157,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": RECOMMENDER_TRAIN_TIME_
 CELERY_TIMEZONE = "UTC"
 
 # --- Auth ---------------------------------------------------------------------
-# The session's user comes from the cache, dropped whenever the user is saved (config/auth_backend.py).
-AUTHENTICATION_BACKENDS = ["config.auth_backend.CachedModelBackend"]
+# The session's user comes from the cache, dropped whenever the user is saved (accounts/auth_backend.py).
+AUTHENTICATION_BACKENDS = ["accounts.auth_backend.CachedModelBackend"]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -200,7 +201,7 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
     "django.contrib.auth.hashers.ScryptPasswordHasher",
 ]
-# Failed logins (config/login_limit.py): this many per account and address, and per address whatever
+# Failed logins (accounts/login_limit.py): this many per account and address, and per address whatever
 # the account, within the window (seconds) from the first failure, then the login forms answer 429.
 LOGIN_LIMIT_PER_ACCOUNT = env_int("LOGIN_LIMIT_PER_ACCOUNT", 5)
 LOGIN_LIMIT_PER_ADDRESS = env_int("LOGIN_LIMIT_PER_ADDRESS", 20)

@@ -1,12 +1,12 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.login_limit import admin_site_limit, login_view
+from accounts.login_limit import admin_site_limit, login_view
+from accounts.views import token_list, token_revoke
 from movies.views import home, signup
 from recommender.api import api
-from recommender.api.pages import token_list, token_revoke
 
-# Failed logins are limited on both login pages (config/login_limit.py).
+# Failed logins are limited on both login pages (accounts/login_limit.py).
 admin_site_limit(admin.site)
 
 urlpatterns = [

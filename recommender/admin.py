@@ -10,10 +10,10 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
+from accounts.tokens import api_tokens_revoke
 from recommender import services
 from recommender.engine.factors import ArtifactError
 from recommender.models import ApiToken, ModelVersion
-from recommender.services.tokens import api_tokens_revoke
 
 RETRAIN_PERMISSION = "recommender.retrain_modelversion"
 COMPARED_METRICS = (
@@ -182,7 +182,7 @@ class ApiTokenAdmin(admin.ModelAdmin):
         return False  # users make their own tokens: only they may ever see a secret
 
     # Deleting stays allowed (deleting a user deletes their tokens): a deleted token is refused at
-    # once like a revoked one (recommender/signals.py marks it in the shared cache).
+    # once like a revoked one (accounts/signals.py marks it in the shared cache).
 
     @admin.action(description="Revoke the selected tokens", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:

@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 from ninja.utils import check_csrf
 
-from recommender.services.tokens import api_token_user
+from accounts.tokens import api_token_user
 
 
 class TokenAuth(HttpBearer):

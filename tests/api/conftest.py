@@ -9,10 +9,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from accounts.tokens import api_token_create
 from movies.models import Genre, Movie, Rating
 from recommender.api import common
 from recommender.services import factors_cache
-from recommender.services.tokens import api_token_create
 
 PASSWORD = "a-long-test-passphrase-42"
 

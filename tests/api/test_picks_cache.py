@@ -9,11 +9,11 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tokens import api_token_create
 from recommender import services
 from recommender.api import me
 from recommender.api.picks_cache import picks_body_key
 from recommender.services import factors_cache
-from recommender.services.tokens import api_token_create
 from tests.worlds import train_fast, two_tastes_world
 
 pytestmark = pytest.mark.django_db

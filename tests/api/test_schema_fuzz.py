@@ -12,9 +12,9 @@ from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 
+from accounts.tokens import api_token_create
 from config.wsgi import application
 from recommender import services
-from recommender.services.tokens import api_token_create
 from tests.worlds import FAST, two_tastes_world
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]

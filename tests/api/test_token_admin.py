@@ -5,8 +5,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from accounts.tokens import api_token_create, api_token_revoke
 from recommender.models import ApiToken
-from recommender.services.tokens import api_token_create, api_token_revoke
 
 pytestmark = pytest.mark.django_db
 

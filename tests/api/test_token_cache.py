@@ -3,9 +3,9 @@
 import pytest
 from django.core.cache import caches
 
+from accounts import tokens as token_service
+from accounts.tokens import api_token_create, api_token_revoke, api_token_user, token_hash
 from recommender.models import ApiToken
-from recommender.services import tokens as token_service
-from recommender.services.tokens import api_token_create, api_token_revoke, api_token_user, token_hash
 
 pytestmark = pytest.mark.django_db
 

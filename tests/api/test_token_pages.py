@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
+from accounts.tokens import api_token_create
 from recommender.models import ApiToken
-from recommender.services.tokens import api_token_create
 
 from .conftest import PASSWORD
 

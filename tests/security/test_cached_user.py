@@ -1,11 +1,11 @@
-"""The session's user served from the shared cache (config/auth_backend.py): no query per page,
+"""The session's user served from the shared cache (accounts/auth_backend.py): no query per page,
 and a change to the user (password, deactivation, deletion) seen by the very next request."""
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from config.auth_backend import _key
+from accounts.auth_backend import _key
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-test-passphrase-42"

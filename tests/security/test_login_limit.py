@@ -1,4 +1,4 @@
-"""Failed logins are limited per account and address, and per address (config/login_limit.py)."""
+"""Failed logins are limited per account and address, and per address (accounts/login_limit.py)."""
 
 import pytest
 from django.contrib.auth.models import User
@@ -6,7 +6,7 @@ from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
-from config import login_limit
+from accounts import login_limit
 from tests.redis_server import _free_port
 
 pytestmark = pytest.mark.django_db

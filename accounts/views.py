@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from recommender.services.tokens import api_token_create, api_token_list_for_user, api_token_revoke
+from accounts.tokens import api_token_create, api_token_list_for_user, api_token_revoke
 
 
 @login_required
@@ -27,7 +27,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
             status = 422
     return render(
         request,
-        "api/tokens.html",
+        "accounts/tokens.html",
         {"tokens": api_token_list_for_user(user=request.user), "secret": secret, "error": error},
         status=status,
     )

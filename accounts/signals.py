@@ -1,4 +1,4 @@
-"""Keep remembered API token lookups (recommender/services/tokens.py) in step with users and tokens.
+"""Keep remembered API token lookups (accounts/tokens.py) in step with users and tokens.
 
 A lookup is remembered for a minute; without these hooks a deactivated user's token would work
 for that minute, and a deleted user's token would reach a view whose user no longer exists.
@@ -12,8 +12,8 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
+from accounts.tokens import api_tokens_forget
 from recommender.models import ApiToken
-from recommender.services.tokens import api_tokens_forget
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="recommender.tokens.user_saved")

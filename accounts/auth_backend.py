@@ -68,5 +68,5 @@ def _forget(sender: type, instance: AbstractBaseUser, **kwargs: Any) -> None:
     cache.delete(_key(instance.pk))
 
 
-post_save.connect(_forget, sender=get_user_model(), dispatch_uid="config.auth_backend.saved")
-post_delete.connect(_forget, sender=get_user_model(), dispatch_uid="config.auth_backend.deleted")
+post_save.connect(_forget, sender=get_user_model(), dispatch_uid="accounts.auth_backend.saved")
+post_delete.connect(_forget, sender=get_user_model(), dispatch_uid="accounts.auth_backend.deleted")

@@ -7,7 +7,7 @@ token from its next call; a lookup only ever *adds* an entry, so one that read t
 token just before the revoke cannot put it back. Without a shared cache (no Redis: a
 per-process cache could not hear another process revoke) nothing is remembered.
 Deactivating or deleting a user, or deleting a token, forgets the remembered lookups at
-once too (recommender/signals.py), so such a token is refused from the next call.
+once too (accounts/signals.py), so such a token is refused from the next call.
 """
 
 from __future__ import annotations
