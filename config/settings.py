@@ -47,8 +47,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First: every log line of a request carries its id (config/log_context.py).
     "config.request_id.request_id_middleware",
-    # Before SecurityMiddleware: load balancers probe by IP over plain http (config/health.py).
-    "config.health.health_middleware",
+    # Before SecurityMiddleware: load balancers probe by IP over plain http (recommender/health.py).
+    "recommender.health.health_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
