@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from accounts.login_limit import admin_site_limit, login_view
 from accounts.views import token_list, token_revoke
-from movies.views import home, signup
+from movies.views.catalogue import home, signup
 from recommender.api import api
 
 # Failed logins are limited on both login pages (accounts/login_limit.py).

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from movies import views, views_model
+from movies.views import catalogue as views
+from movies.views import explore as views_model
 
 app_name = "movies"
 

@@ -34,10 +34,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from movies import selectors, services
 from movies.forms import DEFAULT_MIN_RATINGS, ExploreForm, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
 from movies.models import Genre, Movie
-from movies.views_cache import movie_page_parts, personal_section
 from recommender.services import Pick, recommend_for, similar_to, user_picks_refresh
 from recommender.services.explore import active_explore
 from recommender.services.predictions import predicted_order
+from recommender.services.sections import movie_page_parts, personal_section
 from recommender.services.user_generation import spread_lifetime
 
 logger = logging.getLogger(__name__)
