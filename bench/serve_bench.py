@@ -133,8 +133,8 @@ def _time_in_process(version) -> float:
 def _time_with_workers(version, processes: int, env: dict[str, str]) -> float:
     import redis
 
+    from recommender.dispatch import lists_build
     from recommender.models import ModelVersion
-    from recommender.services import lists_build
     from recommender.store import get_store
 
     redis.Redis.from_url(env["CELERY_BROKER_URL"]).flushdb()

@@ -11,7 +11,7 @@ from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.tokens import api_tokens_revoke
-from recommender import services
+from recommender import dispatch, services
 from recommender.engine.factors import ArtifactError
 from recommender.models import ApiToken, ModelVersion
 
@@ -115,7 +115,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
 
     def _retrain(self, request: HttpRequest) -> HttpResponse:
         _require_retrain_permission(request)
-        version, created = services.retrain_request()
+        version, created = dispatch.retrain_request()
         if created:
             self.message_user(request, f"Retrain queued as v{version.pk}.", messages.SUCCESS)
         else:
@@ -151,7 +151,7 @@ class ModelVersionAdmin(admin.ModelAdmin):
         _require_retrain_permission(request)
         version = get_object_or_404(ModelVersion, pk=pk)
         try:
-            services.version_rollout(version=version)
+            dispatch.version_rollout(version=version)
         except ArtifactError as exc:
             self.message_user(request, f"v{pk} was not activated: {exc}", messages.ERROR)
         except services.AlreadyRunning:

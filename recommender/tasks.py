@@ -1,4 +1,4 @@
-"""Celery tasks: thin wrappers that load by id and call one service.
+"""Celery tasks: thin wrappers that load by id and call one service (or dispatch's recipe).
 
 Training runs on its own queue ("training") served by a worker with one process
 that is replaced after every task (`-c 1 --max-tasks-per-child 1`), so the
@@ -12,7 +12,7 @@ from celery.exceptions import TimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 
-from recommender import services
+from recommender import dispatch, services
 from recommender.models import ModelVersion
 from recommender.retrain_lock import RetrainLock
 from recommender.store import get_store
@@ -53,8 +53,7 @@ def train_version(self: Task, version_id: int) -> int:
     if not lock.acquire():
         raise self.retry(countdown=30)  # another retrain still holds the lock
     try:
-        services.train_version(version=version)
-        services.lists_build(version=version)
+        dispatch.version_train_and_publish(version=version, in_process=False)
     except services.Cancelled:
         log.info("v%s cancelled", version_id)
     finally:
@@ -105,5 +104,5 @@ def training_resume(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
 @shared_task(name="recommender.retrain")
 def retrain() -> int:
     """The scheduled retrain (django-celery-beat): queue one unless one is running."""
-    version, _ = services.retrain_request()
+    version, _ = dispatch.retrain_request()
     return version.pk

@@ -45,15 +45,13 @@ def two_tastes_world() -> list[User]:
     return users
 
 
-def train_fast(seed: int = 42):
-    """A version trained with FAST on the database's ratings, its lists built and active, the
-    processes' factors cache emptied: what the pages and the API serve from the next call."""
-    from recommender import services
+def train_fast(seed: int = 42, **overrides):
+    """A version trained with FAST (and `overrides`) on the database's ratings, its lists built and
+    active, the processes' factors cache emptied: what the pages and the API serve from the next call."""
+    from recommender import dispatch, services
     from recommender.services import factors_cache
 
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version, seed=seed)
-    services.lists_build(version=version, in_process=True)  # activates it
+    version = services.version_create(overrides={**FAST, **overrides})
+    dispatch.version_train_and_publish(version=version, in_process=True, seed=seed)
     factors_cache.forget()
-    version.refresh_from_db()
     return version

@@ -2,16 +2,16 @@
 
 from recommender.services import factors_cache
 from recommender.services.factors_cache import active_factors
-from recommender.services.lists import lists_build, lists_compute, lists_failed, lists_publish, version_rollout
+from recommender.services.lists import list_chunks, lists_compute, lists_failed, lists_publish
 from recommender.services.picks import Pick, popular_picks, recommend_for, similar_to, user_picks_refresh
 from recommender.services.versions import (
     AlreadyRunning,
     Cancelled,
     NoTrainingData,
-    retrain_request,
     running_version,
     train_version,
     version_activate,
+    version_artifact_check,
     version_cancel,
     version_create,
     version_fail,
@@ -26,22 +26,21 @@ __all__ = [
     "Pick",
     "active_factors",
     "factors_cache",
-    "lists_build",
+    "list_chunks",
     "lists_compute",
     "lists_failed",
     "lists_publish",
     "popular_picks",
     "recommend_for",
-    "retrain_request",
     "running_version",
     "similar_to",
     "train_version",
     "user_picks_refresh",
     "version_activate",
+    "version_artifact_check",
     "version_cancel",
     "version_create",
     "version_fail",
     "version_ready",
-    "version_rollout",
     "versions_prune",
 ]

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError
 from django.db.models import Max
 
 from movies.models import Dismissal, Rating
-from recommender.engine.factors import ArtifactError, Factors, load_factors
+from recommender.engine.factors import Factors
 from recommender.engine.ranking import recommend_all
 from recommender.models import ModelVersion
 from recommender.services.factors_cache import factors_for, forget
 from recommender.services.versions import (
-    AlreadyRunning,
     State,
-    running_version,
     version_activate,
     version_update,
     versions_prune,
@@ -41,55 +37,6 @@ def list_chunks(*, version: ModelVersion, size: int | None = None) -> list[tuple
     size = size or settings.RECOMMENDER_LIST_CHUNK
     n_users = factors_for(version).n_users
     return [(start, min(start + size, n_users)) for start in range(0, n_users, size)]
-
-
-def lists_build(*, version: ModelVersion, in_process: bool = False) -> None:
-    """After training: compute every user's list, then make the version live.
-
-    1. Mark the version "computing lists".
-    2. Without Redis there are no lists to keep: activate at once (pages rank from factors).
-    3. With tasks running in process (or `in_process`), compute the chunks here, then publish.
-    4. Otherwise fan the chunks out as a Celery group whose callback publishes,
-       so more workers finish sooner.
-    """
-    from recommender.tasks import lists_compute as lists_compute_task
-    from recommender.tasks import lists_failed as lists_failed_task
-    from recommender.tasks import lists_publish as lists_publish_task
-
-    version_update(version, state=State.COMPUTING_LISTS)
-    if get_store() is None:
-        lists_publish(version=version)
-        return
-    chunks = list_chunks(version=version)
-    if in_process or settings.CELERY_TASK_ALWAYS_EAGER:
-        for start, stop in chunks:
-            lists_compute(version=version, start=start, stop=stop)
-        lists_publish(version=version)
-        return
-    from celery import chord
-
-    header = [lists_compute_task.si(version.pk, start, stop) for start, stop in chunks]
-    chord(header)(lists_publish_task.si(version.pk).on_error(lists_failed_task.s(version.pk)))
-
-
-def version_rollout(*, version: ModelVersion, in_process: bool = False) -> None:
-    """Activate a trained version (a roll-back, or one kept back): check its file, build its lists, publish.
-
-    Raises ArtifactError for a missing or corrupt file (the active version stays) and
-    AlreadyRunning when another version is training or computing lists.
-    """
-    try:
-        load_factors(Path(version.artifact_path))
-    except ArtifactError as exc:
-        version_update(version, error=f"not activated: {exc}")
-        raise
-    try:
-        lists_build(version=version, in_process=in_process)
-    except IntegrityError:
-        running = running_version()
-        if running is None:
-            raise
-        raise AlreadyRunning(running) from None
 
 
 def lists_failed(*, version: ModelVersion, error: str) -> None:

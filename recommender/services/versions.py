@@ -1,4 +1,4 @@
-"""Model versions: request a retrain, train, activate, roll back, prune, fail cleanly.
+"""Model versions: create, train, activate, prune, fail cleanly.
 
 TensorFlow, pandas and pyarrow are imported inside `train_version` only: web processes import this
 module (admin, views) and never load them.
@@ -9,8 +9,6 @@ from __future__ import annotations
 import logging
 import math
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -87,39 +85,6 @@ def version_create(*, preset: str | None = None, overrides: dict | None = None) 
                 raise AlreadyRunning(running) from None
             # it finished between our insert and this read: try again
     raise RuntimeError("could not queue a version")
-
-
-def retrain_request(*, preset: str | None = None, overrides: dict | None = None) -> tuple[ModelVersion, bool]:
-    """Queue a retrain on the training queue unless one is already queued or running.
-
-    Returns (version, created): the new queued version, or the running one.
-    """
-    try:
-        version = version_create(preset=preset, overrides=overrides)
-    except AlreadyRunning as exc:
-        return exc.version, False
-    transaction.on_commit(lambda: _start_training(version.pk))
-    return version, True
-
-
-def _start_training(version_id: int) -> None:
-    from recommender.tasks import train_version as train_version_task  # tasks import this module
-
-    if not settings.CELERY_TASK_ALWAYS_EAGER:
-        train_version_task.delay(version_id)
-        return
-    # No broker (embedded mode): train in a process of its own, so that the web
-    # process that asked never loads TensorFlow and the request returns at once.
-    log_path = Path(settings.VAR_DIR) / "logs" / f"train-v{version_id}.log"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("ab") as out:
-        subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py, an integer argument
-            [sys.executable, str(settings.BASE_DIR / "manage.py"), "retrain", "--run", str(version_id)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
 
 
 def artifact_dir(version: ModelVersion) -> Path:
@@ -309,17 +274,22 @@ def version_ready(*, version: ModelVersion) -> ModelVersion:
     return version
 
 
+def version_artifact_check(*, version: ModelVersion) -> None:
+    """Load the version's factors; a missing or corrupt file raises ArtifactError, its reason kept for admin."""
+    try:
+        load_factors(Path(version.artifact_path))
+    except ArtifactError as exc:
+        version_update(version, error=f"not activated: {exc}")
+        raise
+
+
 def version_activate(*, version: ModelVersion) -> ModelVersion:
     """Make `version` the one the site serves in the database; the previous one stays ready.
 
     The artefact is loaded first: a missing or corrupt file is refused, the reason
     is kept on the version for admin, and the active version does not change.
     """
-    try:
-        load_factors(Path(version.artifact_path))
-    except ArtifactError as exc:
-        version_update(version, error=f"not activated: {exc}")
-        raise
+    version_artifact_check(version=version)
     with transaction.atomic():
         ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).update(is_active=False, state=State.READY)
         now = timezone.now()

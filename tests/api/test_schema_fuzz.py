@@ -14,8 +14,7 @@ from schemathesis import GenerationMode
 
 from accounts.tokens import api_token_create
 from config.wsgi import application
-from recommender import services
-from tests.worlds import FAST, two_tastes_world
+from tests.worlds import train_fast, two_tastes_world
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
@@ -26,9 +25,7 @@ EXAMPLES = 100
 def trained_world(db) -> str:
     """The two-tastes world with a trained, active version; returns fan0's token."""
     users = two_tastes_world()
-    version = services.version_create(overrides={**FAST, "epochs": 3})
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    train_fast(epochs=3)
     return api_token_create(user=users[0], name="fuzz").secret
 
 

@@ -6,11 +6,10 @@ import pytest
 from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
-from recommender import services
 from recommender.models import ModelVersion
 from tests.browser.conftest import recount_movies
 from tests.integration.conftest import wait_for
-from tests.worlds import FAST, two_tastes_world
+from tests.worlds import train_fast, two_tastes_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,9 +20,7 @@ def _trained_world() -> None:
     """The two-tastes world with its totals, and a trained, active version with its map."""
     two_tastes_world()
     recount_movies()
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    train_fast()
 
 
 def _pick_titles(page) -> list[str]:

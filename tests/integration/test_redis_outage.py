@@ -15,7 +15,7 @@ from django.urls import reverse
 
 from config import redis_breaker
 from movies.models import Rating
-from recommender import services
+from recommender import dispatch, services
 from recommender.services import factors_cache
 from recommender.store import get_store
 from tests.redis_server import private_redis
@@ -35,8 +35,7 @@ def site_on_private_redis(settings, tmp_path, client):
         factors_cache.forget()
         users = two_tastes_world()
         version = services.version_create(overrides=FAST)
-        services.train_version(version=version)
-        services.lists_build(version=version, in_process=True)
+        dispatch.version_train_and_publish(version=version, in_process=True)
         assert get_store().count(version.pk) == len(users)
         client.force_login(users[0])
         yield proc, client, users[0]

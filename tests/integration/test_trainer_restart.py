@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from recommender import services
+from recommender import dispatch
 from recommender.models import ModelVersion
 from tests.integration.conftest import version_states, wait_for
 from tests.worlds import FAST, two_tastes_world
@@ -19,7 +19,7 @@ def test_a_retrain_whose_whole_worker_was_killed_completes_when_a_trainer_starts
     two_tastes_world()
     worker = start_worker()
     slow = {**FAST, "epochs": 400, "patience": 400}
-    version, _ = services.retrain_request(overrides=slow)
+    version, _ = dispatch.retrain_request(overrides=slow)
     wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, epoch__gte=3).exists(),
         timeout=120,

@@ -9,7 +9,7 @@ import redis
 from django.db import connection
 
 from config.celery import app as celery_app
-from recommender import services
+from recommender import dispatch, services
 from recommender.models import ModelVersion
 from recommender.services.versions import artifact_dir
 from recommender.store import get_store
@@ -28,7 +28,7 @@ def _active(version_id: int) -> bool:
 def test_a_retrain_runs_on_the_worker_and_publishes_every_users_list(stack, start_worker):
     users = two_tastes_world()
     worker = start_worker()
-    version, created = services.retrain_request(overrides=FAST)
+    version, created = dispatch.retrain_request(overrides=FAST)
     assert created
     wait_for(lambda: _active(version.pk), timeout=180, what="the version to become active", worker=worker)
     store = get_store()
@@ -48,7 +48,7 @@ def test_ten_retrain_triggers_at_once_make_exactly_one_run(stack, start_worker):
     def trigger() -> None:
         barrier.wait()
         try:
-            version, created = services.retrain_request(overrides=FAST)
+            version, created = dispatch.retrain_request(overrides=FAST)
             results.append((version.pk, created))
         finally:
             connection.close()
@@ -73,7 +73,7 @@ def test_a_killed_training_process_runs_again_and_publishes_one_version(stack, s
     two_tastes_world()
     worker = start_worker()
     slow = {**FAST, "epochs": 400, "patience": 400}
-    version, _ = services.retrain_request(overrides=slow)
+    version, _ = dispatch.retrain_request(overrides=slow)
     wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, epoch__gte=3).exists(),
         timeout=120,
@@ -93,8 +93,7 @@ def test_a_killed_training_process_runs_again_and_publishes_one_version(stack, s
 def test_a_time_limit_cleans_up_and_the_previous_version_stays_active(stack, start_worker, mocker, limit):
     two_tastes_world()
     previous = services.version_create(overrides=FAST)
-    services.train_version(version=previous)
-    services.lists_build(version=previous, in_process=True)
+    dispatch.version_train_and_publish(version=previous, in_process=True)
     # Time limits travel in the task message: the sender's task settings count, and the
     # worker's own apply when the message has none (a hard limit alone needs both unset).
     soft, hard = (8, 60) if limit == "soft" else (None, 12)
@@ -104,7 +103,7 @@ def test_a_time_limit_cleans_up_and_the_previous_version_stays_active(stack, sta
     mocker.patch.object(task, "_exec_options", None)  # Celery caches the options it sends
     worker = start_worker(RECOMMENDER_TRAIN_SOFT_TIME_LIMIT=str(soft or 0), RECOMMENDER_TRAIN_TIME_LIMIT=str(hard))
     endless = {**FAST, "epochs": 100_000, "patience": 100_000}
-    version, _ = services.retrain_request(overrides=endless)
+    version, _ = dispatch.retrain_request(overrides=endless)
     wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, state=ModelVersion.State.FAILED).exists(),
         timeout=120,
@@ -124,6 +123,6 @@ def test_a_time_limit_cleans_up_and_the_previous_version_stays_active(stack, sta
     assert previous.is_active and previous.state == ACTIVE
     # and the next retrain is free to run
     mocker.stopall()
-    again, created = services.retrain_request(overrides=FAST)
+    again, created = dispatch.retrain_request(overrides=FAST)
     assert created
     wait_for(lambda: _active(again.pk), timeout=180, what="the next retrain", worker=worker)

@@ -6,7 +6,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from recommender import services
+from recommender import dispatch, services
 from recommender.models import ModelVersion
 
 pytestmark = pytest.mark.django_db
@@ -40,8 +40,7 @@ def no_dispatch(settings, mocker):
 
 def _trained() -> ModelVersion:
     version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    dispatch.version_train_and_publish(version=version, in_process=True)
     version.refresh_from_db()
     return version
 

@@ -53,11 +53,10 @@ def test_train_with_no_activate_keeps_the_new_version_ready(two_tastes):
 
 
 def test_recommend_prints_picks_with_stars_and_reasons(two_tastes):
-    from recommender import services
+    from recommender import dispatch, services
 
     version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    dispatch.version_train_and_publish(version=version, in_process=True)
     output = _run("recommend", user="fan0", n=3)
     assert f"Top 3 for fan0 (model v{version.pk}):" in output
     assert output.count("★") == 3 and "because you rated" in output

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from movies.models import Rating
-from recommender import services
+from recommender import dispatch, services
 from recommender.services import explore
 from recommender.services.predictions import predicted_order, predicted_stars
 from tests.conftest import REPO
@@ -22,8 +22,7 @@ pytestmark = pytest.mark.django_db
 def trained(two_tastes):
     explore.forget()
     version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    dispatch.version_train_and_publish(version=version, in_process=True)
     yield two_tastes
     explore.forget()
 

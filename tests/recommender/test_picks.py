@@ -12,7 +12,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from movies.models import Dismissal, Movie, Rating
-from recommender import services
+from recommender import dispatch, services
 from recommender.store import ListStore
 from tests.conftest import REPO, need
 from tests.worlds import FAST
@@ -23,8 +23,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def trained(two_tastes):
     version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    dispatch.version_train_and_publish(version=version, in_process=True)
     return two_tastes
 
 
@@ -108,8 +107,7 @@ def redis_store(settings):
 @pytest.mark.integration
 def test_publishing_writes_every_users_list_to_redis_and_a_rating_refreshes_one(two_tastes, redis_store):
     version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    dispatch.version_train_and_publish(version=version, in_process=True)
     assert redis_store.live_version() == version.pk
     assert redis_store.count(version.pk) == 40
     user = two_tastes[0]

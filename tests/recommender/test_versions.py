@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from movies.models import Rating
-from recommender import services
+from recommender import dispatch, services
 from recommender.engine.factors import ArtifactError
 from recommender.models import ModelVersion
 from recommender.snapshot import snapshot_read
@@ -18,8 +18,7 @@ FAST = {"epochs": 4, "embedding_dim": 8, "rating_dim": 4}
 
 def _trained(**overrides) -> ModelVersion:
     version = services.version_create(preset="default", overrides={**FAST, **overrides})
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    dispatch.version_train_and_publish(version=version, in_process=True)
     version.refresh_from_db()
     return version
 
@@ -46,7 +45,7 @@ def test_ten_retrain_requests_queue_one_version(two_tastes, django_capture_on_co
     settings.CELERY_TASK_ALWAYS_EAGER = False
     delay = mocker.patch("recommender.tasks.train_version.delay")
     with django_capture_on_commit_callbacks(execute=True):
-        results = [services.retrain_request() for _ in range(10)]
+        results = [dispatch.retrain_request() for _ in range(10)]
     created = [v for v, was_created in results if was_created]
     assert len(created) == 1
     assert {v.pk for v, _ in results} == {created[0].pk}

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommender import services
+from recommender import dispatch, services
 from recommender.models import ModelVersion
 
 
@@ -23,7 +23,7 @@ class Command(BaseCommand):
         if version is None:
             raise CommandError("no such version" if options["model_version"] else "no active version: train one first")
         try:
-            services.version_rollout(version=version, in_process=options["here"])
+            dispatch.version_rollout(version=version, in_process=options["here"])
         except services.AlreadyRunning as exc:
             raise CommandError(str(exc)) from None
         version.refresh_from_db()

@@ -3,7 +3,7 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommender import services
+from recommender import dispatch, services
 from recommender.models import ModelVersion
 
 
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         if options["wait"]:
             call_command("train", preset=options["preset"], stdout=self.stdout, stderr=self.stderr)
             return
-        version, created = services.retrain_request(preset=options["preset"])
+        version, created = dispatch.retrain_request(preset=options["preset"])
         if created:
             self.stdout.write(f"queued v{version.pk} ({version.preset}); follow it in admin")
         else:
@@ -35,14 +35,8 @@ class Command(BaseCommand):
         if version is None or not version.is_running:
             raise CommandError(f"v{version_id} is not queued")
         try:
-            services.train_version(version=version)
-            services.lists_build(version=version, in_process=True)
+            dispatch.version_train_and_publish(version=version, in_process=True)
         except services.Cancelled:
             self.stdout.write(f"v{version_id} cancelled")
             return
-        except Exception as exc:
-            version.refresh_from_db()
-            if version.is_running:  # failed after training, while building lists
-                services.version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
-            raise
         self.stdout.write(f"v{version_id} trained and active")

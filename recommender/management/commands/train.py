@@ -2,7 +2,7 @@ import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from recommender import services
+from recommender import dispatch, services
 
 
 class Command(BaseCommand):
@@ -34,8 +34,10 @@ class Command(BaseCommand):
         try:
             version = services.version_create(preset=options["preset"], overrides=overrides)  # type: ignore[arg-type]
             self.stdout.write(f"training v{version.pk} ({version.preset}) ...")
-            services.train_version(
+            dispatch.version_train_and_publish(
                 version=version,
+                in_process=True,
+                activate=not options["no_activate"],
                 seed=options["seed"],  # type: ignore[arg-type]
                 on_epoch=self._print_epoch,
                 evaluate_protocols=not options["no_protocols"],
@@ -43,11 +45,6 @@ class Command(BaseCommand):
             )
         except (services.AlreadyRunning, services.NoTrainingData, services.Cancelled, ValueError) as exc:
             raise CommandError(str(exc)) from None
-        if options["no_activate"]:
-            services.version_ready(version=version)
-        else:
-            self.stdout.write("computing every user's list ...")
-            services.lists_build(version=version, in_process=True)
         version.refresh_from_db()
         self.stdout.write(
             f"trained v{version.pk} ({version.preset}) on {version.n_ratings:,} ratings "

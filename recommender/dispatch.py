@@ -1,0 +1,142 @@
+"""The one place that sends the recommender's work to Celery (tasks, chords) or runs it in this process.
+
+Arrows run one way: views, the API, admin, commands and tasks call this module; it calls the
+services, which never dispatch work themselves. Tasks are named by their Celery names, not
+imported, so recommender.tasks can import this module without a cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from celery import chord, current_app
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from recommender import services
+from recommender.models import ModelVersion
+from recommender.services.versions import State, version_artifact_check, version_update
+from recommender.store import get_store
+
+log = logging.getLogger(__name__)
+
+TRAIN_TASK = "recommender.train_version"
+LISTS_COMPUTE_TASK = "recommender.lists_compute"
+LISTS_PUBLISH_TASK = "recommender.lists_publish"
+LISTS_FAILED_TASK = "recommender.lists_failed"
+
+
+def _task(name: str):  # type: ignore[no-untyped-def]
+    return current_app.tasks[name]
+
+
+def retrain_request(*, preset: str | None = None, overrides: dict | None = None) -> tuple[ModelVersion, bool]:
+    """Queue a retrain on the training queue unless one is already queued or running.
+
+    Returns (version, created): the new queued version, or the running one.
+    """
+    try:
+        version = services.version_create(preset=preset, overrides=overrides)
+    except services.AlreadyRunning as exc:
+        return exc.version, False
+    transaction.on_commit(lambda: training_start(version.pk))
+    return version, True
+
+
+def training_start(version_id: int) -> None:
+    """Send a queued version to the training queue, or without a broker train it in a process of its own."""
+    if not settings.CELERY_TASK_ALWAYS_EAGER:
+        _task(TRAIN_TASK).delay(version_id)
+        return
+    # No broker (embedded mode): a process of its own, so that the web process that
+    # asked never loads TensorFlow and the request returns at once.
+    log_path = Path(settings.VAR_DIR) / "logs" / f"train-v{version_id}.log"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("ab") as out:
+        subprocess.Popen(  # noqa: S603 - our own interpreter and manage.py, an integer argument
+            [sys.executable, str(settings.BASE_DIR / "manage.py"), "retrain", "--run", str(version_id)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def version_train_and_publish(
+    *,
+    version: ModelVersion,
+    in_process: bool,
+    activate: bool = True,
+    seed: int = 42,
+    on_epoch: Callable[[dict], None] | None = None,
+    evaluate_protocols: bool = True,
+    on_phase: Callable[[str], None] | None = None,
+) -> ModelVersion:
+    """Train a queued version, then build its lists and make it live; the one recipe every caller uses.
+
+    1. Train (services.train_version): a failure there marks the version failed; a cancel
+       raises Cancelled.
+    2. With `activate` off, keep the version ready (activate it later in admin).
+    3. Else build every user's list (lists_build: here when `in_process`, else on the
+       workers) and publish. A failure while building here marks the version failed, so it
+       never stays "computing lists"; the error is raised again.
+    """
+    services.train_version(
+        version=version, seed=seed, on_epoch=on_epoch, evaluate_protocols=evaluate_protocols, on_phase=on_phase
+    )
+    if not activate:
+        return services.version_ready(version=version)
+    if on_phase:
+        on_phase("computing every user's list ...")
+    try:
+        lists_build(version=version, in_process=in_process)
+    except Exception as exc:
+        version.refresh_from_db()
+        if version.is_running:
+            services.version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
+        raise
+    version.refresh_from_db()
+    return version
+
+
+def lists_build(*, version: ModelVersion, in_process: bool = False) -> None:
+    """After training: compute every user's list, then make the version live.
+
+    1. Mark the version "computing lists".
+    2. Without Redis there are no lists to keep: activate at once (pages rank from factors).
+    3. With tasks running in process (or `in_process`), compute the chunks here, then publish.
+    4. Otherwise fan the chunks out as a Celery group whose callback publishes,
+       so more workers finish sooner.
+    """
+    version_update(version, state=State.COMPUTING_LISTS)
+    if get_store() is None:
+        services.lists_publish(version=version)
+        return
+    chunks = services.list_chunks(version=version)
+    if in_process or settings.CELERY_TASK_ALWAYS_EAGER:
+        for start, stop in chunks:
+            services.lists_compute(version=version, start=start, stop=stop)
+        services.lists_publish(version=version)
+        return
+    header = [_task(LISTS_COMPUTE_TASK).si(version.pk, start, stop) for start, stop in chunks]
+    chord(header)(_task(LISTS_PUBLISH_TASK).si(version.pk).on_error(_task(LISTS_FAILED_TASK).s(version.pk)))
+
+
+def version_rollout(*, version: ModelVersion, in_process: bool = False) -> None:
+    """Activate a trained version (a roll-back, or one kept back): check its file, build its lists, publish.
+
+    Raises ArtifactError for a missing or corrupt file (the active version stays) and
+    AlreadyRunning when another version is training or computing lists.
+    """
+    version_artifact_check(version=version)
+    try:
+        lists_build(version=version, in_process=in_process)
+    except IntegrityError:
+        running = services.running_version()
+        if running is None:
+            raise
+        raise services.AlreadyRunning(running) from None
