@@ -1,8 +1,10 @@
-"""The account page where a user makes and revokes API tokens."""
+"""Account pages: sign-up, and the page where a user makes and revokes API tokens."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -10,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.tokens import api_token_create, api_token_list_for_user, api_token_revoke
+from movies.forms import SignUpForm
 
 
 @login_required
@@ -41,3 +44,16 @@ def token_revoke(request: HttpRequest, token_id: int) -> HttpResponse:
     else:
         messages.error(request, "No such token of yours, or it was already revoked.")
     return redirect("api_tokens")
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = SignUpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+        messages.success(request, f"Welcome, {user.get_username()}! Rate a few movies to get your picks.")
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})

@@ -2,8 +2,8 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.login_limit import admin_site_limit, login_view
-from accounts.views import token_list, token_revoke
-from movies.views.catalogue import home, signup
+from accounts.views import signup, token_list, token_revoke
+from movies.views.catalogue import home
 from recommender.api import api
 
 # Failed logins are limited on both login pages (accounts/login_limit.py).

@@ -1,49 +1,30 @@
-"""Pages of the site. Thin: a form validates, a service writes or a selector reads, then render.
+"""The catalogue: the home page, the movie list with its filters, and a movie's page."""
 
-Write views answer htmx requests (header HX-Request) with a partial to swap in,
-and plain form posts (no JavaScript) with a redirect back to where they came from.
-The recommender is called from here only (movies' services and selectors know
-nothing of it): _picks_for reads a user's picks, and _picks_refresh, called after
-every change to a user's ratings, recomputes their stored list at once.
-"""
-
-import logging
-from collections.abc import Callable, Iterable
-from functools import wraps
-from typing import Any
-from urllib.parse import urlencode, urlsplit
+from collections.abc import Iterable
 
 import numpy as np
-from django.conf import settings
-from django.contrib import messages
-from django.contrib.auth import login
-from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
-from django.core.exceptions import ValidationError
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render, resolve_url
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import SafeString, mark_safe
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET
 
-from movies import selectors, services
-from movies.forms import DEFAULT_MIN_RATINGS, ExploreForm, MovieFilterForm, RatingForm, RatingSortForm, SignUpForm
+from movies import selectors
+from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm
 from movies.models import Genre, Movie
-from recommender.services import Pick, recommend_for, similar_to, user_picks_refresh
+from movies.views.helpers import page_of, query_without_page
+from recommender.services import Pick, recommend_for, similar_to
 from recommender.services.explore import active_explore
 from recommender.services.predictions import predicted_order
 from recommender.services.sections import movie_page_parts, personal_section
 from recommender.services.user_generation import spread_lifetime
 
-logger = logging.getLogger(__name__)
-
 PAGE_SIZE = 24
-RATINGS_PAGE_SIZE = 50
 PICKS_COUNT = 20
 # Lists ordered by average rating ignore movies with fewer ratings than this.
 TOP_RATED_MIN_RATINGS = 50
@@ -56,85 +37,7 @@ GENRE_ROW_LENGTH = 10
 # their own movies are taken out, refreshed every few minutes (averages move slowly).
 GENRE_TOP_CANDIDATES = 60
 GENRE_TOP_SECONDS = 600
-EXPLORE_LIST_LENGTH = 20
 SIMILAR_COUNT = 12
-
-
-def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
-    """The user's top picks (never a movie they rated or marked "not interested")."""
-    return recommend_for(user, n=n)
-
-
-def _picks_refresh(user: AbstractBaseUser) -> None:
-    """Tell the recommender the user's ratings changed, so their stored list is recomputed now.
-
-    The rating is already saved: a recommender failure is logged, never shown to the user.
-    """
-    try:
-        user_picks_refresh(user_id=user.pk)
-    except Exception:
-        logger.exception("refreshing the picks of user %s failed", user.pk)
-
-
-def _is_htmx(request: HttpRequest) -> bool:
-    return request.headers.get("HX-Request") == "true"
-
-
-def _login_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """login_required, except that an htmx request (a session that expired while the page
-    was open) gets the browser sent to the login page instead of a login form swapped
-    into the widget."""
-    redirecting = login_required(view)
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if _is_htmx(request) and not request.user.is_authenticated:
-            current = urlsplit(request.headers.get("HX-Current-URL", ""))
-            back = "/"
-            if current.netloc == request.get_host() and current.path:  # only ever back to this site
-                back = current.path + (f"?{current.query}" if current.query else "")
-            response = HttpResponse(status=401)
-            response["HX-Redirect"] = f"{resolve_url(settings.LOGIN_URL)}?{urlencode({'next': back})}"
-            return response
-        return redirecting(request, *args, **kwargs)
-
-    return wrapper
-
-
-def _next_or(request: HttpRequest, default: str) -> str:
-    """The page a form was posted from (its "next" field) if it is one of ours, else default."""
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    if not url_has_allowed_host_and_scheme(
-        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        return default
-    return target
-
-
-def _redirect_back(request: HttpRequest, default: str) -> HttpResponseRedirect:
-    """Back to the page the plain form was posted from."""
-    return HttpResponseRedirect(_next_or(request, default))
-
-
-def _get_movie(movie_id: int) -> Movie:
-    """Every movie page and action fails the same way for an unknown movie."""
-    try:
-        return selectors.movie_get(movie_id=movie_id, with_genres=False)
-    except Movie.DoesNotExist:
-        raise Http404("No such movie") from None
-
-
-def _page(request: HttpRequest, items: QuerySet, per_page: int) -> Page:
-    return Paginator(items, per_page).get_page(request.GET.get("page"))
-
-
-def _query_without_page(request: HttpRequest) -> str:
-    params = request.GET.copy()
-    params.pop("page", None)
-    return params.urlencode()
-
-
-# --- Pages --------------------------------------------------------------------
 
 
 @require_GET
@@ -173,6 +76,11 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
     genres = selectors.genre_list_favourite_for_user(user=user, limit=FAVOURITE_GENRE_ROWS)
     context["genre_rows"] = _genre_rows(user, genres)
     return context
+
+
+def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
+    """The user's top picks (never a movie they rated or marked "not interested")."""
+    return recommend_for(user, n=n)
 
 
 def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> list[tuple[Genre, list[tuple[int, SafeString]]]]:
@@ -236,7 +144,7 @@ def movie_list(request: HttpRequest) -> HttpResponse:
     if order is None:
         if search["sort"] == "predicted":  # anonymous, no ratings or no model: nothing personal to sort by
             search["sort"] = "rating"
-        page = _page(request, selectors.movie_search(**search), PAGE_SIZE)
+        page = page_of(request, selectors.movie_search(**search), PAGE_SIZE)
     else:
         page, predicted = _predicted_page(request, selectors.movie_search(**search), order)
     ids = [m.pk for m in page]
@@ -246,7 +154,7 @@ def movie_list(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "page": page,
-            "query_string": _query_without_page(request),
+            "query_string": query_without_page(request),
             "my_values": selectors.rating_values_for_user(user=request.user, movie_ids=ids),
             "dismissed": selectors.dismissed_movie_ids(user=request.user, movie_ids=ids),
             "predicted": predicted,
@@ -307,102 +215,7 @@ def _movie_about(movie: Movie) -> dict[str, str]:
     }
 
 
-@login_required
-@require_GET
-def rating_list(request: HttpRequest) -> HttpResponse:
-    form = RatingSortForm(request.GET)
-    sort = form.sort_key()
-    page = _page(request, selectors.rating_list_for_user(user=request.user, sort=sort), RATINGS_PAGE_SIZE)
-    return render(
-        request,
-        "movies/rating_list.html",
-        {
-            "form": form,
-            "sort": sort,
-            "page": page,
-            "query_string": _query_without_page(request),
-            "dismissals": selectors.dismissal_list_for_user(user=request.user)[:100],
-        },
-    )
-
-
-@require_GET
-def explore(request: HttpRequest) -> HttpResponse:
-    """The tutorial's analysis of the ratings, live: the parts that need no trained model."""
-    form = ExploreForm(request.GET or None)
-    min_ratings = form.min_ratings_value()
-    genres = selectors.genre_stats_list()
-    rated = [g for g in genres if g.mean is not None]
-    return render(
-        request,
-        "movies/explore.html",
-        {
-            "form": form,
-            "min_ratings": min_ratings,
-            "top_rated": selectors.movie_list_top_rated(min_ratings=min_ratings, limit=EXPLORE_LIST_LENGTH),
-            "most_rated": selectors.movie_list_most_rated(limit=EXPLORE_LIST_LENGTH),
-            "genres_by_mean": sorted(rated, key=lambda g: (-g.mean, g.name)),
-            "genres_by_count": sorted(genres, key=lambda g: (-g.ratings, g.name)),
-            "max_genre_ratings": max((g.ratings for g in genres), default=0),
-        },
-    )
-
-
-# --- Writes -------------------------------------------------------------------
-
-
-@_login_required
-@require_POST
-def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
-    movie = _get_movie(movie_id)
-    form = RatingForm(request.POST)
-    if form.is_valid():
-        try:
-            services.rating_create_or_update(user=request.user, movie_id=movie.pk, value=form.cleaned_data["value"])
-        except ValidationError as error:
-            form.add_error(None, error)
-        else:
-            _picks_refresh(request.user)
-    if not _is_htmx(request):
-        if form.errors:
-            messages.error(request, "That rating was not saved: choose 0.5 to 5 stars.")
-        else:
-            messages.success(request, f"Rated {movie} {form.cleaned_data['value']:g} stars.")
-        return _redirect_back(request, movie.get_absolute_url())
-    return _rating_widget_response(request, movie, form)
-
-
-@_login_required
-@require_POST
-def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
-    movie = _get_movie(movie_id)
-    removed = services.rating_delete(user=request.user, movie_id=movie.pk)
-    if removed:
-        _picks_refresh(request.user)
-    if not _is_htmx(request):
-        if removed:
-            messages.success(request, f"Removed your rating of {movie}.")
-        return _redirect_back(request, movie.get_absolute_url())
-    return _rating_widget_response(request, movie, RatingForm())
-
-
-def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm) -> HttpResponse:
-    """The widget after a change; with refresh=picks, also the picks (and onboarding progress) out of band."""
-    rating = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
-    context: dict = {
-        "movie": movie,
-        "my_value": rating.value if rating else None,
-        "form": form,
-        "refresh": request.POST.get("refresh", ""),
-        "next": _next_or(request, movie.get_absolute_url()),
-    }
-    if context["refresh"] == "picks" and not form.errors:
-        context["oob"] = True
-        context.update(_personal_home_picks_context(request.user))
-    return render(request, "movies/_rating_widget.html", context, status=422 if form.errors else 200)
-
-
-def _personal_home_picks_context(user: AbstractBaseUser) -> dict:
+def home_picks_context(user: AbstractBaseUser) -> dict:
     rated = selectors.rating_count_for_user(user=user)
     return {
         "rated_count": rated,
@@ -410,51 +223,3 @@ def _personal_home_picks_context(user: AbstractBaseUser) -> dict:
         "to_go": max(ONBOARDING_RATINGS - rated, 0),
         "picks": _picks_for(user) if rated >= ONBOARDING_RATINGS else [],
     }
-
-
-@_login_required
-@require_POST
-def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
-    movie = _get_movie(movie_id)
-    services.movie_dismiss(user=request.user, movie_id=movie.pk)
-    _picks_refresh(request.user)
-    return _dismiss_response(request, movie, dismissed=True)
-
-
-@_login_required
-@require_POST
-def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
-    movie = _get_movie(movie_id)
-    services.movie_undismiss(user=request.user, movie_id=movie.pk)
-    _picks_refresh(request.user)
-    return _dismiss_response(request, movie, dismissed=False)
-
-
-def _dismiss_response(request: HttpRequest, movie: Movie, *, dismissed: bool) -> HttpResponse:
-    if not _is_htmx(request):
-        if dismissed:
-            messages.success(request, f"{movie} will not be suggested to you again.")
-        else:
-            messages.success(request, f"{movie} may be suggested to you again.")
-        return _redirect_back(request, movie.get_absolute_url())
-    return render(
-        request,
-        "movies/_dismiss_toggle.html",
-        {"movie": movie, "is_dismissed": dismissed, "next": _next_or(request, movie.get_absolute_url())},
-    )
-
-
-# --- Accounts -----------------------------------------------------------------
-
-
-@require_http_methods(["GET", "POST"])
-def signup(request: HttpRequest) -> HttpResponse:
-    if request.user.is_authenticated:
-        return redirect("home")
-    form = SignUpForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        user = form.save()
-        login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
-        messages.success(request, f"Welcome, {user.get_username()}! Rate a few movies to get your picks.")
-        return redirect("home")
-    return render(request, "registration/signup.html", {"form": form})

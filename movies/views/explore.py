@@ -1,7 +1,8 @@
-"""Pages drawn from the trained model: movie map, clusters, biases.
+"""Exploring the ratings: the tutorial's analysis, and the pages drawn from the trained model.
 
-They read the active version's explore file (computed once after training, see
-recommender.services.explore) and never compute t-SNE or KMeans in a request.
+The model's pages (movie map, clusters, biases) read the active version's explore file
+(computed once after training, see recommender.services.explore) and never compute
+t-SNE or KMeans in a request.
 Without an active version or its file, they say so.
 """
 
@@ -10,10 +11,35 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.views.decorators.http import require_GET
 
+from movies import selectors
+from movies.forms import ExploreForm
 from movies.models import Movie
 from recommender.services.explore import Explore, active_explore
 
 CLUSTER_PAGE_MOVIES = 200
+EXPLORE_LIST_LENGTH = 20
+
+
+@require_GET
+def explore(request: HttpRequest) -> HttpResponse:
+    """The tutorial's analysis of the ratings, live: the parts that need no trained model."""
+    form = ExploreForm(request.GET or None)
+    min_ratings = form.min_ratings_value()
+    genres = selectors.genre_stats_list()
+    rated = [g for g in genres if g.mean is not None]
+    return render(
+        request,
+        "movies/explore.html",
+        {
+            "form": form,
+            "min_ratings": min_ratings,
+            "top_rated": selectors.movie_list_top_rated(min_ratings=min_ratings, limit=EXPLORE_LIST_LENGTH),
+            "most_rated": selectors.movie_list_most_rated(limit=EXPLORE_LIST_LENGTH),
+            "genres_by_mean": sorted(rated, key=lambda g: (-g.mean, g.name)),
+            "genres_by_count": sorted(genres, key=lambda g: (-g.ratings, g.name)),
+            "max_genre_ratings": max((g.ratings for g in genres), default=0),
+        },
+    )
 
 
 def _titles(ids: list[int]) -> dict[int, Movie]:

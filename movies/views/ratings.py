@@ -1,0 +1,148 @@
+"""A person's ratings: rate, change or remove a rating, mark "not interested", and their list.
+
+Write views answer htmx requests (header HX-Request) with a partial to swap in,
+and plain form posts (no JavaScript) with a redirect back to where they came from.
+After every change to a user's ratings the recommender recomputes their stored list at once.
+"""
+
+import logging
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET, require_POST
+
+from movies import selectors, services
+from movies.forms import RatingForm, RatingSortForm
+from movies.models import Movie
+from movies.views.catalogue import home_picks_context
+from movies.views.helpers import (
+    is_htmx,
+    login_required_htmx,
+    movie_or_404,
+    next_or,
+    page_of,
+    query_without_page,
+    redirect_back,
+)
+from recommender.services import user_picks_refresh
+
+logger = logging.getLogger(__name__)
+
+RATINGS_PAGE_SIZE = 50
+
+
+def _picks_refresh(user: AbstractBaseUser) -> None:
+    """Tell the recommender the user's ratings changed, so their stored list is recomputed now.
+
+    The rating is already saved: a recommender failure is logged, never shown to the user.
+    """
+    try:
+        user_picks_refresh(user_id=user.pk)
+    except Exception:
+        logger.exception("refreshing the picks of user %s failed", user.pk)
+
+
+@login_required
+@require_GET
+def rating_list(request: HttpRequest) -> HttpResponse:
+    form = RatingSortForm(request.GET)
+    sort = form.sort_key()
+    page = page_of(request, selectors.rating_list_for_user(user=request.user, sort=sort), RATINGS_PAGE_SIZE)
+    return render(
+        request,
+        "movies/rating_list.html",
+        {
+            "form": form,
+            "sort": sort,
+            "page": page,
+            "query_string": query_without_page(request),
+            "dismissals": selectors.dismissal_list_for_user(user=request.user)[:100],
+        },
+    )
+
+
+@login_required_htmx
+@require_POST
+def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = movie_or_404(movie_id)
+    form = RatingForm(request.POST)
+    if form.is_valid():
+        try:
+            services.rating_create_or_update(user=request.user, movie_id=movie.pk, value=form.cleaned_data["value"])
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            _picks_refresh(request.user)
+    if not is_htmx(request):
+        if form.errors:
+            messages.error(request, "That rating was not saved: choose 0.5 to 5 stars.")
+        else:
+            messages.success(request, f"Rated {movie} {form.cleaned_data['value']:g} stars.")
+        return redirect_back(request, movie.get_absolute_url())
+    return _rating_widget_response(request, movie, form)
+
+
+@login_required_htmx
+@require_POST
+def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = movie_or_404(movie_id)
+    removed = services.rating_delete(user=request.user, movie_id=movie.pk)
+    if removed:
+        _picks_refresh(request.user)
+    if not is_htmx(request):
+        if removed:
+            messages.success(request, f"Removed your rating of {movie}.")
+        return redirect_back(request, movie.get_absolute_url())
+    return _rating_widget_response(request, movie, RatingForm())
+
+
+def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm) -> HttpResponse:
+    """The widget after a change; with refresh=picks, also the picks (and onboarding progress) out of band."""
+    rating = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
+    context: dict = {
+        "movie": movie,
+        "my_value": rating.value if rating else None,
+        "form": form,
+        "refresh": request.POST.get("refresh", ""),
+        "next": next_or(request, movie.get_absolute_url()),
+    }
+    if context["refresh"] == "picks" and not form.errors:
+        context["oob"] = True
+        context.update(home_picks_context(request.user))
+    return render(request, "movies/_rating_widget.html", context, status=422 if form.errors else 200)
+
+
+@login_required_htmx
+@require_POST
+def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = movie_or_404(movie_id)
+    services.movie_dismiss(user=request.user, movie_id=movie.pk)
+    _picks_refresh(request.user)
+    return _dismiss_response(request, movie, dismissed=True)
+
+
+@login_required_htmx
+@require_POST
+def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
+    movie = movie_or_404(movie_id)
+    services.movie_undismiss(user=request.user, movie_id=movie.pk)
+    _picks_refresh(request.user)
+    return _dismiss_response(request, movie, dismissed=False)
+
+
+def _dismiss_response(request: HttpRequest, movie: Movie, *, dismissed: bool) -> HttpResponse:
+    if not is_htmx(request):
+        if dismissed:
+            messages.success(request, f"{movie} will not be suggested to you again.")
+        else:
+            messages.success(request, f"{movie} may be suggested to you again.")
+        return redirect_back(request, movie.get_absolute_url())
+    return render(
+        request,
+        "movies/_dismiss_toggle.html",
+        {"movie": movie, "is_dismissed": dismissed, "next": next_or(request, movie.get_absolute_url())},
+    )
