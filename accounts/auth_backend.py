@@ -1,7 +1,7 @@
 """The logged-in user of a request read from the shared cache instead of the database.
 
 Every logged-in page load asks the authentication backend for the session's user: one query,
-a quarter of a cached home or movie page's time (bench/README.md, Site load). This backend keeps
+a large share of a page that is otherwise served from the cache. This backend keeps
 that user's fields in the cache (Redis in production) for USER_SECONDS, without the password
 hash: in its place it keeps the session hash derived from it, the same HMAC every session of
 that user already stores, so checking a session needs no query either. Saving or deleting the
@@ -21,11 +21,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
+from recommender import cache_keys
+
 USER_SECONDS = 60
-
-
-def _key(user_id: object) -> str:
-    return f"auth-user:v1:{user_id}"
 
 
 def _fields() -> list[str]:
@@ -37,7 +35,7 @@ class CachedModelBackend(ModelBackend):
     """ModelBackend whose get_user (each request of a session) is served from the cache."""
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
-        key = _key(user_id)
+        key = cache_keys.auth_user(user_id)
         found = cache.get(key)
         if found is not None:
             values, session_hash = found
@@ -65,7 +63,7 @@ def _session_hash_of(user: AbstractBaseUser, cached: str) -> Callable[[], str]:
 
 
 def _forget(sender: type, instance: AbstractBaseUser, **kwargs: Any) -> None:
-    cache.delete(_key(instance.pk))
+    cache.delete(cache_keys.auth_user(instance.pk))
 
 
 post_save.connect(_forget, sender=get_user_model(), dispatch_uid="accounts.auth_backend.saved")

@@ -26,6 +26,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from recommender import cache_keys
 from recommender.models import ApiToken
 
 # Recognisable in logs and secret scanners, like GitHub's "ghp_".
@@ -91,7 +92,7 @@ def api_tokens_forget(*, token_hashes: list[str], revoked: bool) -> None:
     shared = _shared_cache()
     if shared is None or not token_hashes:
         return
-    keys = [_cache_key(h) for h in token_hashes]
+    keys = [cache_keys.api_token(h) for h in token_hashes]
     if revoked:
         shared.set_many(dict.fromkeys(keys, _REVOKED), REVOKED_SECONDS)
     else:
@@ -104,7 +105,7 @@ def api_token_user(*, secret: str) -> AbstractBaseUser | None:
         return None
     digest = token_hash(secret)
     shared = _shared_cache()
-    remembered = shared.get(_cache_key(digest)) if shared is not None else None
+    remembered = shared.get(cache_keys.api_token(digest)) if shared is not None else None
     if remembered == _REVOKED:
         return None
     if remembered is not None:
@@ -122,17 +123,13 @@ def api_token_user(*, secret: str) -> AbstractBaseUser | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     if shared is not None:
         # add, never set: a revoke's mark written since our query must win.
-        shared.add(_cache_key(digest), _user_fields(token.user), CACHE_SECONDS)
+        shared.add(cache_keys.api_token(digest), _user_fields(token.user), CACHE_SECONDS)
     return token.user
 
 
 def _shared_cache() -> BaseCache | None:
     shared = caches["default"]
     return None if isinstance(shared, LocMemCache | DummyCache) else shared
-
-
-def _cache_key(digest: str) -> str:
-    return f"api-token:v1:{digest}"
 
 
 # What a remembered lookup keeps of the user: enough for the API, and never the password hash.

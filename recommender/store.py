@@ -24,6 +24,8 @@ from collections.abc import Iterable
 import numpy as np
 import redis
 
+from recommender import cache_keys
+
 log = logging.getLogger(__name__)
 
 _IDS = np.dtype("<u4")
@@ -53,12 +55,12 @@ class ListStore:
         client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
         return cls(client, **options)  # type: ignore[arg-type]
 
-    # --- keys: built here and nowhere else -------------------------------------------
+    # --- keys (recommender.cache_keys) -------------------------------------------------
     def live_key(self) -> str:
-        return f"{self.prefix}:live"
+        return cache_keys.lists_live(self.prefix)
 
     def lists_key(self, version: int) -> str:
-        return f"{self.prefix}:v{version}:top"
+        return cache_keys.lists_of_version(self.prefix, version)
 
     # --- reads ---------------------------------------------------------------------
     @property

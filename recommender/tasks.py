@@ -12,7 +12,7 @@ from celery.exceptions import TimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 
-from recommender import dispatch, services
+from recommender import cache_keys, dispatch, services
 from recommender.models import ModelVersion
 from recommender.retrain_lock import RetrainLock
 from recommender.store import get_store
@@ -23,7 +23,9 @@ log = logging.getLogger(__name__)
 def _lock(owner: str) -> RetrainLock:
     store = get_store()
     return RetrainLock(
-        store.client if store is not None else None, owner, key=f"{settings.RECOMMENDER_LISTS_PREFIX}:retrain-lock"
+        store.client if store is not None else None,
+        owner,
+        key=cache_keys.retrain_lock(settings.RECOMMENDER_LISTS_PREFIX),
     )
 
 

@@ -2,9 +2,7 @@
 
 from collections.abc import Iterable
 
-import numpy as np
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -20,9 +18,8 @@ from movies.models import Genre, Movie
 from movies.views.helpers import page_of, query_without_page
 from recommender.services import Pick, recommend_for, similar_to
 from recommender.services.explore import active_explore
-from recommender.services.predictions import predicted_order
-from recommender.services.sections import movie_page_parts, personal_section
-from recommender.services.user_generation import spread_lifetime
+from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
+from recommender.services.sections import genre_top_cards, movie_page_parts, personal_section
 
 PAGE_SIZE = 24
 PICKS_COUNT = 20
@@ -86,30 +83,24 @@ def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
 def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> list[tuple[Genre, list[tuple[int, SafeString]]]]:
     """The best rated movies of each genre that the user has neither rated nor dismissed, as cards.
 
-    Each genre's top list is the same for everybody: it is kept in the cache (GENRE_TOP_SECONDS)
-    as (movie id, card html) pairs, each card rendered once (a card here shows nothing of the
-    user), and the user's own movies are taken out here, with one query over the candidates.
-    Rendering 30 cards per user was a third of a home page rebuild's CPU; the pairs are also
-    quicker to read back than 180 pickled movies. Only a user who has seen every candidate of a
+    Each genre's top list is the same for everybody (the section cache keeps it as rendered
+    cards, since a card here shows nothing of the user); the user's own movies are taken out
+    here, with one query over the candidates. Only a user who has seen every candidate of a
     genre costs that genre's full query and renders its cards.
 
     Returns:
         [(genre, [(movie id, card html)])], best rated first.
     """
-    # v2: (id, card) pairs; a deploy must not read the movie lists an older release cached.
-    keys = {genre.pk: f"genre-top:v2:{genre.pk}:{TOP_RATED_MIN_RATINGS}" for genre in genres}
-    found = cache.get_many(list(keys.values()))
-    tops: dict[int, list[tuple[int, str]]] = {}
-    for genre in genres:
-        top = found.get(keys[genre.pk])
-        if top is None:
-            top = _movie_cards(
-                selectors.movie_list_top_in_genre(
-                    genre_id=genre.pk, min_ratings=TOP_RATED_MIN_RATINGS, limit=GENRE_TOP_CANDIDATES
-                )
+    tops = genre_top_cards(
+        genre_ids=[genre.pk for genre in genres],
+        min_ratings=TOP_RATED_MIN_RATINGS,
+        build=lambda genre_id: _movie_cards(
+            selectors.movie_list_top_in_genre(
+                genre_id=genre_id, min_ratings=TOP_RATED_MIN_RATINGS, limit=GENRE_TOP_CANDIDATES
             )
-            cache.set(keys[genre.pk], top, spread_lifetime(GENRE_TOP_SECONDS))
-        tops[genre.pk] = top
+        ),
+        seconds=GENRE_TOP_SECONDS,
+    )
     seen = selectors.movie_ids_seen_by_user(user=user, movie_ids={pk for top in tops.values() for pk, _ in top})
     rows = []
     for genre in genres:
@@ -163,22 +154,18 @@ def movie_list(request: HttpRequest) -> HttpResponse:
 
 
 def _predicted_page(
-    request: HttpRequest, movies: QuerySet[Movie], order: tuple[np.ndarray, np.ndarray]
+    request: HttpRequest, movies: QuerySet[Movie], order: PredictedOrder
 ) -> tuple[Page, dict[int, float]]:
     """One page of the filtered movies ranked by the user's predicted stars.
 
-    The scores of the whole catalogue come from numpy (predicted_order); the database
-    gives the filtered ids (one query of integers) and then one page of movies, so the
-    cost stays bounded on 62k movies. Movies the model does not know go last.
+    The ranking is the recommender's (predicted_page_order over the filtered ids, one query
+    of integers); the database then gives one page of movies, so the cost stays bounded
+    whatever the catalogue's size.
     """
-    ranked_ids, stars = order
-    filtered = np.fromiter(movies.order_by().values_list("pk", flat=True), dtype=np.int64)
-    keep = np.isin(ranked_ids, filtered)
-    ids = ranked_ids[keep].tolist() + np.setdiff1d(filtered, ranked_ids).tolist()
+    ids, star_of = predicted_page_order(order, movies.order_by().values_list("pk", flat=True))
     page = Paginator(ids, PAGE_SIZE).get_page(request.GET.get("page"))
     by_id = movies.order_by().in_bulk(list(page.object_list))
     page.object_list = [by_id[i] for i in page.object_list if i in by_id]
-    star_of = dict(zip(ranked_ids[keep].tolist(), stars[keep].tolist(), strict=True))
     return page, {m.pk: star_of[m.pk] for m in page.object_list if m.pk in star_of}
 
 

@@ -10,21 +10,14 @@ for another user or another query. API_PICKS_CACHE_SECONDS = 0 turns the cache o
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 
 from django.conf import settings
 from django.core.cache import cache
 
+from recommender import cache_keys
 from recommender.services.factors_cache import active_version_id
 from recommender.services.user_generation import user_generation_key, user_stamped
-
-
-def picks_body_key(*, user_id: int, n: int, genre: str | None) -> str:
-    """The one place the key is built. The genre filter ignores case, so the key does too; it is
-    hashed because a query value may hold anything a cache key must not (spaces, control bytes)."""
-    query = f"{n}:" + (hashlib.sha1(genre.lower().encode(), usedforsecurity=False).hexdigest()[:16] if genre else "")
-    return f"api-picks:{user_id}:{query}"
 
 
 def picks_body(*, user_id: int, n: int, genre: str | None, build: Callable[[], bytes]) -> bytes:
@@ -32,7 +25,7 @@ def picks_body(*, user_id: int, n: int, genre: str | None, build: Callable[[], b
     seconds = settings.API_PICKS_CACHE_SECONDS
     if seconds <= 0:
         return build()
-    key = picks_body_key(user_id=user_id, n=n, genre=genre)
+    key = cache_keys.api_picks(user_id=user_id, n=n, genre=genre)
     version_id = active_version_id()
     found = cache.get_many([user_generation_key(user_id), key])
     body = user_stamped(found, user_id=user_id, key=key, version_id=version_id, build=build, seconds=seconds)

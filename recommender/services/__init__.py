@@ -3,7 +3,14 @@
 from recommender.services import factors_cache
 from recommender.services.factors_cache import active_factors
 from recommender.services.lists import list_chunks, lists_compute, lists_failed, lists_publish
-from recommender.services.picks import Pick, popular_picks, recommend_for, similar_to, user_picks_refresh
+from recommender.services.picks import (
+    Pick,
+    popular_picks,
+    recommend_for,
+    similar_to,
+    user_picks_refresh,
+    user_picks_refresh_logged,
+)
 from recommender.services.versions import (
     AlreadyRunning,
     Cancelled,
@@ -36,6 +43,7 @@ __all__ = [
     "similar_to",
     "train_version",
     "user_picks_refresh",
+    "user_picks_refresh_logged",
     "version_activate",
     "version_artifact_check",
     "version_cancel",

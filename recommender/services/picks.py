@@ -9,6 +9,7 @@ rating without a retrain.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,8 @@ from recommender.services.factors_cache import active_factors
 from recommender.services.picks_queries import DISMISSED, movies_by_id, user_rows
 from recommender.services.user_generation import user_generation_bump
 from recommender.store import get_store
+
+log = logging.getLogger(__name__)
 
 # Reasons name a movie the user liked: rated at least this many stars.
 LIKED = 3.5
@@ -84,6 +87,13 @@ def _user_state(factors: Factors, user_id: int) -> tuple[_UserState | None, set[
     return state, excluded
 
 
+def user_side(factors: Factors, user_id: int) -> int | UserVector | None:
+    """The user's side of the model: their trained row, or their ratings folded in when they rated
+    since the training snapshot (or were not in it); None when they have rated nothing."""
+    state, _ = _user_state(factors, user_id)
+    return state.side if state is not None else None
+
+
 def _snapshot_time(factors: Factors) -> datetime:
     return datetime.fromisoformat(factors.metadata["snapshot_at"])
 
@@ -116,6 +126,15 @@ def user_picks_refresh(*, user_id: int) -> np.ndarray | None:
         # After the new list is stored (or failed to be): page sections cached for the user before
         # are stale, and none rendered from the old list can be cached under the new generation.
         user_generation_bump(user_id=user_id)
+
+
+def user_picks_refresh_logged(*, user_id: int) -> None:
+    """user_picks_refresh for a page or an API call that has already saved the user's change:
+    a recommender failure is logged, never shown to the user (the change itself stands)."""
+    try:
+        user_picks_refresh(user_id=user_id)
+    except Exception:
+        log.exception("refreshing the picks of user %s failed", user_id)
 
 
 def recommend_for(user: object, n: int = 10) -> list[Pick]:

@@ -1,15 +1,20 @@
 """Predicted stars of one user for given movies, or for the whole catalogue (browse sort).
 
-Same fold-in as the picks (picks._user_state): a user who rated since the training
+Same fold-in as the picks (picks.user_side): a user who rated since the training
 snapshot gets a folded-in vector, so predictions move as soon as they rate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from recommender.services.factors_cache import active_factors
-from recommender.services.picks import _user_state
+from recommender.services.picks import user_side
+
+# (movie ids, stars), best first: the whole catalogue ranked for one user.
+PredictedOrder = tuple[np.ndarray, np.ndarray]
 
 
 def predicted_stars(user: object, movie_ids: list[int]) -> dict[int, float]:
@@ -22,19 +27,19 @@ def predicted_stars(user: object, movie_ids: list[int]) -> dict[int, float]:
     if loaded is None:
         return {}
     _, factors = loaded
-    state, _ = _user_state(factors, user_id)
-    if state is None:
+    side = user_side(factors, user_id)
+    if side is None:
         return {}
     ids = np.asarray(list(movie_ids), dtype=np.int64)
     indexes = factors.movies.index(ids, unknown="missing")
     known = indexes >= 0
     if not known.any():
         return {}
-    stars = factors.predict_ratings(state.side, indexes[known])
+    stars = factors.predict_ratings(side, indexes[known])
     return {int(m): float(s) for m, s in zip(ids[known].tolist(), stars, strict=True)}
 
 
-def predicted_order(user: object) -> tuple[np.ndarray, np.ndarray] | None:
+def predicted_order(user: object) -> PredictedOrder | None:
     """(movie ids, stars) over the whole catalogue, best first, for the browse sort.
 
     One numpy pass over every movie vector (milliseconds on 62k movies); the caller
@@ -46,9 +51,23 @@ def predicted_order(user: object) -> tuple[np.ndarray, np.ndarray] | None:
     if loaded is None:
         return None
     _, factors = loaded
-    state, _ = _user_state(factors, user_id)
-    if state is None:
+    side = user_side(factors, user_id)
+    if side is None:
         return None
-    stars = np.asarray(factors.predict_ratings(state.side, np.arange(factors.n_movies)), dtype=np.float32)
+    stars = np.asarray(factors.predict_ratings(side, np.arange(factors.n_movies)), dtype=np.float32)
     order = np.argsort(-stars, kind="stable")
     return factors.movie_ids[order], stars[order]
+
+
+def predicted_page_order(order: PredictedOrder, filtered_ids: Iterable[int]) -> tuple[list[int], dict[int, float]]:
+    """The filtered movies ranked by predicted stars (movies the model does not know go last),
+    and movie id -> stars for the ranked ones.
+
+    `order` is predicted_order's answer; `filtered_ids` the ids a page's filters allow (one
+    query of integers), so the caller then loads only the movies of the page it shows.
+    """
+    ranked_ids, stars = order
+    filtered = np.fromiter(filtered_ids, dtype=np.int64)
+    keep = np.isin(ranked_ids, filtered)
+    ids = ranked_ids[keep].tolist() + np.setdiff1d(filtered, ranked_ids).tolist()
+    return ids, dict(zip(ranked_ids[keep].tolist(), stars[keep].tolist(), strict=True))

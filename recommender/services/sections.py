@@ -1,6 +1,6 @@
-"""Rendered page sections kept in the shared cache, so a page view rarely touches the database.
+"""The section cache: rendered page sections kept in the shared cache, so a page view rarely touches the database.
 
-Three kinds:
+Four kinds:
 - personal sections (the home page's picks and genre rows): one entry per user, stamped with the
   active model version and the user's generation (recommender.services.user_generation). One
   round trip reads the generation and the entry; a stamp that differs means the entry is stale.
@@ -9,6 +9,7 @@ Three kinds:
 - shared sections (the movie page's similar movies, cluster and tags): one entry per movie and
   active version, the same for everybody.
 - the user's side of the model (for predicted stars), stamped like a personal section.
+- each genre's best rated movies as rendered cards, the same for everybody, kept a few minutes.
 
 Forms inside a cached section carry a placeholder instead of the CSRF token (it belongs to the
 session, not to the section); the request's own token replaces it on the way out.
@@ -16,7 +17,7 @@ session, not to the section); the request's own token replaces it on the way out
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -26,9 +27,9 @@ from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
 from movies.models import Movie
-from recommender.engine.factors import Factors, UserVector
+from recommender import cache_keys
 from recommender.services.factors_cache import active_factors, active_version_id
-from recommender.services.picks import _user_state
+from recommender.services.picks import user_side
 from recommender.services.user_generation import spread_lifetime, user_generation_key, user_stamped
 
 # An entry outlives no change of its inputs (those bump the stamp); the time limit only bounds how
@@ -44,7 +45,7 @@ def personal_section(request: HttpRequest, name: str, render: Callable[[dict], s
     `render` gets extra context to pass to the template (the CSRF placeholder).
     """
     user_id = request.user.pk
-    key = f"section:{name}:{user_id}"
+    key = cache_keys.personal_section(name, user_id)
     found = cache.get_many([user_generation_key(user_id), key])
     html = user_stamped(
         found,
@@ -68,7 +69,7 @@ def movie_page_parts(
     """
     loaded = active_factors()
     version_id = loaded[0] if loaded is not None else 0
-    about_key, side_key = f"section:movie:{movie.pk}:v{version_id}", f"user-side:{user.pk}"
+    about_key, side_key = cache_keys.movie_section(movie.pk, version_id), cache_keys.user_side(user.pk)
     personal = loaded is not None and user.is_authenticated
     found = cache.get_many([about_key, user_generation_key(user.pk), side_key] if personal else [about_key])
     parts = found.get(about_key)
@@ -87,7 +88,7 @@ def movie_page_parts(
         user_id=user.pk,
         key=side_key,
         version_id=version_id,
-        build=lambda: _user_side(factors, user.pk),
+        build=lambda: user_side(factors, user.pk),
         seconds=PERSONAL_SECONDS,
     )
     if side is None:
@@ -95,7 +96,22 @@ def movie_page_parts(
     return about, float(factors.predict_ratings(side, np.array([index]))[0])
 
 
-def _user_side(factors: Factors, user_id: int) -> int | UserVector | None:
-    # The same state the picks and predictions use (recommender.services.predictions does the same).
-    state, _ = _user_state(factors, user_id)
-    return state.side if state is not None else None
+def genre_top_cards(
+    *, genre_ids: Sequence[int], min_ratings: int, build: Callable[[int], list[tuple[int, str]]], seconds: int
+) -> dict[int, list[tuple[int, str]]]:
+    """genre id -> its best rated movies as (movie id, card html), the same for everybody.
+
+    One cache read for every genre; a genre missing there is build(genre_id) and stored for
+    between half of `seconds` and all of it. A card rendered once here serves every user: the
+    caller takes out each user's own movies.
+    """
+    keys = {genre_id: cache_keys.genre_top(genre_id, min_ratings) for genre_id in genre_ids}
+    found = cache.get_many(list(keys.values()))
+    tops: dict[int, list[tuple[int, str]]] = {}
+    for genre_id, key in keys.items():
+        top = found.get(key)
+        if top is None:
+            top = build(genre_id)
+            cache.set(key, top, spread_lifetime(seconds))
+        tops[genre_id] = top
+    return tops

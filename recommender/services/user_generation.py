@@ -1,7 +1,7 @@
 """A number per user that changes whenever what the site shows them personally can change.
 
 Pages cache what they render for a user under the active version and this
-number (movies.page_cache); bumping it makes every such entry unreachable at
+number (recommender.services.sections, recommender.api.picks_cache); bumping it makes every such entry unreachable at
 once, so nobody sees a section from before their own rating, dismissal or list
 refresh. A new active version needs no bump: the version is part of those keys.
 
@@ -20,14 +20,16 @@ from typing import Any, TypeVar
 
 from django.core.cache import cache
 
+from recommender import cache_keys
+
 T = TypeVar("T")
 
-# Longer than anything stored under a generation lives (movies.page_cache keeps entries minutes).
+# Longer than anything stored under a generation lives (sections and picks bodies are kept minutes).
 _TTL = 7 * 24 * 3600
 
 
 def user_generation_key(user_id: int) -> str:
-    return f"usergen:{user_id}"
+    return cache_keys.user_generation(user_id)
 
 
 def user_generation(*, user_id: int) -> int:

@@ -12,7 +12,7 @@ from django.urls import reverse
 from accounts.tokens import api_token_create
 from recommender import services
 from recommender.api import me
-from recommender.api.picks_cache import picks_body_key
+from recommender.cache_keys import api_picks
 from recommender.services import factors_cache
 from tests.worlds import train_fast, two_tastes_world
 
@@ -103,7 +103,7 @@ def test_each_user_gets_their_own_picks_never_anothers(fans):
     a_picks, b_picks = _ids(a_fan, n=5), _ids(b_fan, n=5)
     assert all(m <= 20 for m in a_picks) and all(m > 20 for m in b_picks)  # each their own taste
     assert _ids(a_fan, n=5) == a_picks and _ids(b_fan, n=5) == b_picks
-    assert picks_body_key(user_id=fans[0].pk, n=5, genre=None) != picks_body_key(user_id=fans[20].pk, n=5, genre=None)
+    assert api_picks(user_id=fans[0].pk, n=5, genre=None) != api_picks(user_id=fans[20].pk, n=5, genre=None)
 
 
 def test_n_and_genre_each_have_their_own_entry(fans, built):

@@ -5,6 +5,7 @@ from django.core.cache import caches
 
 from accounts import tokens as token_service
 from accounts.tokens import api_token_create, api_token_revoke, api_token_user, token_hash
+from recommender import cache_keys
 from recommender.models import ApiToken
 
 pytestmark = pytest.mark.django_db
@@ -16,7 +17,7 @@ def shared(redis_cache):
 
 
 def _key(secret: str) -> str:
-    return token_service._cache_key(token_hash(secret))
+    return cache_keys.api_token(token_hash(secret))
 
 
 def test_a_found_token_is_remembered_and_then_costs_no_query(shared, alice, django_assert_num_queries):

@@ -5,7 +5,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from accounts.auth_backend import _key
+from recommender.cache_keys import auth_user as _key
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "a-long-test-passphrase-42"

@@ -1,0 +1,75 @@
+"""Every cache and Redis key of the project, built in one place.
+
+Keys in the Django cache (Redis database 1 in production; Django adds KEY_PREFIX) carry
+what makes them stale: a format tag (v1, v2) a release bumps when what it stores changes
+shape, and the model version where the value depends on it. Keys in the lists database
+(recommender.store) sit under RECOMMENDER_LISTS_PREFIX, so several sites can share a Redis.
+The login limit's counters (accounts/login_limit.py) keep their own builder beside their
+hashing of the username.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+# --- Django cache -------------------------------------------------------------------------------
+
+
+def user_generation(user_id: int) -> str:
+    """The number a user's personal entries are stamped with (recommender.services.user_generation)."""
+    return f"usergen:{user_id}"
+
+
+def personal_section(name: str, user_id: int) -> str:
+    """A page section rendered for one user (the home page's content)."""
+    return f"section:{name}:{user_id}"
+
+
+def movie_section(movie_id: int, version_id: int) -> str:
+    """The parts of a movie's page everybody sees under one model version."""
+    return f"section:movie:{movie_id}:v{version_id}"
+
+
+def user_side(user_id: int) -> str:
+    """The user's side of the model (a trained row or a folded-in vector)."""
+    return f"user-side:{user_id}"
+
+
+def genre_top(genre_id: int, min_ratings: int) -> str:
+    """A genre's best rated movies as (id, card html) pairs; v2 is the pairs' format."""
+    return f"genre-top:v2:{genre_id}:{min_ratings}"
+
+
+def api_picks(*, user_id: int, n: int, genre: str | None) -> str:
+    """The body of GET /api/me/picks for one user and query. The genre filter ignores case, so the
+    key does too; it is hashed because a query value may hold anything a cache key must not."""
+    query = f"{n}:" + (hashlib.sha1(genre.lower().encode(), usedforsecurity=False).hexdigest()[:16] if genre else "")
+    return f"api-picks:{user_id}:{query}"
+
+
+def auth_user(user_id: object) -> str:
+    """A session's user without the password hash (accounts.auth_backend)."""
+    return f"auth-user:v1:{user_id}"
+
+
+def api_token(digest: str) -> str:
+    """A remembered API token lookup, by the hash of its secret (accounts.tokens)."""
+    return f"api-token:v1:{digest}"
+
+
+# --- Lists database (recommender.store), under RECOMMENDER_LISTS_PREFIX -------------------------
+
+
+def lists_live(prefix: str) -> str:
+    """The version whose lists are served."""
+    return f"{prefix}:live"
+
+
+def lists_of_version(prefix: str, version_id: int) -> str:
+    """The hash of every user's list for one version."""
+    return f"{prefix}:v{version_id}:top"
+
+
+def retrain_lock(prefix: str) -> str:
+    """The lock that lets one retrain run at a time (recommender.retrain_lock)."""
+    return f"{prefix}:retrain-lock"
