@@ -97,19 +97,6 @@ def movie_search(
     return movies.order_by(*MOVIE_SORTS.get(sort, MOVIE_SORTS["rating"]))
 
 
-def movie_list_popular_unseen(*, user: AbstractBaseUser, limit: int = 20) -> QuerySet[Movie]:
-    """The most rated movies the user has neither rated nor dismissed."""
-    return (
-        Movie.objects.prefetch_related("genres")
-        .alias(
-            rated=Exists(Rating.objects.filter(user=user, movie=OuterRef("pk"))),
-            dismissed=Exists(Dismissal.objects.filter(user=user, movie=OuterRef("pk"))),
-        )
-        .filter(rated=False, dismissed=False)
-        .order_by("-ratings_count", "title")[:limit]
-    )
-
-
 @dataclass(frozen=True)
 class MovieGroup:
     genre: Genre
@@ -193,8 +180,8 @@ def movie_list_top_in_genre(*, genre_id: int, min_ratings: int, limit: int) -> l
 def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[int]:
     """Which of movie_ids the user rated or marked "not interested", in one query.
 
-    Fixed SQL: for a home page's ~180 candidates, preparing the two IN lists through the ORM cost
-    more than the query (cProfile: a sixth of a home page's rebuild).
+    Fixed SQL: for a home page's candidates (a few hundred ids), preparing the two IN lists
+    through the ORM would cost more than the query itself.
     """
     ids = sorted({int(m) for m in movie_ids})
     if not user.is_authenticated or not ids:
@@ -213,8 +200,8 @@ def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[in
 def movie_get_for_user(*, movie_id: int, user: AnyUser) -> Movie:
     """The movie with the user's stars (`my_value`, None if unrated) and `is_dismissed`, in one query.
 
-    For a logged-in user it is fixed SQL: the same query built through annotate(Subquery, Exists)
-    cost more CPU than the rest of the movie page's view (cProfile, bench/README.md "Site load").
+    For a logged-in user it is fixed SQL: building the same query through annotate(Subquery,
+    Exists) would cost more CPU than the rest of the movie page's view.
     """
     if not user.is_authenticated:
         movie = Movie.objects.get(pk=movie_id)
@@ -355,3 +342,19 @@ def movie_genre_names(*, movie_ids: Iterable[int]) -> dict[int, list[str]]:
     for movie_id, name in rows.values_list("movie_id", "genre__name"):
         found[movie_id].append(name)
     return found
+
+
+def movie_in_bulk_brief(*, movie_ids: Iterable[int]) -> dict[int, Movie]:
+    """id -> movie with only what a list row shows (title, year, rating totals), one query."""
+    return Movie.objects.only("id", "title", "year", "ratings_mean", "ratings_count").in_bulk(list(movie_ids))
+
+
+def movie_labels(*, movie_ids: Iterable[int]) -> dict[int, str]:
+    """id -> "Title (year)", or the title alone when the year is unknown; one query."""
+    rows = Movie.objects.filter(pk__in=list(movie_ids)).values_list("pk", "title", "year")
+    return {pk: f"{title} ({year})" if year is not None else title for pk, title, year in rows}
+
+
+def movie_list_most_rated_among(*, movie_ids: Iterable[int], limit: int) -> list[Movie]:
+    """The most rated of these movies, then by title."""
+    return list(Movie.objects.filter(pk__in=list(movie_ids)).order_by("-ratings_count", "title")[:limit])

@@ -42,10 +42,6 @@ def explore(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _titles(ids: list[int]) -> dict[int, Movie]:
-    return Movie.objects.only("id", "title", "year", "ratings_mean", "ratings_count").in_bulk(ids)
-
-
 @require_GET
 def movie_map(request: HttpRequest) -> HttpResponse:
     explore = active_explore()
@@ -69,12 +65,11 @@ def movie_map_points(request: HttpRequest) -> JsonResponse:
     if explore is None:
         return JsonResponse({"version": None, "points": [], "clusters": []}, status=404)
     ids = [p[0] for p in explore.points]
-    titles = dict(Movie.objects.filter(pk__in=ids).values_list("pk", "title"))
-    years = dict(Movie.objects.filter(pk__in=ids, year__isnull=False).values_list("pk", "year"))
+    labels = selectors.movie_labels(movie_ids=ids)
     points = [
-        [m, f"{titles[m]} ({years[m]})" if m in years else titles[m], x, y, c]
+        [m, labels[m], x, y, c]
         for m, x, y, c in explore.points
-        if m in titles  # a movie deleted since training
+        if m in labels  # a movie deleted since training
     ]
     clusters = [[c.label, c.name] for c in explore.clusters]
     response = JsonResponse({"version": explore.version_id, "points": points, "clusters": clusters})
@@ -96,9 +91,7 @@ def cluster_detail(request: HttpRequest, label: int) -> HttpResponse:
         raise Http404("No such cluster")
     cluster = explore.by_label[label]
     # Most rated first: the ones people know tell what the cluster is about.
-    movies = list(
-        Movie.objects.filter(pk__in=cluster.movie_ids).order_by("-ratings_count", "title")[:CLUSTER_PAGE_MOVIES]
-    )
+    movies = selectors.movie_list_most_rated_among(movie_ids=cluster.movie_ids, limit=CLUSTER_PAGE_MOVIES)
     return render(
         request,
         "movies/explore_cluster.html",
@@ -112,7 +105,9 @@ def biases(request: HttpRequest) -> HttpResponse:
     likes: list[tuple[Movie, float]] = []
     dislikes: list[tuple[Movie, float]] = []
     if explore is not None:
-        movies = _titles([m for m, _ in explore.likes] + [m for m, _ in explore.dislikes])
+        movies = selectors.movie_in_bulk_brief(
+            movie_ids=[m for m, _ in explore.likes] + [m for m, _ in explore.dislikes]
+        )
         likes = [(movies[m], b) for m, b in explore.likes if m in movies]
         dislikes = [(movies[m], b) for m, b in explore.dislikes if m in movies]
     return render(request, "movies/explore_biases.html", {"explore": explore, "likes": likes, "dislikes": dislikes})

@@ -5,11 +5,8 @@ and plain form posts (no JavaScript) with a redirect back to where they came fro
 After every change to a user's ratings the recommender recomputes their stored list at once.
 """
 
-import logging
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -28,22 +25,9 @@ from movies.views.helpers import (
     query_without_page,
     redirect_back,
 )
-from recommender.services import user_picks_refresh
-
-logger = logging.getLogger(__name__)
+from recommender.services import user_picks_refresh_logged
 
 RATINGS_PAGE_SIZE = 50
-
-
-def _picks_refresh(user: AbstractBaseUser) -> None:
-    """Tell the recommender the user's ratings changed, so their stored list is recomputed now.
-
-    The rating is already saved: a recommender failure is logged, never shown to the user.
-    """
-    try:
-        user_picks_refresh(user_id=user.pk)
-    except Exception:
-        logger.exception("refreshing the picks of user %s failed", user.pk)
 
 
 @login_required
@@ -76,7 +60,7 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            _picks_refresh(request.user)
+            user_picks_refresh_logged(user_id=request.user.pk)
     if not is_htmx(request):
         if form.errors:
             messages.error(request, "That rating was not saved: choose 0.5 to 5 stars.")
@@ -92,7 +76,7 @@ def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = movie_or_404(movie_id)
     removed = services.rating_delete(user=request.user, movie_id=movie.pk)
     if removed:
-        _picks_refresh(request.user)
+        user_picks_refresh_logged(user_id=request.user.pk)
     if not is_htmx(request):
         if removed:
             messages.success(request, f"Removed your rating of {movie}.")
@@ -121,7 +105,7 @@ def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm
 def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = movie_or_404(movie_id)
     services.movie_dismiss(user=request.user, movie_id=movie.pk)
-    _picks_refresh(request.user)
+    user_picks_refresh_logged(user_id=request.user.pk)
     return _dismiss_response(request, movie, dismissed=True)
 
 
@@ -130,7 +114,7 @@ def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
 def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = movie_or_404(movie_id)
     services.movie_undismiss(user=request.user, movie_id=movie.pk)
-    _picks_refresh(request.user)
+    user_picks_refresh_logged(user_id=request.user.pk)
     return _dismiss_response(request, movie, dismissed=False)
 
 

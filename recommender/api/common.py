@@ -1,11 +1,11 @@
-"""Helpers shared by the routers: paging, error codes, picks refresh, genre names."""
+"""Helpers shared by the API's routers: paging, error codes, genre names."""
 
 from __future__ import annotations
 
 import logging
 import math
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -13,7 +13,6 @@ from django.db.models import QuerySet
 from movies import selectors as movie_selectors
 from movies.models import Movie
 from recommender.api.schemas import ErrorOut
-from recommender.services import user_picks_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ def page_of(items: QuerySet, *, page: int, page_size: int) -> dict[str, Any]:
 
 
 # Genre names per movie id, kept in the process for GENRES_TTL seconds. A movie's genres change
-# only when an import rewrites them; the query for them was an eighth of a picks call (py-spy).
+# only when an import rewrites them, and the query for them would be a sizeable part of a picks call.
 GENRES_TTL = 300.0
 _genres: dict[int, tuple[float, list[str]]] = {}
 
@@ -54,18 +53,3 @@ def with_genre_names(movies: Iterable[Movie | None]) -> None:
         fresh.update(loaded)
     for movie in todo:
         movie._genre_names = fresh.get(movie.pk, [])  # type: ignore[attr-defined]
-
-
-def picks_refresh(user_id: int) -> None:
-    """Recompute the user's stored picks after a change, as the site's pages do.
-
-    The change is already saved: a recommender failure is logged, never a 500.
-    """
-    try:
-        user_picks_refresh(user_id=user_id)
-    except Exception:
-        logger.exception("refreshing the picks of user %s failed", user_id)
-
-
-def movies_of(rows: Sequence[Any]) -> list[Movie]:
-    return [row.movie for row in rows]

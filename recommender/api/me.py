@@ -16,7 +16,7 @@ from ninja import Path, Query, Router, Status
 
 from movies import selectors, services
 from recommender.api.auth import USER_AUTH
-from recommender.api.common import BODY_ERRORS, MAX_PAGE, USER_ERRORS, page_of, picks_refresh, with_genre_names
+from recommender.api.common import BODY_ERRORS, MAX_PAGE, USER_ERRORS, page_of, with_genre_names
 from recommender.api.picks_cache import picks_body
 from recommender.api.schemas import (
     MAX_ID,
@@ -29,7 +29,7 @@ from recommender.api.schemas import (
     RatingSort,
     movie_data,
 )
-from recommender.services import recommend_for
+from recommender.services import recommend_for, user_picks_refresh_logged
 
 router = Router(tags=["me"], auth=USER_AUTH)
 
@@ -71,8 +71,8 @@ def _picks_json(user: Any, n: int, genre: str | None) -> bytes:
         }
         for p in found[:n]
     ]
-    # Written as JSON here rather than validated by ninja against PickOut: that validation was
-    # a fifth of a picks call (cProfile). The schema still documents the body, and the tests
+    # Written as JSON here rather than validated by ninja against PickOut: that validation would
+    # cost more than building the picks. The schema still documents the body, and the tests
     # (schemathesis among them) check every answer against it.
     return json.dumps(body).encode()
 
@@ -97,7 +97,7 @@ def rating_put(request: HttpRequest, movie_id: MovieId, body: RatingIn) -> Any:
         if "movie_id" in error.message_dict:
             return _no_movie(movie_id)
         raise
-    picks_refresh(request.auth.pk)
+    user_picks_refresh_logged(user_id=request.auth.pk)
     with_genre_names([rating.movie])
     return rating
 
@@ -112,7 +112,7 @@ def rating_delete(request: HttpRequest, movie_id: MovieId) -> Any:
         raise
     if not removed:
         return Status(404, ErrorOut(detail=f"You have not rated movie {movie_id}."))
-    picks_refresh(request.auth.pk)
+    user_picks_refresh_logged(user_id=request.auth.pk)
     return Status(204, None)
 
 
@@ -133,7 +133,7 @@ def dismissal_put(request: HttpRequest, movie_id: MovieId) -> Any:
         if "movie_id" in error.message_dict:
             return _no_movie(movie_id)
         raise
-    picks_refresh(request.auth.pk)
+    user_picks_refresh_logged(user_id=request.auth.pk)
     with_genre_names([dismissal.movie])
     return dismissal
 
@@ -142,5 +142,5 @@ def dismissal_put(request: HttpRequest, movie_id: MovieId) -> Any:
 def dismissal_delete(request: HttpRequest, movie_id: MovieId) -> Any:
     if not services.movie_undismiss(user=request.auth, movie_id=movie_id):
         return Status(404, ErrorOut(detail=f"Movie {movie_id} is not marked 'not interested'."))
-    picks_refresh(request.auth.pk)
+    user_picks_refresh_logged(user_id=request.auth.pk)
     return Status(204, None)

@@ -14,7 +14,7 @@ def _put(client, url, body=None):
 
 @pytest.fixture
 def refresh(mocker):
-    return mocker.patch("recommender.api.common.user_picks_refresh")
+    return mocker.patch("recommender.services.picks.user_picks_refresh")
 
 
 # --- Picks -------------------------------------------------------------------------------------
@@ -107,7 +107,7 @@ def test_carol_can_neither_change_nor_delete_alices_ratings(as_carol, carol, ali
 
 
 def test_a_failing_refresh_does_not_lose_the_rating(as_alice, alice, movies, mocker):
-    mocker.patch("recommender.api.common.user_picks_refresh", side_effect=RuntimeError("redis down"))
+    mocker.patch("recommender.services.picks.user_picks_refresh", side_effect=RuntimeError("redis down"))
     assert _put(as_alice, "/api/me/ratings/4", {"value": 4}).status_code == 200
     assert Rating.objects.filter(user=alice, movie_id=4).exists()
 

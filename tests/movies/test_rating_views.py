@@ -198,7 +198,7 @@ class TestPicksRefresh:
     @pytest.fixture
     def refreshed(self, monkeypatch) -> list[int]:
         calls: list[int] = []
-        monkeypatch.setattr("movies.views.ratings.user_picks_refresh", lambda *, user_id: calls.append(user_id))
+        monkeypatch.setattr("recommender.services.picks.user_picks_refresh", lambda *, user_id: calls.append(user_id))
         return calls
 
     def test_rating_refreshes_the_users_picks(self, bob, movies, refreshed):
@@ -219,7 +219,7 @@ class TestPicksRefresh:
         def broken(*, user_id: int) -> None:
             raise ConnectionError("recommender away")
 
-        monkeypatch.setattr("movies.views.ratings.user_picks_refresh", broken)
+        monkeypatch.setattr("recommender.services.picks.user_picks_refresh", broken)
         response = _logged_in(bob).post(reverse("movies:rate", args=[movies["Heat"].pk]), {"value": "4"}, **HTMX)
         assert response.status_code == 200
         assert Rating.objects.get(user=bob).value == 4.0
