@@ -1,0 +1,1 @@
+"""Accounts: sign-up, login limits, the session-user cache and API tokens."""

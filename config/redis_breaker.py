@@ -1,8 +1,8 @@
 """A circuit breaker for the Django cache's Redis connections.
 
 The cache (and so every session read) gives up on Redis after its socket timeout,
-but a frozen Redis would still cost every request that timeout: 50 users behind
-2 web processes then wait seconds each (bench/README.md, Proof runs, "redis").
+but a frozen Redis would still cost every request that timeout, and requests queued
+behind a few web processes would then wait many timeouts each.
 After one timeout or connection error, this connection class fails every command
 to that server at once for a few seconds; django-redis ignores the error
 (IGNORE_EXCEPTIONS) and sessions fall back to the database. The next command

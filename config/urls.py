@@ -1,3 +1,5 @@
+"""The site's URL map: admin, the JSON API, account pages and the catalogue."""
+
 from django.contrib import admin
 from django.urls import include, path
 

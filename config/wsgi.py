@@ -1,3 +1,5 @@
+"""The WSGI entry point gunicorn serves (config/gunicorn.py)."""
+
 import gc
 import os
 
@@ -9,7 +11,6 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 application = get_wsgi_application()
 # Everything imported so far (Django, numpy, pandas, pyarrow, scipy: some 150,000 objects) lives as
-# long as the process. Left to the collector, each full collection walked them all: 100-300 ms
-# in which the worker answered nothing (part of the pages' slow tail under load, bench/README.md). Frozen,
-# a full collection walks only what requests made since (a few ms).
+# long as the process. Left to the collector, each full collection walks them all while the worker
+# answers nothing; frozen, a full collection walks only what requests made since.
 gc.freeze()

@@ -1,0 +1,1 @@
+"""The catalogue: movies, genres, ratings, tags, their importers and pages."""

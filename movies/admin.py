@@ -1,3 +1,5 @@
+"""The catalogue in Django admin: movies, genres, ratings, tags and "not interested" marks."""
+
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest

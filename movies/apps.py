@@ -1,3 +1,5 @@
+"""The movies app: the catalogue and what people do with it."""
+
 from django.apps import AppConfig
 
 

@@ -16,8 +16,8 @@ RATING_VALUES = tuple(v / 2 for v in range(1, 11))
 
 
 def movie_url(movie_id: int) -> str:
-    """A movie page's path (Movie.get_absolute_url), remembered: reverse() was a tenth of a picks
-    call (py-spy) and of a home page's render (70 links, cProfile)."""
+    """A movie page's path (Movie.get_absolute_url), remembered: a picks call or a home page links
+    dozens of movies, and reverse() for each would be a noticeable part of it."""
     return _movie_url(movie_id, get_script_prefix(), get_urlconf())
 
 

@@ -1,3 +1,5 @@
+"""URLs of the catalogue's pages (namespace "movies")."""
+
 from django.urls import path
 
 from movies.views import catalogue, explore, ratings

@@ -1,0 +1,1 @@
+"""The recommender: the engine (pure Python) and its Django face."""

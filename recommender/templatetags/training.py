@@ -1,3 +1,5 @@
+"""The template tag that draws a model version's training curves as inline SVG in admin."""
+
 from django import template
 from django.utils.safestring import SafeString, mark_safe
 

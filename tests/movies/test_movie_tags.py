@@ -1,3 +1,5 @@
+"""The template filters and tags of movie_tags: stars, labels, lookups."""
+
 import pytest
 
 from movies.templatetags.movie_tags import contains, get_item, star_label, star_radios, stars

@@ -1,3 +1,5 @@
+"""The catalogue's write services: ratings, dismissals and movie totals."""
+
 import random
 from decimal import Decimal
 

@@ -1,3 +1,5 @@
+"""The columnar ratings snapshot that training and the list workers read."""
+
 from datetime import UTC, datetime
 
 import numpy as np

@@ -1,3 +1,5 @@
+"""manage.py evaluate: presets beside baselines under protocols R and T, on the database or a file."""
+
 import time
 from typing import Any
 

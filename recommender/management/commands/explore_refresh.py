@@ -1,3 +1,5 @@
+"""manage.py explore_refresh: recompute a version's movie map, clusters and bias tables."""
+
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from recommender.models import ModelVersion

@@ -1,3 +1,5 @@
+"""manage.py recommend: print a user's picks with predicted stars and reasons."""
+
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 

@@ -1,3 +1,5 @@
+"""manage.py refresh_lists: recompute and publish every user's list for a version."""
+
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser

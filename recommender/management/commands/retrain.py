@@ -1,3 +1,5 @@
+"""manage.py retrain: queue a retrain, or train here (--wait, or --run for a queued version)."""
+
 from typing import Any
 
 from django.core.management import call_command

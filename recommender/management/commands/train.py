@@ -1,3 +1,5 @@
+"""manage.py train: train a new version in this process, build its lists and make it live."""
+
 import time
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
