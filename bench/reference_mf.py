@@ -1,7 +1,7 @@
-"""The reference design of ../shared/FACTS.md, timed beside ours: plain matrix factorisation, lazy Adam.
+"""The reference training design, timed beside ours: plain matrix factorisation, lazy Adam.
 
-FACTS.md measured this design at 2.05M ratings/s (batch 262,144, 64 dims, 2 cores) on a faster
-machine than some of ours, and issue 3's throughput target comes from that figure. Timing it in
+This design was once measured at 2.05M ratings/s (batch 262,144, 64 dims, 2 cores) on a faster
+machine than some of ours, and the 2M/s throughput target comes from that figure. Timing it in
 the same run as the default preset tells the machine apart from the code: the default preset
 does strictly more per rating (an in-batch softmax over 32 movies beside the stars), so it cannot
 beat this step on the same machine.

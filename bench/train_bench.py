@@ -11,7 +11,7 @@ Sections:
                 preset (plain model.fit, Adam) on ML-25M-shaped data (movies.synthetic, 25M ratings,
                 162,541 users x 59,047 movies); the tutorial runs a slice of the ratings against
                 full-size tables, since its cost per step is set by the table size; and the
-                reference design of ../shared/FACTS.md (bench/reference_mf.py: stars only, lazy
+                reference design (bench/reference_mf.py: plain matrix factorisation, stars only, lazy
                 Adam, batch 262,144) on the same data, which tells the machine's speed apart from ours.
     topn        top-100 for all 162,541 users x 59,047 movies x 64 dims with each user's rated
                 movies excluded: recommend_all on the random factors (time, peak memory by
@@ -110,7 +110,7 @@ def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_ro
     from bench.reference_mf import BATCH, reference_speed
 
     ref = reference_speed(data.user, data.movie, data.rating, data.n_users, data.n_movies, DIM)
-    print(f"  reference design of FACTS.md (plain MF, stars only, lazy Adam, XLA, batch {BATCH:,}; 2.05M/s there): "
+    print(f"  reference design (plain MF, stars only, lazy Adam, XLA, batch {BATCH:,}; 2.05M/s there): "
           f"{ref['ratings_per_s']:,.0f} ratings/s on {ref['ratings']:,} ratings, {ref['cores']:.2f} cores busy, "
           f"loss {ref['loss_first']:.3f} -> {ref['loss_last']:.3f}; the default preset runs at "
           f"{default_speed / ref['ratings_per_s']:.2f}x it")  # fmt: skip
