@@ -53,6 +53,17 @@ def _with_db(url: str, db: int | str) -> str:
     return urlunsplit(urlsplit(url)._replace(path=f"/{db}"))
 
 
+def psql(database_url: str, sql: str) -> None:
+    """One statement on the server's maintenance database (to make or drop a bench's own database)."""
+    subprocess.run(["psql", _with_db(database_url, "postgres"), "-qc", sql], check=True)
+
+
+def database_fresh(database_url: str, name: str) -> None:
+    """An empty database `name` on the server of database_url, dropped first if it was there."""
+    psql(database_url, f"DROP DATABASE IF EXISTS {name}")
+    psql(database_url, f"CREATE DATABASE {name}")
+
+
 def own_static_root() -> str:
     """A folder of this run's own for collectstatic: the shared var/staticfiles, rewritten while
     a test reads it, made tests flake."""
@@ -61,38 +72,57 @@ def own_static_root() -> str:
     return folder
 
 
-def _env(args: argparse.Namespace) -> dict[str, str]:
+def bench_env(database_url: str, db_name: str, **settings: str) -> dict[str, str]:
+    """The environment of a bench's site: production settings (DEBUG off) over plain http on
+    127.0.0.1, the bench's own database, quiet logs, and `settings` on top. Also set in this
+    process, so Django here sees what the site's processes see."""
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "bench-only",
+        "SECRET_KEY": "bench-only-" + "x" * 40,
         "DEBUG": "false",
         # Plain http on 127.0.0.1: with HTTPS on, every request would be timed as a 301 to https.
         "HTTPS": "false",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": _with_db(args.database, DB_NAME),
-        "REDIS_URL": args.redis,
-        "CELERY_BROKER_URL": _with_db(args.redis, 11),
-        "RECOMMENDER_LISTS_URL": _with_db(args.redis, 10),
-        "RECOMMENDER_LISTS_PREFIX": "bench_api",
-        "REDIS_CACHE_URL": _with_db(args.redis, 12),
-        "MODEL_ARTIFACT_DIR": str(REPO / "var" / "bench" / "api-models"),
-        "STATIC_ROOT": own_static_root(),
+        "DATABASE_URL": _with_db(database_url, db_name),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "LOG_LEVEL": "WARNING",
+        **settings,
     }
     os.environ.update(env)
     return env
 
 
-def _prepare(args: argparse.Namespace, env: dict[str, str]) -> None:
-    admin = _with_db(args.database, "postgres")
-    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {DB_NAME}"], check=True)
-    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {DB_NAME}"], check=True)
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=REPO, env=env, check=True)
-    subprocess.run([*manage, "import_movielens", str(DATA), "--no-progress"], cwd=REPO, env=env, check=True)
-    subprocess.run([*manage, "train", "--epochs", str(args.epochs)], cwd=REPO, env=env, check=True)
+def site_prepare(
+    database_url: str, db_name: str, env: dict[str, str], *, train: list[str], static: bool = False, quiet: bool = False
+) -> None:
+    """A fresh database `db_name`, migrated, ml-latest-small imported and a version trained
+    (`manage.py train` with `train` arguments); `static` also collects the static files."""
+    database_fresh(database_url, db_name)
+    commands = [["migrate", "-v0"]]
+    if static:
+        commands.append(["collectstatic", "--noinput", "-v0"])
+    commands += [["import_movielens", str(DATA), "--no-progress"], ["train", *train]]
+    output = subprocess.DEVNULL if quiet else None
+    for command in commands:
+        subprocess.run([sys.executable, "manage.py", *command], cwd=REPO, env=env, check=True, stdout=output)
+
+
+def redis_settings(redis_url: str, *, broker: int, lists: int, cache: int, prefix: str) -> dict[str, str]:
+    """Redis databases of a bench's own (broker, lists, cache), so it never touches the tests' keys."""
+    return {
+        "REDIS_URL": redis_url,
+        "CELERY_BROKER_URL": _with_db(redis_url, broker),
+        "RECOMMENDER_LISTS_URL": _with_db(redis_url, lists),
+        "RECOMMENDER_LISTS_PREFIX": prefix,
+        "REDIS_CACHE_URL": _with_db(redis_url, cache),
+    }
+
+
+def _env(args: argparse.Namespace) -> dict[str, str]:
+    stores = redis_settings(args.redis, broker=11, lists=10, cache=12, prefix="bench_api")
+    models = str(REPO / "var" / "bench" / "api-models")
+    return bench_env(args.database, DB_NAME, **stores, MODEL_ARTIFACT_DIR=models, STATIC_ROOT=own_static_root())
 
 
 def _tokens() -> list[str]:
@@ -218,7 +248,7 @@ def main() -> None:
     args = parser.parse_args()
     env = _env(args)
     if not args.skip_setup:
-        _prepare(args, env)
+        site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs)])
     tokens = _tokens()
     # No body or generation left by an earlier run (on another database, whose ids these reuse).
     redis.Redis.from_url(env["REDIS_CACHE_URL"]).flushdb()

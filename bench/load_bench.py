@@ -35,12 +35,14 @@ import redis
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.api_bench import (  # noqa: E402 (after the path is set)
-    DATA,
-    _with_db,
     _wrk,
+    bench_env,
     gunicorn,
     own_static_root,
+    psql,
+    redis_settings,
     script_cleanup,
+    site_prepare,
     threads_apart_lua,
 )
 
@@ -49,40 +51,8 @@ MODELS = REPO / "var" / "bench" / "load-models"
 
 
 def _env(args: argparse.Namespace) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "bench-only",
-        "DEBUG": "false",
-        "HTTPS": "false",  # plain http on 127.0.0.1
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": _with_db(args.database, DB_NAME),
-        "REDIS_URL": args.redis,
-        # Databases of their own so the bench never touches the tests' or teammates' keys.
-        "CELERY_BROKER_URL": _with_db(args.redis, 13),
-        "RECOMMENDER_LISTS_URL": _with_db(args.redis, 14),
-        "RECOMMENDER_LISTS_PREFIX": "bench_load",
-        "REDIS_CACHE_URL": _with_db(args.redis, 15),
-        "MODEL_ARTIFACT_DIR": str(MODELS),
-        "STATIC_ROOT": own_static_root(),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    return env
-
-
-def _psql(args: argparse.Namespace, sql: str) -> None:
-    subprocess.run(["psql", _with_db(args.database, "postgres"), "-qc", sql], check=True)
-
-
-def _prepare(args: argparse.Namespace, env: dict[str, str]) -> None:
-    _psql(args, f"DROP DATABASE IF EXISTS {DB_NAME}")
-    _psql(args, f"CREATE DATABASE {DB_NAME}")
-    manage = [sys.executable, "manage.py"]
-    subprocess.run([*manage, "migrate", "-v0"], cwd=REPO, env=env, check=True)
-    subprocess.run([*manage, "import_movielens", str(DATA), "--no-progress"], cwd=REPO, env=env, check=True)
-    subprocess.run([*manage, "train", "--epochs", str(args.epochs)], cwd=REPO, env=env, check=True)
+    stores = redis_settings(args.redis, broker=13, lists=14, cache=15, prefix="bench_load")
+    return bench_env(args.database, DB_NAME, **stores, MODEL_ARTIFACT_DIR=str(MODELS), STATIC_ROOT=own_static_root())
 
 
 def _sessions_and_movies(n_users: int) -> tuple[str, list[str], list[int]]:
@@ -155,7 +125,7 @@ def main() -> None:
     args = parser.parse_args()
     env = _env(args)
     if not args.reuse:
-        _prepare(args, env)
+        site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs)])
     # With DEBUG off the pages name static files by their collected, hashed names.
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
     cookie, keys, movies = _sessions_and_movies(args.users)
@@ -218,7 +188,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            _psql(args, f"DROP DATABASE IF EXISTS {DB_NAME}")
+            psql(args.database, f"DROP DATABASE IF EXISTS {DB_NAME}")
             shutil.rmtree(MODELS, ignore_errors=True)
 
 

@@ -33,7 +33,6 @@ import argparse
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -45,7 +44,7 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from bench.api_bench import DATA, _with_db  # noqa: E402 (after the path is set)
+from bench.api_bench import bench_env, psql, site_prepare  # noqa: E402 (after the path is set)
 from bench.proof_stack import Stack, wait_for_http, wait_for_log  # noqa: E402
 from bench.proof_users import Recorder, failures, median_ms, run_users, summary  # noqa: E402
 from tests.redis_server import private_redis  # noqa: E402
@@ -63,44 +62,18 @@ def _loadavg() -> str:
 
 
 def _env(args: argparse.Namespace, redis_url: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "PATH": f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}",
-        "DJANGO_SETTINGS_MODULE": "config.settings",
-        "SECRET_KEY": "proof-bench-only-" + "x" * 40,
-        "DEBUG": "false",
-        "HTTPS": "false",  # plain http on 127.0.0.1 (the deploy settings' switch, when present)
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DATABASE_URL": _with_db(args.database, DB_NAME),
-        "REDIS_URL": redis_url,  # broker on /0, cache and sessions on /1, lists on /2
-        "RECOMMENDER_LISTS_PREFIX": PREFIX,
-        "MODEL_ARTIFACT_DIR": str(VAR / "models"),
-        "STATIC_ROOT": str(VAR / "static"),
+    return bench_env(
+        args.database,
+        DB_NAME,
+        PATH=f"{REPO / '.venv' / 'bin'}:{os.environ['PATH']}",
+        REDIS_URL=redis_url,  # broker on /0, cache and sessions on /1, lists on /2
+        RECOMMENDER_LISTS_PREFIX=PREFIX,
+        MODEL_ARTIFACT_DIR=str(VAR / "models"),
+        STATIC_ROOT=str(VAR / "static"),
         # The proof is about serving and switching: skip the two extra evaluation trainings.
-        "RECOMMENDER_PROTOCOL_MAX_RATINGS": "0",
-        "PORT": str(args.port),
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "LOG_LEVEL": "WARNING",
-    }
-    os.environ.update(env)
-    return env
-
-
-def _psql(args: argparse.Namespace, sql: str) -> None:
-    subprocess.run(["psql", _with_db(args.database, "postgres"), "-qc", sql], check=True)
-
-
-def _prepare(args: argparse.Namespace, env: dict[str, str]) -> None:
-    _psql(args, f"DROP DATABASE IF EXISTS {DB_NAME}")
-    _psql(args, f"CREATE DATABASE {DB_NAME}")
-    manage = [sys.executable, "manage.py"]
-    for command in (
-        ["migrate", "-v0"],
-        ["collectstatic", "--noinput", "-v0"],
-        ["import_movielens", str(DATA), "--no-progress"],
-        ["train"],
-    ):
-        subprocess.run([*manage, *command], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL)
+        RECOMMENDER_PROTOCOL_MAX_RATINGS="0",
+        PORT=str(args.port),
+    )
 
 
 def _accounts() -> tuple[list[int], dict[int, str]]:
@@ -443,7 +416,7 @@ def main() -> None:
         env = _env(args, redis_url)
         stack = Stack(REPO / "Procfile", env, REPO, VAR / "logs")
         try:
-            _prepare(args, env)
+            site_prepare(args.database, DB_NAME, env, train=[], static=True, quiet=True)
             movies, tokens = _accounts()
             stack.start_all()
             base = f"http://127.0.0.1:{args.port}"
@@ -471,7 +444,7 @@ def main() -> None:
 
             connections.close_all()
             if not args.keep:
-                _psql(args, f"DROP DATABASE IF EXISTS {DB_NAME}")
+                psql(args.database, f"DROP DATABASE IF EXISTS {DB_NAME}")
     print("\n" + ", ".join(f"{name}: {'met' if ok else 'MISSED'}" for name, ok in results.items()))
     if not args.keep:
         shutil.rmtree(VAR / "models", ignore_errors=True)

@@ -103,22 +103,21 @@ def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm
 @login_required_htmx
 @require_POST
 def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
-    movie = movie_or_404(movie_id)
-    services.movie_dismiss(user=request.user, movie_id=movie.pk)
-    user_picks_refresh_logged(user_id=request.user.pk)
-    return _dismiss_response(request, movie, dismissed=True)
+    return _dismissed_set(request, movie_id, dismissed=True)
 
 
 @login_required_htmx
 @require_POST
 def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
+    return _dismissed_set(request, movie_id, dismissed=False)
+
+
+def _dismissed_set(request: HttpRequest, movie_id: int, *, dismissed: bool) -> HttpResponse:
+    """Mark the movie "not interested" (or take the mark off), refresh the picks, answer."""
     movie = movie_or_404(movie_id)
-    services.movie_undismiss(user=request.user, movie_id=movie.pk)
+    change = services.movie_dismiss if dismissed else services.movie_undismiss
+    change(user=request.user, movie_id=movie.pk)
     user_picks_refresh_logged(user_id=request.user.pk)
-    return _dismiss_response(request, movie, dismissed=False)
-
-
-def _dismiss_response(request: HttpRequest, movie: Movie, *, dismissed: bool) -> HttpResponse:
     if not is_htmx(request):
         if dismissed:
             messages.success(request, f"{movie} will not be suggested to you again.")

@@ -5,10 +5,10 @@ import signal
 
 import pytest
 
-from recommender import dispatch
 from recommender.models import ModelVersion
 from tests.integration.conftest import version_states, wait_for
-from tests.worlds import FAST, two_tastes_world
+from tests.integration.retrains import slow_retrain_under_way
+from tests.worlds import two_tastes_world
 
 pytestmark = pytest.mark.integration
 
@@ -18,14 +18,7 @@ ACTIVE = ModelVersion.State.ACTIVE
 def test_a_retrain_whose_whole_worker_was_killed_completes_when_a_trainer_starts_again(stack, start_worker):
     two_tastes_world()
     worker = start_worker()
-    slow = {**FAST, "epochs": 400, "patience": 400}
-    version, _ = dispatch.retrain_request(overrides=slow)
-    wait_for(
-        lambda: ModelVersion.objects.filter(pk=version.pk, epoch__gte=3).exists(),
-        timeout=120,
-        what="training to be under way",
-        worker=worker,
-    )
+    version = slow_retrain_under_way(worker)
     # Its message stays unacknowledged in Redis: the broker alone would give it back only
     # after the visibility timeout, hours later.
     os.killpg(worker.proc.pid, signal.SIGKILL)

@@ -14,6 +14,7 @@ from recommender.models import ModelVersion
 from recommender.services.versions import artifact_dir
 from recommender.store import get_store
 from tests.integration.conftest import version_states, wait_for
+from tests.integration.retrains import slow_retrain_under_way
 from tests.worlds import FAST, two_tastes_world
 
 pytestmark = pytest.mark.integration
@@ -72,14 +73,7 @@ def test_ten_retrain_triggers_at_once_make_exactly_one_run(stack, start_worker):
 def test_a_killed_training_process_runs_again_and_publishes_one_version(stack, start_worker):
     two_tastes_world()
     worker = start_worker()
-    slow = {**FAST, "epochs": 400, "patience": 400}
-    version, _ = dispatch.retrain_request(overrides=slow)
-    wait_for(
-        lambda: ModelVersion.objects.filter(pk=version.pk, epoch__gte=3).exists(),
-        timeout=120,
-        what="training to be under way",
-        worker=worker,
-    )
+    version = slow_retrain_under_way(worker)
     (child,) = worker.children()
     os.kill(child, signal.SIGKILL)
     wait_for(lambda: _active(version.pk), timeout=300, what="the re-run to publish", worker=worker)
