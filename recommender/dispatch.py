@@ -31,7 +31,12 @@ LISTS_FAILED_TASK = "recommender.lists_failed"
 
 
 def _task(name: str):  # type: ignore[no-untyped-def]
-    return current_app.tasks[name]
+    """The registered Celery task of this name. A web process has not loaded the apps' tasks
+    modules (Celery's autodiscovery waits for a worker to start): load them on first use."""
+    app = current_app
+    if name not in app.tasks:
+        app.loader.import_default_modules()
+    return app.tasks[name]
 
 
 def retrain_request(*, preset: str | None = None, overrides: dict | None = None) -> tuple[ModelVersion, bool]:
