@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -9,7 +10,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from recommender.models import ApiToken
 from recommender.services.tokens import api_token_create, api_token_list_for_user, api_token_revoke
+
+
+class TokenForm(forms.Form):
+    # A forms.CharField refuses NUL and other characters no database column can hold.
+    name = forms.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length,
+        error_messages={"required": "Give the token a name, e.g. 'phone app'."},
+    )
 
 
 @login_required
@@ -20,10 +30,14 @@ def token_list(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST":
-        try:
-            secret = api_token_create(user=request.user, name=request.POST.get("name", "")).secret
-        except ValidationError as exc:
-            error = " ".join(m for ms in exc.message_dict.values() for m in ms)
+        form = TokenForm(request.POST)
+        if form.is_valid():
+            try:
+                secret = api_token_create(user=request.user, name=form.cleaned_data["name"]).secret
+            except ValidationError as exc:
+                form.add_error(None, exc)
+        if form.errors:
+            error = " ".join(m for ms in form.errors.values() for m in ms)
             status = 422
     return render(
         request,
