@@ -16,11 +16,23 @@ memory: the limit is whichever count is higher. With Redis away (the cache then
 ignores errors and counts nothing) logins stay limited, per process: at worst the
 number of web processes times the limits, never unlimited guessing, and never an
 owner locked out by an outage.
+
+An attempt is counted before its password is checked, by one atomic increment, and refused
+(and given back) when that count is over a limit: parallel guesses cannot all pass the check
+before any of them is counted. A right password gives its attempt back.
+
+The address is the connection's peer, unless that peer is one of TRUSTED_PROXIES: then it is
+the right-most address in X-Forwarded-For that is not a trusted proxy. A client that reaches
+gunicorn directly cannot choose its address by sending the header, so bind gunicorn to an
+address only the proxy reaches (README.md, "Behind a proxy").
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -43,12 +55,30 @@ def _now() -> float:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address the nearest trusted proxy saw (X-Forwarded-For, counted from the right), else the peer's."""
-    proxies = settings.TRUSTED_PROXIES
+    """The client's address: the peer's, or, from a trusted proxy, what X-Forwarded-For says (see above)."""
+    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
+    trusted = _networks(tuple(settings.TRUSTED_PROXIES))
+    if not _within(peer, trusted):
+        return peer
     forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-    if proxies and forwarded:
-        return forwarded[-min(proxies, len(forwarded))]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    # Each trusted proxy appended the address it saw: the first untrusted one from the right is the client.
+    for address in reversed(forwarded):
+        if not _within(address, trusted):
+            return address
+    return forwarded[0] if forwarded else peer
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 # This process's copy of the counts (see the module doc). Bounded like any LocMemCache: the oldest
@@ -75,21 +105,53 @@ def _count_in(store: Any, key: str, now: float) -> tuple[int, float]:
     return int(store.get(f"{key}:n") or 0), since + settings.LOGIN_LIMIT_WINDOW - now
 
 
-def _record(key: str, now: float) -> None:
-    for store in (cache, _local):
-        _record_in(store, key, now)
+def _take(key: str, now: float) -> tuple[int, float]:
+    """Count one more attempt on a key and return (attempts now, seconds left), the higher of
+    the shared and the local count. The count is taken before the password is checked, in one
+    atomic increment, so parallel guesses each see the attempts of all the others."""
+    return max(_take_in(cache, key, now), _take_in(_local, key, now))
 
 
-def _record_in(store: Any, key: str, now: float) -> None:
+def _take_in(store: Any, key: str, now: float) -> tuple[int, float]:
     window = settings.LOGIN_LIMIT_WINDOW
+    # add is atomic (SET NX in Redis): of parallel first attempts, one opens the window.
+    store.add(f"{key}:since", now, timeout=window)
     since = store.get(f"{key}:since")
-    if since is None or now - since >= window:
-        store.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
-        return
+    if since is None:  # the shared cache is away: the local count alone limits
+        return 0, 0.0
+    if now - since >= window:  # an old window whose key outlived it: start a new one
+        store.set_many({f"{key}:since": now, f"{key}:n": 0}, timeout=window)
+        since = now
+    store.add(f"{key}:n", 0, timeout=window)
     try:
-        store.incr(f"{key}:n")  # atomic in Redis, so parallel guesses are all counted
+        count = store.incr(f"{key}:n")  # atomic in Redis and in LocMemCache
     except ValueError:  # expired between the two calls
         store.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
+        count = 1
+    return int(count or 0), since + window - now
+
+
+def _give_back(key: str) -> None:
+    for store in (cache, _local):
+        with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
+            store.decr(f"{key}:n")
+
+
+def attempt_take(username: str, address: str) -> int:
+    """Count this attempt; when it is over a limit, give it back and return the seconds to wait
+    (the caller refuses it without checking the password), else 0."""
+    now = _now()
+    account_key, address_key = _keys(username, address)
+    attempts, left = _take(account_key, now)
+    if attempts > settings.LOGIN_LIMIT_PER_ACCOUNT:
+        _give_back(account_key)
+        return math.ceil(left)
+    attempts, left = _take(address_key, now)
+    if attempts > settings.LOGIN_LIMIT_PER_ADDRESS:
+        _give_back(account_key)
+        _give_back(address_key)
+        return math.ceil(left)
+    return 0
 
 
 def retry_after(username: str, address: str) -> int:
@@ -105,15 +167,18 @@ def retry_after(username: str, address: str) -> int:
 
 
 def failure_record(username: str, address: str) -> None:
+    """Count a failure outside a login form (attempt_take counts the form's own)."""
     now = _now()
     for key in _keys(username, address):
-        _record(key, now)
+        _take(key, now)
 
 
 def success_record(username: str, address: str) -> None:
-    account_key, _ = _keys(username, address)
+    """A right password: the account's count ends, and the attempt no longer counts against the address."""
+    account_key, address_key = _keys(username, address)
     for store in (cache, _local):
         store.delete_many([f"{account_key}:since", f"{account_key}:n"])
+    _give_back(address_key)
 
 
 class LoginLimitMixin:
@@ -125,7 +190,8 @@ class LoginLimitMixin:
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request) if self.request is not None else "unknown"
-        wait = retry_after(username, address)
+        counted = bool(username and self.cleaned_data.get("password"))
+        wait = attempt_take(username, address) if counted else retry_after(username, address)
         if wait:
             if self.request is not None:
                 self.request.login_retry_after = wait  # type: ignore[attr-defined]
@@ -134,13 +200,10 @@ class LoginLimitMixin:
                 f"Too many failed logins: try again in {minutes} minute{'s' if minutes != 1 else ''}.",
                 code=TOO_MANY,
             )
-        try:
-            cleaned = super().clean()  # type: ignore[misc]
-        except forms.ValidationError:
-            if username and self.cleaned_data.get("password"):
-                failure_record(username, address)
-            raise
-        success_record(username, address)
+        # The attempt is already counted: a failure leaves it counted.
+        cleaned = super().clean()  # type: ignore[misc]
+        if counted:
+            success_record(username, address)
         return cleaned
 
 
