@@ -105,15 +105,20 @@ def _count_in(store: Any, key: str, now: float) -> tuple[int, float]:
     return int(store.get(f"{key}:n") or 0), since + settings.LOGIN_LIMIT_WINDOW - now
 
 
-def _take(key: str, now: float) -> tuple[int, float]:
+def _take(key: str, now: float, window: int | None = None) -> tuple[int, float]:
     """Count one more attempt on a key and return (attempts now, seconds left), the higher of
     the shared and the local count. The count is taken before the password is checked, in one
     atomic increment, so parallel guesses each see the attempts of all the others."""
-    return max(_take_in(cache, key, now), _take_in(_local, key, now))
+    window = window or settings.LOGIN_LIMIT_WINDOW
+    shared = _take_in(cache, key, now, window)
+    local = _take_in(_local, key, now, window)
+    # The shared count decides while it answers: the higher of two counts taken in different
+    # orders by parallel attempts would refuse some under the limit. The local count is there
+    # for when Redis is away.
+    return shared if shared[0] else local
 
 
-def _take_in(store: Any, key: str, now: float) -> tuple[int, float]:
-    window = settings.LOGIN_LIMIT_WINDOW
+def _take_in(store: Any, key: str, now: float, window: int) -> tuple[int, float]:
     # add is atomic (SET NX in Redis): of parallel first attempts, one opens the window.
     store.add(f"{key}:since", now, timeout=window)
     since = store.get(f"{key}:since")
@@ -235,6 +240,47 @@ def login_view() -> Callable[..., HttpResponse]:
     from django.contrib.auth.views import LoginView
 
     return status_429_when_limited(LoginView.as_view(authentication_form=LimitedAuthenticationForm))
+
+
+def reset_take(email: str, address: str) -> int:
+    """Count a password reset request; the seconds to wait when it is over a limit, else 0.
+
+    Each request may send an email to someone else's inbox: PASSWORD_RESET_LIMIT_PER_EMAIL per
+    address (whatever the address asking) and PASSWORD_RESET_LIMIT_PER_ADDRESS per asking address,
+    within PASSWORD_RESET_LIMIT_WINDOW seconds.
+    """
+    now = _now()
+    window = settings.PASSWORD_RESET_LIMIT_WINDOW
+    email_key = "reset:email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    limits = (
+        (email_key, settings.PASSWORD_RESET_LIMIT_PER_EMAIL),
+        (f"reset:addr:{address}", settings.PASSWORD_RESET_LIMIT_PER_ADDRESS),
+    )
+    wait = 0.0
+    for key, limit in limits:
+        count, left = _take(key, now, window)
+        if count > limit:
+            wait = max(wait, left)
+    return math.ceil(wait)
+
+
+def password_reset_view() -> Callable[..., HttpResponse]:
+    """The password reset page (accounts/password_reset/) with a limit on requests (see reset_take)."""
+    from django.contrib.auth.views import PasswordResetView
+
+    class LimitedPasswordResetView(PasswordResetView):
+        def form_valid(self, form: Any) -> HttpResponse:
+            wait = reset_take(form.cleaned_data["email"], client_address(self.request))
+            if wait:
+                self.request.login_retry_after = wait  # type: ignore[attr-defined]
+                minutes = math.ceil(wait / 60)
+                unit = "minute" if minutes == 1 else "minutes"
+                message = f"Too many password reset requests: try again in {minutes} {unit}."
+                form.add_error("email", forms.ValidationError(message, code=TOO_MANY))
+                return self.form_invalid(form)
+            return super().form_valid(form)
+
+    return status_429_when_limited(LimitedPasswordResetView.as_view())
 
 
 def admin_site_limit(site: Any) -> None:

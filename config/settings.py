@@ -206,6 +206,10 @@ PASSWORD_HASHERS = [
 LOGIN_LIMIT_PER_ACCOUNT = env_int("LOGIN_LIMIT_PER_ACCOUNT", 5)
 LOGIN_LIMIT_PER_ADDRESS = env_int("LOGIN_LIMIT_PER_ADDRESS", 20)
 LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
+# Password reset requests (each may mail someone): per email address, and per asking address, within the window.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 10)
+PASSWORD_RESET_LIMIT_WINDOW = env_int("PASSWORD_RESET_LIMIT_WINDOW", 3600)
 # The addresses (or networks, e.g. 10.0.0.0/8) of the proxies in front, which append the client's address
 # to X-Forwarded-For: the header is believed only from them (config/login_limit.py). The default, behind
 # a TLS proxy, is a proxy on this machine; bind gunicorn to 127.0.0.1 (or a private address) so no

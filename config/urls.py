@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from config.login_limit import admin_site_limit, login_view
+from config.login_limit import admin_site_limit, login_view, password_reset_view
 from movies.views import home, signup
 from recommender.api import api
 from recommender.api.pages import token_list, token_revoke
@@ -16,6 +16,7 @@ urlpatterns = [
     path("account/tokens/<int:token_id>/revoke/", token_revoke, name="api_token_revoke"),
     path("accounts/signup/", signup, name="signup"),
     path("accounts/login/", login_view(), name="login"),
+    path("accounts/password_reset/", password_reset_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", home, name="home"),
     path("", include("movies.urls")),
