@@ -50,6 +50,8 @@ MIDDLEWARE = [
     # Before SecurityMiddleware: load balancers probe by IP over plain http (config/health.py).
     "config.health.health_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (config/security_headers.py).
+    "config.security_headers.csp_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from recommender.models import ApiToken
@@ -22,6 +23,8 @@ class TokenForm(forms.Form):
     )
 
 
+# never_cache: the answer to a POST shows the new secret; no browser or proxy may keep a copy.
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
