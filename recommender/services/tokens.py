@@ -111,7 +111,7 @@ def api_token_user(*, secret: str) -> AbstractBaseUser | None:
     digest = token_hash(secret)
     shared = _shared_cache()
     # Read before the database: an entry is then never tagged newer than what it saw.
-    generation = credential_generation() if shared is not None else 0
+    generation = credential_generation()
     remembered = shared.get(_cache_key(digest)) if shared is not None else None
     if remembered == _REVOKED:
         return None
