@@ -6,16 +6,17 @@ LOGIN_LIMIT_PER_ADDRESS failures from one address whatever the usernames, within
 LOGIN_LIMIT_WINDOW seconds of the first of them, the form refuses every attempt
 (the right password included) with a message saying when to try again, and the
 view answers 429. A successful login clears its account's count; the address's
-count only ends with its window, so one good account cannot reset it for guesses
-at others. Nothing locks an account for everyone: the owner, from their own
-address, can still log in while someone else guesses.
+count only ends with its window (less the successful attempt itself), so one good
+account cannot reset it for guesses at others. Nothing locks an account for
+everyone: the owner, from their own address, can still log in while someone else
+guesses.
 
 The counts live in the cache (Redis in production, shared by every web process;
 per process on the embedded defaults), and each process also keeps its own copy in
-memory: the limit is whichever count is higher. With Redis away (the cache then
-ignores errors and counts nothing) logins stay limited, per process: at worst the
-number of web processes times the limits, never unlimited guessing, and never an
-owner locked out by an outage.
+memory: the shared count decides while Redis answers, the local one when it does not.
+With Redis away (the cache then ignores errors and counts nothing) logins stay
+limited, per process: at worst the number of web processes times the limits, never
+unlimited guessing, and never an owner locked out by an outage.
 
 An attempt is counted before its password is checked, by one atomic increment, and refused
 (and given back) when that count is over a limit: parallel guesses cannot all pass the check
@@ -24,7 +25,9 @@ before any of them is counted. A right password gives its attempt back.
 The address is the connection's peer, unless that peer is one of TRUSTED_PROXIES: then it is
 the right-most address in X-Forwarded-For that is not a trusted proxy. A client that reaches
 gunicorn directly cannot choose its address by sending the header, so bind gunicorn to an
-address only the proxy reaches (README.md, "Behind a proxy").
+address only the proxy reaches (README.md's deployment table, deploy/README.md).
+
+Password reset requests are limited the same way (reset_take, password_reset_view).
 """
 
 from __future__ import annotations
@@ -106,9 +109,9 @@ def _count_in(store: Any, key: str, now: float) -> tuple[int, float]:
 
 
 def _take(key: str, now: float, window: int | None = None) -> tuple[int, float]:
-    """Count one more attempt on a key and return (attempts now, seconds left), the higher of
-    the shared and the local count. The count is taken before the password is checked, in one
-    atomic increment, so parallel guesses each see the attempts of all the others."""
+    """Count one more attempt on a key and return (attempts now, seconds left) of its window.
+    The count is taken before the password is checked, in one atomic increment, so parallel
+    guesses each see the attempts of all the others."""
     window = window or settings.LOGIN_LIMIT_WINDOW
     shared = _take_in(cache, key, now, window)
     local = _take_in(_local, key, now, window)
@@ -169,13 +172,6 @@ def retry_after(username: str, address: str) -> int:
     if failures >= settings.LOGIN_LIMIT_PER_ADDRESS:
         wait = max(wait, address_left)
     return math.ceil(wait)
-
-
-def failure_record(username: str, address: str) -> None:
-    """Count a failure outside a login form (attempt_take counts the form's own)."""
-    now = _now()
-    for key in _keys(username, address):
-        _take(key, now)
 
 
 def success_record(username: str, address: str) -> None:
