@@ -24,8 +24,8 @@ run: venv
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py setup_demo
 	DEBUG=$${DEBUG:-true} $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-# Every process of the Procfile here, as in production (DEBUG off, PostgreSQL, Redis, honcho):
-# see "Running as production" in README.md. Ctrl-C stops it.
+# Every process of the Procfile here, as in production (DEBUG off, PostgreSQL, Redis), each restarted
+# alone if it exits (bin/supervise): see "Running as production" in README.md. Ctrl-C stops it.
 stack: venv
 	bin/stack
 

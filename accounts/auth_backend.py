@@ -8,6 +8,10 @@ that user already stores, so checking a session needs no query either. Saving or
 user drops the entry at once (a password change, deactivation, a staff flag, even last_login),
 so every process sees the change from its next request; an update that bypasses save() (a
 queryset .update()) is seen within USER_SECONDS. With the cache away it reads the database.
+That drop is a cache write, lost while Redis is away; so a save that can end sessions (anything
+but a login's last_login) also bumps the credential generation in the database
+(recommender/credentials.py), and an entry read under an older generation is ignored: a
+password change or a deactivation holds everywhere within a second, with or without Redis.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
 from recommender import cache_keys
+from recommender.credentials import credential_generation, credential_generation_bump
 
 USER_SECONDS = 60
 
@@ -36,16 +41,20 @@ class CachedModelBackend(ModelBackend):
 
     def get_user(self, user_id: Any) -> AbstractBaseUser | None:
         key = cache_keys.auth_user(user_id)
+        # Read before the database: an entry is then never tagged newer than what it saw.
+        generation = credential_generation()
         found = cache.get(key)
-        if found is not None:
-            values, session_hash = found
+        if found is not None and found[0] >= generation:
+            _, values, session_hash = found
             user = get_user_model().from_db("default", _fields(), list(values))
         else:
             user = super().get_user(user_id)
             if user is None:
                 return None
             session_hash = user.get_session_auth_hash()
-            cache.add(key, ([getattr(user, name) for name in _fields()], session_hash), USER_SECONDS)
+            entry = (generation, [getattr(user, name) for name in _fields()], session_hash)
+            # add when there is none, so a concurrent drop wins; replace one of an older generation.
+            (cache.add if found is None else cache.set)(key, entry, USER_SECONDS)
         user.get_session_auth_hash = _session_hash_of(user, session_hash)
         return user if self.user_can_authenticate(user) else None
 
@@ -63,6 +72,10 @@ def _session_hash_of(user: AbstractBaseUser, cached: str) -> Callable[[], str]:
 
 
 def _forget(sender: type, instance: AbstractBaseUser, **kwargs: Any) -> None:
+    # A login saves last_login alone: that ends no session, and bumping on it would make every
+    # remembered user of the site stale at each login.
+    if not kwargs.get("created") and kwargs.get("update_fields") != frozenset({"last_login"}):
+        credential_generation_bump()
     cache.delete(cache_keys.auth_user(instance.pk))
 
 

@@ -6,21 +6,36 @@ LOGIN_LIMIT_PER_ADDRESS failures from one address whatever the usernames, within
 LOGIN_LIMIT_WINDOW seconds of the first of them, the form refuses every attempt
 (the right password included) with a message saying when to try again, and the
 view answers 429. A successful login clears its account's count; the address's
-count only ends with its window, so one good account cannot reset it for guesses
-at others. Nothing locks an account for everyone: the owner, from their own
-address, can still log in while someone else guesses.
+count only ends with its window (less the successful attempt itself), so one good
+account cannot reset it for guesses at others. Nothing locks an account for
+everyone: the owner, from their own address, can still log in while someone else
+guesses.
 
 The counts live in the cache (Redis in production, shared by every web process;
 per process on the embedded defaults), and each process also keeps its own copy in
-memory: the limit is whichever count is higher. With Redis away (the cache then
-ignores errors and counts nothing) logins stay limited, per process: at worst the
-number of web processes times the limits, never unlimited guessing, and never an
-owner locked out by an outage.
+memory: the shared count decides while Redis answers, the local one when it does not.
+With Redis away (the cache then ignores errors and counts nothing) logins stay
+limited, per process: at worst the number of web processes times the limits, never
+unlimited guessing, and never an owner locked out by an outage.
+
+An attempt is counted before its password is checked, by one atomic increment, and refused
+(and given back) when that count is over a limit: parallel guesses cannot all pass the check
+before any of them is counted. A right password gives its attempt back.
+
+The address is the connection's peer, unless that peer is one of TRUSTED_PROXIES: then it is
+the right-most address in X-Forwarded-For that is not a trusted proxy. A client that reaches
+gunicorn directly cannot choose its address by sending the header, so bind gunicorn to an
+address only the proxy reaches (README.md's deployment table, deploy/README.md).
+
+Password reset requests are limited the same way (reset_take, password_reset_view).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import ipaddress
 import math
 import time
 from collections.abc import Callable
@@ -43,12 +58,30 @@ def _now() -> float:
 
 
 def client_address(request: HttpRequest) -> str:
-    """The address the nearest trusted proxy saw (X-Forwarded-For, counted from the right), else the peer's."""
-    proxies = settings.TRUSTED_PROXIES
+    """The client's address: the peer's, or, from a trusted proxy, what X-Forwarded-For says (see above)."""
+    peer = request.META.get("REMOTE_ADDR", "") or "unknown"
+    trusted = _networks(tuple(settings.TRUSTED_PROXIES))
+    if not _within(peer, trusted):
+        return peer
     forwarded = [a.strip() for a in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if a.strip()]
-    if proxies and forwarded:
-        return forwarded[-min(proxies, len(forwarded))]
-    return request.META.get("REMOTE_ADDR", "") or "unknown"
+    # Each trusted proxy appended the address it saw: the first untrusted one from the right is the client.
+    for address in reversed(forwarded):
+        if not _within(address, trusted):
+            return address
+    return forwarded[0] if forwarded else peer
+
+
+@functools.lru_cache(maxsize=8)
+def _networks(entries: tuple[str, ...]) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(entry, strict=False) for entry in entries)
+
+
+def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in network for network in networks)
 
 
 # This process's copy of the counts (see the module doc). Bounded like any LocMemCache: the oldest
@@ -75,21 +108,58 @@ def _count_in(store: Any, key: str, now: float) -> tuple[int, float]:
     return int(store.get(f"{key}:n") or 0), since + settings.LOGIN_LIMIT_WINDOW - now
 
 
-def _record(key: str, now: float) -> None:
-    for store in (cache, _local):
-        _record_in(store, key, now)
+def _take(key: str, now: float, window: int | None = None) -> tuple[int, float]:
+    """Count one more attempt on a key and return (attempts now, seconds left) of its window.
+    The count is taken before the password is checked, in one atomic increment, so parallel
+    guesses each see the attempts of all the others."""
+    window = window or settings.LOGIN_LIMIT_WINDOW
+    shared = _take_in(cache, key, now, window)
+    local = _take_in(_local, key, now, window)
+    # The shared count decides while it answers: the higher of two counts taken in different
+    # orders by parallel attempts would refuse some under the limit. The local count is there
+    # for when Redis is away.
+    return shared if shared[0] else local
 
 
-def _record_in(store: Any, key: str, now: float) -> None:
-    window = settings.LOGIN_LIMIT_WINDOW
+def _take_in(store: Any, key: str, now: float, window: int) -> tuple[int, float]:
+    # add is atomic (SET NX in Redis): of parallel first attempts, one opens the window.
+    store.add(f"{key}:since", now, timeout=window)
     since = store.get(f"{key}:since")
-    if since is None or now - since >= window:
-        store.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
-        return
+    if since is None:  # the shared cache is away: the local count alone limits
+        return 0, 0.0
+    if now - since >= window:  # an old window whose key outlived it: start a new one
+        store.set_many({f"{key}:since": now, f"{key}:n": 0}, timeout=window)
+        since = now
+    store.add(f"{key}:n", 0, timeout=window)
     try:
-        store.incr(f"{key}:n")  # atomic in Redis, so parallel guesses are all counted
+        count = store.incr(f"{key}:n")  # atomic in Redis and in LocMemCache
     except ValueError:  # expired between the two calls
         store.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
+        count = 1
+    return int(count or 0), since + window - now
+
+
+def _give_back(key: str) -> None:
+    for store in (cache, _local):
+        with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
+            store.decr(f"{key}:n")
+
+
+def attempt_take(username: str, address: str) -> int:
+    """Count this attempt; when it is over a limit, give it back and return the seconds to wait
+    (the caller refuses it without checking the password), else 0."""
+    now = _now()
+    account_key, address_key = _keys(username, address)
+    attempts, left = _take(account_key, now)
+    if attempts > settings.LOGIN_LIMIT_PER_ACCOUNT:
+        _give_back(account_key)
+        return math.ceil(left)
+    attempts, left = _take(address_key, now)
+    if attempts > settings.LOGIN_LIMIT_PER_ADDRESS:
+        _give_back(account_key)
+        _give_back(address_key)
+        return math.ceil(left)
+    return 0
 
 
 def retry_after(username: str, address: str) -> int:
@@ -104,16 +174,12 @@ def retry_after(username: str, address: str) -> int:
     return math.ceil(wait)
 
 
-def failure_record(username: str, address: str) -> None:
-    now = _now()
-    for key in _keys(username, address):
-        _record(key, now)
-
-
 def success_record(username: str, address: str) -> None:
-    account_key, _ = _keys(username, address)
+    """A right password: the account's count ends, and the attempt no longer counts against the address."""
+    account_key, address_key = _keys(username, address)
     for store in (cache, _local):
         store.delete_many([f"{account_key}:since", f"{account_key}:n"])
+    _give_back(address_key)
 
 
 class LoginLimitMixin:
@@ -125,7 +191,8 @@ class LoginLimitMixin:
     def clean(self) -> dict[str, Any]:
         username = self.cleaned_data.get("username") or ""
         address = client_address(self.request) if self.request is not None else "unknown"
-        wait = retry_after(username, address)
+        counted = bool(username and self.cleaned_data.get("password"))
+        wait = attempt_take(username, address) if counted else retry_after(username, address)
         if wait:
             if self.request is not None:
                 self.request.login_retry_after = wait  # type: ignore[attr-defined]
@@ -134,13 +201,10 @@ class LoginLimitMixin:
                 f"Too many failed logins: try again in {minutes} minute{'s' if minutes != 1 else ''}.",
                 code=TOO_MANY,
             )
-        try:
-            cleaned = super().clean()  # type: ignore[misc]
-        except forms.ValidationError:
-            if username and self.cleaned_data.get("password"):
-                failure_record(username, address)
-            raise
-        success_record(username, address)
+        # The attempt is already counted: a failure leaves it counted.
+        cleaned = super().clean()  # type: ignore[misc]
+        if counted:
+            success_record(username, address)
         return cleaned
 
 
@@ -172,6 +236,47 @@ def login_view() -> Callable[..., HttpResponse]:
     from django.contrib.auth.views import LoginView
 
     return status_429_when_limited(LoginView.as_view(authentication_form=LimitedAuthenticationForm))
+
+
+def reset_take(email: str, address: str) -> int:
+    """Count a password reset request; the seconds to wait when it is over a limit, else 0.
+
+    Each request may send an email to someone else's inbox: PASSWORD_RESET_LIMIT_PER_EMAIL per
+    address (whatever the address asking) and PASSWORD_RESET_LIMIT_PER_ADDRESS per asking address,
+    within PASSWORD_RESET_LIMIT_WINDOW seconds.
+    """
+    now = _now()
+    window = settings.PASSWORD_RESET_LIMIT_WINDOW
+    email_key = "reset:email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+    limits = (
+        (email_key, settings.PASSWORD_RESET_LIMIT_PER_EMAIL),
+        (f"reset:addr:{address}", settings.PASSWORD_RESET_LIMIT_PER_ADDRESS),
+    )
+    wait = 0.0
+    for key, limit in limits:
+        count, left = _take(key, now, window)
+        if count > limit:
+            wait = max(wait, left)
+    return math.ceil(wait)
+
+
+def password_reset_view() -> Callable[..., HttpResponse]:
+    """The password reset page (accounts/password_reset/) with a limit on requests (see reset_take)."""
+    from django.contrib.auth.views import PasswordResetView
+
+    class LimitedPasswordResetView(PasswordResetView):
+        def form_valid(self, form: Any) -> HttpResponse:
+            wait = reset_take(form.cleaned_data["email"], client_address(self.request))
+            if wait:
+                self.request.login_retry_after = wait  # type: ignore[attr-defined]
+                minutes = math.ceil(wait / 60)
+                unit = "minute" if minutes == 1 else "minutes"
+                message = f"Too many password reset requests: try again in {minutes} {unit}."
+                form.add_error("email", forms.ValidationError(message, code=TOO_MANY))
+                return self.form_invalid(form)
+            return super().form_valid(form)
+
+    return status_429_when_limited(LimitedPasswordResetView.as_view())
 
 
 def admin_site_limit(site: Any) -> None:

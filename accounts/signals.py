@@ -13,6 +13,7 @@ from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
 from accounts.tokens import api_tokens_forget
+from recommender.credentials import credential_generation_bump
 from recommender.models import ApiToken
 
 
@@ -27,4 +28,5 @@ def _forget_tokens_of_inactive_user(sender: type, instance: Any, **kwargs: Any) 
 @receiver(pre_delete, sender=ApiToken, dispatch_uid="recommender.tokens.token_deleted")
 def _forget_deleted_token(sender: type, instance: ApiToken, **kwargs: Any) -> None:
     # Also runs for each token when its user is deleted (the cascade sends it per row).
+    credential_generation_bump()
     api_tokens_forget(token_hashes=[instance.token_hash], revoked=True)

@@ -8,6 +8,9 @@ token just before the revoke cannot put it back. Without a shared cache (no Redi
 per-process cache could not hear another process revoke) nothing is remembered.
 Deactivating or deleting a user, or deleting a token, forgets the remembered lookups at
 once too (accounts/signals.py), so such a token is refused from the next call.
+Those cache writes are lost while Redis is away, so each remembered lookup also carries the
+credential generation it was read under (recommender/credentials.py), which every revoke bumps
+in the database: an older entry is ignored, and a revoke holds within a second regardless.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from recommender import cache_keys
+from recommender.credentials import credential_generation, credential_generation_bump
 from recommender.models import ApiToken
 
 # Recognisable in logs and secret scanners, like GitHub's "ghp_".
@@ -76,12 +80,14 @@ def api_tokens_revoke(*, tokens: QuerySet[ApiToken]) -> int:
     """Revoke the live tokens among `tokens` (admin's action, the account page); returns how many.
 
     1. Mark them revoked in the database.
-    2. Replace their remembered lookups with the "revoked" mark, so no process accepts them again.
+    2. Bump the credential generation: remembered lookups from before are ignored from now on.
+    3. Replace their remembered lookups with the "revoked" mark, so no process accepts them again.
     """
     live = dict(tokens.filter(revoked_at__isnull=True).values_list("pk", "token_hash"))
     if not live:
         return 0
     revoked = ApiToken.objects.filter(pk__in=live, revoked_at__isnull=True).update(revoked_at=timezone.now())
+    credential_generation_bump()
     api_tokens_forget(token_hashes=list(live.values()), revoked=True)
     return revoked
 
@@ -105,11 +111,13 @@ def api_token_user(*, secret: str) -> AbstractBaseUser | None:
         return None
     digest = token_hash(secret)
     shared = _shared_cache()
+    # Read before the database: an entry is then never tagged newer than what it saw.
+    generation = credential_generation()
     remembered = shared.get(cache_keys.api_token(digest)) if shared is not None else None
     if remembered == _REVOKED:
         return None
-    if remembered is not None:
-        return _user_from(remembered)
+    if remembered is not None and remembered[0] >= generation:
+        return _user_from(remembered[1])
     token = (
         ApiToken.objects.select_related("user")
         .filter(token_hash=digest, revoked_at__isnull=True, user__is_active=True)
@@ -122,8 +130,14 @@ def api_token_user(*, secret: str) -> AbstractBaseUser | None:
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_EVERY:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     if shared is not None:
-        # add, never set: a revoke's mark written since our query must win.
-        shared.add(cache_keys.api_token(digest), _user_fields(token.user), CACHE_SECONDS)
+        entry = (generation, _user_fields(token.user))
+        if remembered is None:
+            # add, never set: a revoke's mark written since our query must win.
+            shared.add(cache_keys.api_token(digest), entry, CACHE_SECONDS)
+        else:
+            # Replaces an entry of an older generation; were a revoke to land since our query,
+            # it bumped the generation past ours, so this entry would be ignored too.
+            shared.set(cache_keys.api_token(digest), entry, CACHE_SECONDS)
     return token.user
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -9,12 +10,24 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.tokens import api_token_create, api_token_list_for_user, api_token_revoke
 from movies.forms import SignUpForm
+from recommender.models import ApiToken
 
 
+class TokenForm(forms.Form):
+    # A forms.CharField refuses NUL and other characters no database column can hold.
+    name = forms.CharField(
+        max_length=ApiToken._meta.get_field("name").max_length,
+        error_messages={"required": "Give the token a name, e.g. 'phone app'."},
+    )
+
+
+# never_cache: the answer to a POST shows the new secret; no browser or proxy may keep a copy.
+@never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
 def token_list(request: HttpRequest) -> HttpResponse:
@@ -23,10 +36,14 @@ def token_list(request: HttpRequest) -> HttpResponse:
     error = ""
     status = 200
     if request.method == "POST":
-        try:
-            secret = api_token_create(user=request.user, name=request.POST.get("name", "")).secret
-        except ValidationError as exc:
-            error = " ".join(m for ms in exc.message_dict.values() for m in ms)
+        form = TokenForm(request.POST)
+        if form.is_valid():
+            try:
+                secret = api_token_create(user=request.user, name=form.cleaned_data["name"]).secret
+            except ValidationError as exc:
+                form.add_error(None, exc)
+        if form.errors:
+            error = " ".join(m for ms in form.errors.values() for m in ms)
             status = 422
     return render(
         request,

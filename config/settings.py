@@ -6,6 +6,7 @@ DATABASE_URL and REDIS_URL to run on PostgreSQL, Redis and Celery workers.
 Every variable is listed, with a comment, in .env.example.
 """
 
+from ipaddress import ip_network
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -50,6 +51,8 @@ MIDDLEWARE = [
     # Before SecurityMiddleware: load balancers probe by IP over plain http (recommender/health.py).
     "recommender.health.health_middleware",
     "django.middleware.security.SecurityMiddleware",
+    # Content-Security-Policy on every response (config/security_headers.py).
+    "config.security_headers.csp_middleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -206,9 +209,22 @@ PASSWORD_HASHERS = [
 LOGIN_LIMIT_PER_ACCOUNT = env_int("LOGIN_LIMIT_PER_ACCOUNT", 5)
 LOGIN_LIMIT_PER_ADDRESS = env_int("LOGIN_LIMIT_PER_ADDRESS", 20)
 LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
-# Proxies in front that append the client's address to X-Forwarded-For: the limit counts the address
-# the nearest of them saw. 0 uses the connection's address (which, behind a proxy, is the proxy's).
-TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 1 if TRUST_X_FORWARDED_PROTO else 0)
+# Password reset requests (each may mail someone): per email address, and per asking address, within the window.
+PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3)
+PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 10)
+PASSWORD_RESET_LIMIT_WINDOW = env_int("PASSWORD_RESET_LIMIT_WINDOW", 3600)
+# The addresses (or networks, e.g. 10.0.0.0/8) of the proxies in front, which append the client's address
+# to X-Forwarded-For: the header is believed only from them (accounts/login_limit.py). The default, behind
+# a TLS proxy, is a proxy on this machine; bind gunicorn to 127.0.0.1 (or a private address) so no
+# client reaches it directly. Empty: the connection's address always.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES", ["127.0.0.1", "::1"] if TRUST_X_FORWARDED_PROTO else [])
+for _proxy in TRUSTED_PROXIES:
+    try:
+        ip_network(_proxy, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"TRUSTED_PROXIES: {_proxy!r} is no address or network; list the proxies' addresses, comma-separated"
+        ) from None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

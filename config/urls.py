@@ -3,7 +3,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from accounts.login_limit import admin_site_limit, login_view
+from accounts.login_limit import admin_site_limit, login_view, password_reset_view
 from accounts.views import signup, token_list, token_revoke
 from movies.views.catalogue import home
 from recommender.api import api
@@ -18,6 +18,7 @@ urlpatterns = [
     path("account/tokens/<int:token_id>/revoke/", token_revoke, name="api_token_revoke"),
     path("accounts/signup/", signup, name="signup"),
     path("accounts/login/", login_view(), name="login"),
+    path("accounts/password_reset/", password_reset_view(), name="password_reset"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", home, name="home"),
     path("", include("movies.urls")),

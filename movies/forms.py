@@ -1,5 +1,6 @@
 """Forms validate what comes in; services and selectors do the rest."""
 
+import re
 from typing import Any
 
 from django import forms
@@ -16,6 +17,8 @@ RESERVED_USERNAME_PREFIX = "movielens-"
 MIN_RATINGS_CHOICES = [(n, f"{n:,}+ ratings") for n in (1, 10, 50, 100, 500, 1000)]
 DEFAULT_MIN_RATINGS = 50
 YEAR_MIN, YEAR_MAX = 1870, 2100
+# What the rating widget sends and a person would type: a digit, then optionally ".0" or ".5".
+RATING_TEXT = re.compile(r"[0-5](?:\.[05])?", re.ASCII)
 
 
 class SignUpForm(UserCreationForm):
@@ -24,7 +27,8 @@ class SignUpForm(UserCreationForm):
 
     def clean_username(self) -> str:
         username = super().clean_username()
-        if username.lower().startswith(RESERVED_USERNAME_PREFIX):
+        # None once Django's own check has recorded "already exists" (in any letter case).
+        if username is not None and username.lower().startswith(RESERVED_USERNAME_PREFIX):
             raise ValidationError(
                 'Usernames starting with "%(prefix)s" are reserved for imported MovieLens users.',
                 code="reserved",
@@ -37,9 +41,13 @@ class RatingForm(forms.Form):
     """One rating: the value is checked by the same rule the service applies."""
 
     # A CharField, not a ChoiceField: "4" and "4.0" are the same rating, so values compare as numbers.
-    value = forms.CharField(max_length=8)
+    # Not stripped: what people type is what the widget sends, plain digits such as "4" or "4.5";
+    # Decimal() alone would also take "٤", "+4.5", " 3 " and "4e0".
+    value = forms.CharField(max_length=8, strip=False)
 
     def clean_value(self) -> float:
+        if not RATING_TEXT.fullmatch(self.cleaned_data["value"]):
+            raise ValidationError("A rating is 0.5 to 5 stars, written like 4 or 4.5.", code="invalid")
         try:
             return services.rating_value_clean(self.cleaned_data["value"])
         except ValidationError as error:

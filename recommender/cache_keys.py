@@ -49,12 +49,12 @@ def api_picks(*, user_id: int, n: int, genre: str | None) -> str:
 
 def auth_user(user_id: object) -> str:
     """A session's user without the password hash (accounts.auth_backend)."""
-    return f"auth-user:v1:{user_id}"
+    return f"auth-user:v2:{user_id}"
 
 
 def api_token(digest: str) -> str:
     """A remembered API token lookup, by the hash of its secret (accounts.tokens)."""
-    return f"api-token:v1:{digest}"
+    return f"api-token:v2:{digest}"
 
 
 # --- Lists database (recommender.store), under RECOMMENDER_LISTS_PREFIX -------------------------

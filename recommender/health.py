@@ -1,8 +1,12 @@
-"""GET /healthz for load balancers and monitors: {"database", "redis", "model_version"}.
+"""GET /healthz for load balancers and monitors: {"status", "database", "redis", "model_version", "model"}.
 
-200 when the database answers, Redis answers (when one is configured) and a model
-version is active; 503 otherwise, with "failed" naming what is wrong. Cheap: one
-SELECT, one PING with a short timeout, no TensorFlow and no factors loaded.
+"status" is "ok", "degraded" or "failed". Failed (503, "failed" naming what is wrong) when
+the database or Redis (when one is configured) does not answer, or no model version is
+active. Degraded when the active version's file cannot be loaded ("model": "unloadable"):
+the pages still answer, with popular picks, so a load balancer gets 200 and keeps the
+process, while a monitor asking /healthz?strict=1 gets 503. Cheap: one SELECT, one PING
+with a short timeout, no TensorFlow; the factors are the ones this process serves (loaded
+once, looked at once a second, recommender/services/factors_cache.py).
 
 Answered by a middleware placed before SecurityMiddleware, so a load balancer that
 probes by IP address (not in ALLOWED_HOSTS) over plain http inside the network gets the
@@ -61,18 +65,36 @@ def _model_version(database_ok: bool) -> int | None:
         return None
 
 
+def _model(version: int | None) -> str:
+    if version is None:
+        return "none"
+    from recommender.services.factors_cache import active_model_state
+
+    try:
+        return active_model_state()
+    except Exception:  # the database went away between the two questions: reported by "database"
+        return "unknown"
+
+
 def health() -> tuple[bool, dict[str, Any]]:
+    """(whether a load balancer should keep this process, the report)."""
     database = _database()
     report: dict[str, Any] = {
+        "status": "ok",
         "database": database,
         "redis": _redis(),
         "model_version": _model_version(database == "ok"),
     }
+    report["model"] = _model(report["model_version"])
     failed = [name for name in ("database", "redis") if report[name] not in ("ok", "not configured")]
     if report["model_version"] is None:
         failed.append("model_version")
     if failed:
+        report["status"] = "failed"
         report["failed"] = failed
+    elif report["model"] != "ok":
+        report["status"] = "degraded"
+        report["degraded"] = ["model"]
     return not failed, report
 
 
@@ -81,7 +103,9 @@ def health_middleware(get_response: Callable[[HttpRequest], HttpResponse]) -> Ca
         if request.path not in PATHS or request.method not in ("GET", "HEAD"):
             return get_response(request)
         ok, report = health()
-        response = JsonResponse(report, status=200 if ok else 503)
+        # strict: for monitoring, which should page someone about a degraded service too.
+        strict = request.GET.get("strict", "") not in ("", "0", "false")
+        response = JsonResponse(report, status=200 if ok and not (strict and report["status"] != "ok") else 503)
         response["Cache-Control"] = "no-store"
         return response
 

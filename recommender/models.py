@@ -89,3 +89,16 @@ class ApiToken(models.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class CredentialGeneration(models.Model):
+    """One row, bumped whenever a login or an API token stops being valid (recommender/credentials.py).
+
+    Lookups remembered in the cache carry the generation they were read under; an older one is
+    ignored, so a revoke holds even when the cache write that would have forgotten it was lost.
+    """
+
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"credential generation {self.value}"

@@ -7,15 +7,17 @@ folder (or its parent) work.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from movies.importers.errors import LayoutError, UnsafeArchiveError
+from movies.importers.errors import CorruptFileError, LayoutError, UnsafeArchiveError
 
 # The files whose presence marks the root of a data set (and its layout).
 RATINGS_FILES = ("ratings.csv", "ratings.dat", "u.data")
@@ -56,13 +58,26 @@ class Source:
 class FolderSource(Source):
     def __init__(self, root: Path) -> None:
         self.root = root
+        # A symbolic link could make the importer read (and its errors quote) any file the
+        # operator can read, such as /etc/passwd: only the folder's own files are data.
+        links = sorted(p.name for p in root.iterdir() if p.is_symlink())
+        if links:
+            raise UnsafeArchiveError(
+                f"{root}: {', '.join(links)} {'is a symbolic link' if len(links) == 1 else 'are symbolic links'}; "
+                "copy the files themselves into the folder"
+            )
         super().__init__(root.name, sorted(p.name for p in root.iterdir() if p.is_file()))
 
     def size(self, name: str) -> int:
         return (self.root / name).stat().st_size
 
     def open(self, name: str) -> BinaryIO:
-        return (self.root / name).open("rb")
+        # O_NOFOLLOW: a link put in place after the check above is refused too.
+        try:
+            fd = os.open(self.root / name, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except OSError as exc:
+            raise UnsafeArchiveError(f"{self.root / name}: cannot open it ({exc.strerror})") from exc
+        return os.fdopen(fd, "rb")
 
 
 class ZipSource(Source):
@@ -83,10 +98,35 @@ class ZipSource(Source):
     def open(self, name: str) -> BinaryIO:
         # ZipExtFile stops at the declared size and checks the CRC at the end,
         # so a member cannot produce more bytes than the checks below allowed.
-        return self.archive.open(self.infos[name])  # type: ignore[return-value]
+        member = _MemberStream(self.archive.open(self.infos[name]), f"{self.label}.zip: {name}")
+        return io.BufferedReader(member, buffer_size=1024 * 1024)  # type: ignore[return-value]
 
     def close(self) -> None:
         self.archive.close()
+
+
+class _MemberStream(io.RawIOBase):
+    """A zip member whose corruption (bad CRC, sizes that lie, broken deflate data) is a
+    MovieLensError naming the member, not a traceback from zipfile or zlib."""
+
+    def __init__(self, inner: BinaryIO, label: str) -> None:
+        self._inner = inner
+        self._label = label
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        try:
+            data = self._inner.read(len(buffer))
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise CorruptFileError(f"{self._label} is corrupt in the zip ({exc})") from exc
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        self._inner.close()
+        super().close()
 
 
 def check_zip_members(path: Path, infos: list[zipfile.ZipInfo]) -> None:

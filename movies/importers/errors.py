@@ -13,6 +13,8 @@ class BadRow:
     reason: str
 
     def __str__(self) -> str:
+        if not self.value:
+            return f"{self.file} line {self.line}: {self.reason}"
         value = self.value if len(self.value) <= 120 else self.value[:117] + "..."
         return f"{self.file} line {self.line}: {self.reason}: {value!r}"
 
@@ -35,3 +37,7 @@ class UnsafeArchiveError(MovieLensError):
 
 class LayoutError(MovieLensError):
     """A folder or zip that is not one of the MovieLens layouts."""
+
+
+class CorruptFileError(MovieLensError):
+    """A file of the data set that cannot be read to its end: a zip member failing its CRC, an empty file."""

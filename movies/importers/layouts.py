@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from movies.importers.archive import Source
-from movies.importers.errors import LayoutError
+from movies.importers.errors import CorruptFileError, LayoutError
 
 # ml-100k's u.genre, for a copy of the data set that lost it.
 ML100K_GENRES = (
@@ -67,4 +67,7 @@ def detect_layout(source: Source) -> Layout:
         raise LayoutError(f"{source.name}: no ratings.csv, ratings.dat or u.data; not a MovieLens data set")
     if not source.has(layout.movies):
         raise LayoutError(f"{source.name}: {layout.ratings} found but {layout.movies} is missing")
+    for name in (layout.ratings, layout.movies):
+        if source.size(name) == 0:
+            raise CorruptFileError(f"{source.name}: {name} is empty (0 bytes); nothing to import")
     return layout

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from movies.importers.archive import Source
-from movies.importers.errors import BadRow, BadRowError
+from movies.importers.errors import BadRow, BadRowError, CorruptFileError
 from movies.importers.layouts import ML100K_GENRES, Layout
 
 OnBad = Callable[[BadRow], None]
@@ -124,7 +124,8 @@ class _Lines:
 def _check_header(file: str, first: str | None, on_bad: OnBad) -> None:
     expected = CSV_HEADERS[file]
     if first is None or first.strip().lstrip("\ufeff") != expected:
-        on_bad(BadRow(file, 1, (first or "").strip(), f"expected the header {expected!r}"))
+        # The line itself is not quoted: a file without the header may be no MovieLens file at all.
+        on_bad(BadRow(file, 1, "", f"expected the header {expected!r}; this is not a MovieLens {file}"))
 
 
 def _int(text: str) -> int:
@@ -442,6 +443,7 @@ def iter_ratings(
     """
     file = layout.ratings
     sep = {"csv": ",", "dat": "::", "100k": "\t"}[layout.kind]
+    data_lines = 0
     with source.open(file) as stream:
         for block, first_line in _blocks(stream, block_size):  # type: ignore[arg-type]
             nbytes = len(block)
@@ -452,6 +454,7 @@ def iter_ratings(
                 block, first_line = block[end:], 2
             bad: list[BadRow] = []
             rows = block.count(b"\n") + (0 if block.endswith(b"\n") or not block else 1)
+            data_lines += rows if block.strip() else 0
             # '::' is two characters, which the C parser does not take; the fields are numbers,
             # so replacing it with a comma changes nothing else.
             fast_block, fast_sep = (block.replace(b"::", b","), ",") if sep == "::" else (block, sep)
@@ -472,6 +475,8 @@ def iter_ratings(
             if not ok.all():
                 user, movie, value, stamp, line = user[ok], movie[ok], value[ok], stamp[ok], line[ok]
             yield RatingChunk(user, movie, value, stamp, line, nbytes)
+    if not data_lines:
+        raise CorruptFileError(f"{file}: no ratings in the file; nothing to import")
 
 
 def scan_user_ids(source: Source, layout: Layout, block_size: int = BLOCK_SIZE) -> np.ndarray:
@@ -488,6 +493,8 @@ def scan_user_ids(source: Source, layout: Layout, block_size: int = BLOCK_SIZE) 
                 block = block.replace(b"::", b",")
             if first_line == 1 and layout.kind == "csv":
                 block = block[block.find(b"\n") + 1 :]
+            if not block.strip():
+                continue  # a header alone: iter_ratings reports the missing ratings
             options = {"sep": "," if sep == "::" else sep, "header": None, "usecols": [0], "engine": "c"}
             try:
                 users = pd.read_csv(io.BytesIO(block), dtype=np.float64, **options)[0].to_numpy()

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from ninja import Field, Schema
+from pydantic import ConfigDict
 
 from movies.models import Movie, movie_url
 
@@ -92,7 +93,11 @@ class PickOut(Schema):
 
 
 class RatingIn(Schema):
-    value: float = Field(ge=0.5, le=5.0, multiple_of=0.5, description="Half stars, 0.5 to 5.")
+    # A field the API does not take (e.g. user_id) is a 422 naming it, not silently ignored.
+    model_config = ConfigDict(extra="forbid")
+
+    # strict: a JSON number only; true, "4" and "4.5 " are refused, not coerced to stars.
+    value: float = Field(ge=0.5, le=5.0, multiple_of=0.5, strict=True, description="Half stars, 0.5 to 5.")
 
 
 class RatingOut(Schema):

@@ -6,8 +6,10 @@ type, answers a non-object JSON body as "value: field required", and answers a w
 method or path with Django's plain text or HTML. Here:
 
 - an unknown query parameter is a 400 naming it and the ones the operation takes;
-- an operation with a body takes `Content-Type: application/json` only (else 415),
-  a body that is valid JSON (else 400, with where it breaks) and a JSON object (else 422);
+- an operation with a body checks who calls first (401/403 before the body is read), then
+  takes a body of at most 64 KiB (else a JSON 413), `Content-Type: application/json` only
+  (else 415), nested at most 16 levels (else 400, see body_limits.py), valid JSON (else 400,
+  with where it breaks) and a JSON object (else 422);
 - a method an endpoint does not take is a JSON 405 with its Allow header;
 - a path under /api/ that is no endpoint is a JSON 404 (see `not_found`).
 """
@@ -20,6 +22,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from ninja import NinjaAPI
 from ninja.operation import Operation, PathView
+
+from recommender.api.body_limits import body_size_problem, nesting_problem
 
 JSON = "application/json; charset=utf-8"  # as ninja's own answers
 
@@ -41,16 +45,22 @@ def _sources(operation: Operation, source: str) -> list[Any]:
 def _check_inputs(api: NinjaAPI, operation: Operation) -> None:
     allowed = {f.alias or name for model in _sources(operation, "query") for name, f in model.model_fields.items()}
     takes_body = bool(_sources(operation, "body"))
-    run = operation.run
+    run_checks = operation._run_checks
 
-    def checked_run(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        problem = _unknown_params(request, allowed) or (_body_problem(request) if takes_body else None)
+    def checked(request: HttpRequest) -> HttpResponse | None:
+        problem = _unknown_params(request, allowed)
+        if problem is None:
+            # Authentication first: a caller it refuses never has the body read or parsed.
+            refused = run_checks(request)
+            if refused is not None:
+                return refused
+            problem = _body_problem(request) if takes_body else None
         if problem is not None:
             status, detail = problem
             return api.create_response(request, {"detail": detail}, status=status)
-        return run(request, *args, **kwargs)
+        return None
 
-    operation.run = checked_run  # type: ignore[method-assign]
+    operation._run_checks = checked  # type: ignore[method-assign]
 
 
 def _unknown_params(request: HttpRequest, allowed: set[str]) -> tuple[int, str] | None:
@@ -62,10 +72,16 @@ def _unknown_params(request: HttpRequest, allowed: set[str]) -> tuple[int, str] 
 
 
 def _body_problem(request: HttpRequest) -> tuple[int, str] | None:
+    too_large = body_size_problem(request)
+    if too_large is not None:
+        return too_large
     if not request.body:
         return None  # the schema's own check names what is missing
     if request.content_type != "application/json":
         return 415, f"Send the body as JSON with Content-Type: application/json (got {request.content_type or 'none'})."
+    too_deep = nesting_problem(request.body)
+    if too_deep is not None:
+        return too_deep
     try:
         data = json.loads(request.body)
     except UnicodeDecodeError:

@@ -2,6 +2,11 @@
 
 Serving asks which version is active at most once a second, so a switch
 reaches every web process within a second without a query per request.
+At the same check the active file is looked at (one stat): a file replaced or
+altered since it was loaded is loaded again. A version whose file cannot be
+loaded is served as no model (popular picks) and reported by /healthz as
+"unloadable"; the failure is logged once per version and reason, not at every
+retry, and the version's "not activated" message goes once its file loads again.
 """
 
 from __future__ import annotations
@@ -21,6 +26,10 @@ _loaded: dict[int, Factors] = {}
 _lock = threading.Lock()
 _active: tuple[float, tuple[int, str] | None] = (0.0, None)
 ACTIVE_CHECK_SECONDS = 1.0
+# (version id, reason, monotonic time) of the last failed load of the active version.
+_failed: tuple[int, str, float] | None = None
+# What each loaded file was when it was read: (version id) -> (path, size, mtime_ns, inode).
+_signatures: dict[int, tuple[str, int, int, int]] = {}
 
 
 def factors_for(version: ModelVersion) -> Factors:
@@ -28,11 +37,24 @@ def factors_for(version: ModelVersion) -> Factors:
     with _lock:
         factors = _loaded.get(version.pk)
         if factors is None:
+            signature = _signature(version.artifact_path)
             factors = load_factors(Path(version.artifact_path))
             while len(_loaded) >= _KEEP:
-                _loaded.pop(next(iter(_loaded)))
+                oldest = next(iter(_loaded))
+                _loaded.pop(oldest)
+                _signatures.pop(oldest, None)
             _loaded[version.pk] = factors
+            if signature is not None:
+                _signatures[version.pk] = signature
         return factors
+
+
+def _signature(path: str) -> tuple[str, int, int, int] | None:
+    try:
+        stat = Path(path).stat()
+    except OSError:
+        return None
+    return (path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
 
 
 def active_version_id() -> int:
@@ -42,33 +64,64 @@ def active_version_id() -> int:
 
 
 def active_factors() -> tuple[int, Factors] | None:
-    """(version id, factors) of the active version, or None when nothing is trained yet."""
-    global _active
+    """(version id, factors) of the active version, or None when nothing is trained yet
+    or its file cannot be loaded (see active_model_state)."""
+    global _active, _failed
+    now = time.monotonic()
     checked_at, active = _active
-    if time.monotonic() - checked_at >= ACTIVE_CHECK_SECONDS:
+    if now - checked_at >= ACTIVE_CHECK_SECONDS:
         row = ModelVersion.objects.filter(is_active=True).values_list("pk", "artifact_path").first()
         active = (row[0], row[1]) if row else None
-        _active = (time.monotonic(), active)
+        _active = (now, active)
+        if active is not None:
+            _drop_if_changed(*active)
     if active is None:
+        _failed = None
         return None
     pk, path = active
     with _lock:
         factors = _loaded.get(pk)
     if factors is None:
+        failed = _failed
+        if failed is not None and failed[0] == pk and now - failed[2] < ACTIVE_CHECK_SECONDS:
+            return None  # tried within the last second: no file read per request
         try:
             factors = factors_for(ModelVersion(pk=pk, artifact_path=path))
-        except ArtifactError:
-            # Pages must still answer: they fall back to popular movies until an admin
-            # activates a good version. Checked again after ACTIVE_CHECK_SECONDS, not per request.
-            log.exception("the active version v%s cannot be loaded; serving without a model", pk)
-            _active = (time.monotonic(), None)
+        except ArtifactError as exc:
+            # Pages must still answer: they fall back to popular movies until the file loads
+            # or an admin activates a good version. Logged once per version and reason.
+            if failed is None or failed[:2] != (pk, str(exc)):
+                log.error("the active version v%s cannot be loaded, serving without a model: %s", pk, exc)
+            _failed = (pk, str(exc), now)
             return None
+        if failed is not None:
+            log.warning("the active version v%s loads again; serving its picks", pk)
+            _failed = None
+            # The reason a re-activation was refused no longer holds.
+            ModelVersion.objects.filter(pk=pk, error__startswith="not activated:").update(error="")
     return pk, factors
+
+
+def active_model_state() -> str:
+    """ "ok" (the active version is loaded), "unloadable" (its file is missing or corrupt) or "none"."""
+    if active_factors() is not None:
+        return "ok"
+    return "unloadable" if _failed is not None else "none"
+
+
+def _drop_if_changed(pk: int, path: str) -> None:
+    """Forget loaded factors whose file was replaced or altered since it was read."""
+    with _lock:
+        if pk in _loaded and _signatures.get(pk) != _signature(path):
+            _loaded.pop(pk, None)
+            _signatures.pop(pk, None)
 
 
 def forget() -> None:
     """Drop what this process holds (tests, and right after an activation in this process)."""
-    global _active
+    global _active, _failed
     with _lock:
         _loaded.clear()
+        _signatures.clear()
     _active = (0.0, None)
+    _failed = None

@@ -115,7 +115,7 @@ def test_an_out_of_range_query_value_is_a_422_naming_the_parameter(as_alice, mov
         ('{"value": 0}', "application/json", 422, "value (Input should be greater than or equal to 0.5)"),
         ('{"value": 5.5}', "application/json", 422, "value"),
         ('{"value": 3.3}', "application/json", 422, "value"),
-        ('{"value": "4"}', "application/json", 200, None),  # a number in a string is still that number
+        ('{"value": "4"}', "application/json", 422, "value"),  # JSON numbers only (issue 15)
         ('{"value": "four"}', "application/json", 422, "value"),
         ('{"value": null}', "application/json", 422, "value"),
         ('{"value": 1e308}', "application/json", 422, "value"),

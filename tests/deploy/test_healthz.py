@@ -26,7 +26,15 @@ def on_redis(settings, redis_url, postgres):
 def test_it_answers_200_when_everything_is_fine(client, on_redis, active_version):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok", "model_version": active_version.pk}
+    # This version has no factors file: served as no model, degraded (tests/deploy/test_health_degraded.py).
+    assert response.json() == {
+        "status": "degraded",
+        "database": "ok",
+        "redis": "ok",
+        "model_version": active_version.pk,
+        "model": "unloadable",
+        "degraded": ["model"],
+    }
     assert response["Cache-Control"] == "no-store"
 
 
@@ -45,7 +53,14 @@ def test_it_answers_503_when_no_model_version_is_active(client, on_redis):
     ModelVersion.objects.create(preset="default", state="ready")
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "redis": "ok", "model_version": None, "failed": ["model_version"]}
+    assert response.json() == {
+        "status": "failed",
+        "database": "ok",
+        "redis": "ok",
+        "model_version": None,
+        "model": "none",
+        "failed": ["model_version"],
+    }
 
 
 def test_it_answers_a_load_balancer_by_ip_over_http_without_login(client, settings, on_redis, active_version):

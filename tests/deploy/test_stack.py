@@ -1,4 +1,5 @@
-"""`make stack` (bin/stack): the whole Procfile under honcho, DEBUG off, comes up, serves, stops on Ctrl-C.
+"""`make stack` (bin/stack): the whole Procfile, DEBUG off, comes up, serves, brings a killed worker back,
+stops on Ctrl-C.
 
 From nothing: the test's own database (created by the script), a tiny generated MovieLens
 sample imported and a first model trained, a private redis-server. About 40 s.
@@ -83,6 +84,7 @@ def test_make_stack_comes_up_from_nothing_serves_pages_and_stops_on_ctrl_c(stack
             assert css, "no hashed stylesheet in the home page"
             assert "immutable" in requests.get(f"{base}/static/{css.group(1)}", timeout=30).headers["Cache-Control"]
             assert requests.get(f"{base}/this-page-is-missing/", timeout=30).status_code == 404
+            _kill_the_worker_and_see_it_return(log, base)
         finally:
             os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
             try:
@@ -102,3 +104,19 @@ def test_make_stack_comes_up_from_nothing_serves_pages_and_stops_on_ctrl_c(stack
     assert re.search(line.format("web.1", not_found), text), text
     assert "stopped (rc=" in text
     assert "Control socket listening" not in text  # config/gunicorn.py turns it off
+
+
+def _kill_the_worker_and_see_it_return(log, base: str) -> None:
+    """A dead process is restarted alone (bin/supervise); the site keeps serving meanwhile."""
+    ready = r"worker\.1 +\| \S+ \S+ INFO celery\.apps\.worker \[-\] .* ready\."
+    deadline = time.monotonic() + 120
+    while not re.search(ready, log.read_text(errors="replace")):
+        assert time.monotonic() < deadline, log.read_text()[-3000:]
+        time.sleep(0.5)
+    (pid,) = [int(p) for p in re.findall(r"worker\.1 +\| started with pid (\d+)", log.read_text())]
+    os.kill(pid, signal.SIGKILL)
+    assert requests.get(f"{base}/healthz", timeout=30).status_code == 200
+    while len(re.findall(ready, log.read_text(errors="replace"))) < 2:
+        assert time.monotonic() < deadline + 120, log.read_text()[-3000:]
+        time.sleep(0.5)
+    assert requests.get(f"{base}/", timeout=30).status_code == 200

@@ -30,7 +30,7 @@ def _logged_in_as(client: Client) -> str | None:
 
 def test_the_user_of_a_session_is_read_from_the_cache_without_the_password_hash(redis_cache, bob, as_bob):
     assert _logged_in_as(as_bob) == "bob"
-    values, session_hash = redis_cache.get(_key(bob.pk))
+    _generation, values, session_hash = redis_cache.get(_key(bob.pk))
     assert bob.password not in repr(values)
     assert session_hash == bob.get_session_auth_hash()
 

@@ -112,11 +112,11 @@ def test_the_admin_login_is_limited_too(client, users):
 
 
 def test_behind_a_proxy_the_address_is_the_one_it_saw(rf, settings):
-    settings.TRUSTED_PROXIES = 1
+    settings.TRUSTED_PROXIES = ["10.0.0.1"]
     # The client may send any X-Forwarded-For; only the entry our proxy appended counts.
     request = rf.post("/", HTTP_X_FORWARDED_FOR="1.2.3.4, 203.0.113.9", REMOTE_ADDR="10.0.0.1")
     assert login_limit.client_address(request) == "203.0.113.9"
-    settings.TRUSTED_PROXIES = 0
+    settings.TRUSTED_PROXIES = []
     assert login_limit.client_address(request) == "10.0.0.1"
 
 
