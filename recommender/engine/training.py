@@ -39,6 +39,7 @@ import tensorflow as tf
 from recommender.engine import metrics
 from recommender.engine.dataset import Ratings, encode, interactions, split_per_user
 from recommender.engine.factors import Factors
+from recommender.engine.foldin import BAND_LIMITS, fit_fold_maps, fit_prior_weights
 from recommender.engine.model import (
     Config,
     JointConfig,
@@ -47,7 +48,8 @@ from recommender.engine.model import (
     TutorialModel,
     config_dict,
 )
-from recommender.engine.ranking import fit_fold_map, recommend_all
+from recommender.engine.ranking import recommend_all
+from recommender.engine.stars import StarWeights
 
 PRESETS: dict[str, Config] = {
     "tutorial": TutorialConfig(),
@@ -351,6 +353,11 @@ class _RowSparseTrainer:
         self.movies = tf.constant(np.r_[fit.movie, extra.movie, model.n_movies].astype(np.int32))
         self.ratings = tf.constant(np.r_[fit.rating, extra.rating, 0].astype(np.float32))
         self.weights = tf.constant(np.r_[np.ones(total, np.float32), 0].astype(np.float32))
+        # How much each rating says "chosen" (the softmax's positive) or "not for me" (its negative).
+        stars = np.r_[fit.rating, extra.rating]
+        weights = star_weights(config)
+        self.pos_w = tf.constant(np.r_[weights.positive(stars), 0].astype(np.float32))
+        self.neg_w = tf.constant(np.r_[weights.negative(stars), 0].astype(np.float32))
         counts = np.bincount(fit.movie, minlength=model.n_movies + 1).astype(np.float64)
         logq = np.log(np.maximum(counts, 1.0) / max(n, 1))
         self.logq = tf.constant(logq.astype(np.float32))
@@ -409,6 +416,8 @@ class _RowSparseTrainer:
         movie_ids,
         rating,
         weight,
+        pos_w,
+        neg_w,
         logq,
         step,
         phase,
@@ -439,7 +448,11 @@ class _RowSparseTrainer:
                 pred += tf.reduce_sum(u_all[:, :k] * m_all[:, :k], axis=1)
             rating_loss = tf.reduce_sum(weight * tf.square(pred - rating)) / wsum
             # The rating pass has ranking weight 0: skip the softmax rather than multiply it by 0.
-            rank_loss = tf.constant(0.0) if rating_pass else self._rank_loss(u, v, cm, logq, movie_ids, weight) / wsum
+            rank_loss = (
+                tf.constant(0.0)
+                if rating_pass
+                else self._rank_loss(u, v, cm, logq, movie_ids, weight, pos_w, neg_w) / wsum
+            )
             # Per-example L2 summed per row: each gathered row once, weighted by its ratings in the batch.
             counts = [
                 tf.math.unsorted_segment_sum(weight, inv, tf.shape(r)[0]) for r, inv in zip(rows, inverse, strict=True)
@@ -465,8 +478,12 @@ class _RowSparseTrainer:
         nd = [adam(x, m, s, gr) for x, m, s, gr in zip(dense, dm, dv, grads[len(rows) :], strict=True)]
         return new_rows, nd, loss
 
-    def _rank_loss(self, u, v, cm, logq, movie_ids, weight):
-        """Summed in-batch softmax cross-entropy: each row's movie against its group's other movies."""
+    def _rank_loss(self, u, v, cm, logq, movie_ids, weight, pos_w, neg_w):
+        """Summed in-batch softmax losses: each row's movie against its group's other movies.
+
+        A rating weighs as "chosen" by its stars (pos_w: cross-entropy of its own movie) and a low
+        one as "not chosen" (neg_w: -log of the probability mass left to the other movies).
+        """
         d, g = self.config.embedding_dim, self.config.group_size
         ng = self.batch // g
         ug = tf.reshape(u, [ng, g, d])
@@ -480,8 +497,13 @@ class _RowSparseTrainer:
         drop = (same & ~eye) | tf.reshape(weight <= 0, [ng, 1, g])
         logits = tf.where(drop, tf.constant(-1e9, logits.dtype), logits)
         positive = tf.reshape(tf.reduce_sum(ug * vg, axis=-1), [-1]) + cm - logq
-        ce = tf.reduce_logsumexp(tf.reshape(logits, [-1, g]), axis=-1) - positive
-        return tf.reduce_sum(weight * ce)
+        flat = tf.reshape(logits, [-1, g])
+        everything = tf.reduce_logsumexp(flat, axis=-1)
+        chosen = everything - positive  # -log p(own movie): a liked rating should be chosen
+        own = tf.reshape(tf.broadcast_to(eye, [ng, g, g]), [-1, g])
+        others = tf.reduce_logsumexp(tf.where(own, tf.constant(-1e9, flat.dtype), flat), axis=-1)
+        not_chosen = everything - others  # -log(1 - p(own movie)): a disliked one should not be
+        return tf.reduce_sum(pos_w * chosen) + tf.reduce_sum(neg_w * not_chosen)
 
     def _unique_padded(self, ids, scratch):
         """Unique ids padded with the scratch row to a bucket size (at least 256, at most the batch).
@@ -514,6 +536,8 @@ class _RowSparseTrainer:
             movies = tf.gather(self.movies, rows)
             rating = tf.gather(self.ratings, rows)
             weight = tf.gather(self.weights, rows)
+            pos_w = tf.gather(self.pos_w, rows)
+            neg_w = tf.gather(self.neg_w, rows)
             logq = tf.gather(self.logq, movies)
             uu, uinv = self._unique_padded(users, self.model.n_users)
             mu, minv = self._unique_padded(movies, self.model.n_movies)
@@ -537,6 +561,8 @@ class _RowSparseTrainer:
                 movies,
                 rating,
                 weight,
+                pos_w,
+                neg_w,
                 logq,
                 self.step.read_value(),
                 phase,
@@ -661,7 +687,7 @@ def _train_joint(
     else:
         factors = _export_joint(best[1], config, fit, low, high)
     if fit.n_users and fit.n_movies:
-        factors.head["fold_map"] = fit_fold_map(factors, fit.user, fit.movie, seed=seed)
+        _calibrate_fold_in(factors, config, fit, val, seed)
     ranking_rows = [h for h in history if h["phase"] == "ranking"]
     speeds = [h["ratings_per_s"] for h in ranking_rows[1:]] or [ranking_rows[0]["ratings_per_s"]]
     return (
@@ -674,6 +700,32 @@ def _train_joint(
             **extra,
         },
     )
+
+
+def star_weights(config: JointConfig) -> StarWeights:
+    """The config's reading of stars as taste (shared by the ranking loss and fold-in)."""
+    return StarWeights(config.dislike_at, config.like_at, config.max_positive, config.dislike_weight)
+
+
+def _calibrate_fold_in(factors: Factors, config: JointConfig, fit: Ratings, val: Ratings, seed: int) -> None:
+    """What fold-in and the picks need beside the tables, written into the head.
+
+    Steps:
+        1. The star weights the ranking loss used, and the weight of the predicted stars in the
+           pick score.
+        2. The fold-in maps, fitted on trained users' handfuls of ratings (foldin.fit_fold_maps).
+        3. The popularity prior's weight per number of ratings, chosen on validation
+           (foldin.fit_prior_weights); 1 everywhere without validation ratings.
+    """
+    factors.head.update(star_weights(config).head_arrays())
+    factors.head["star_blend"] = np.float32(config.star_blend)
+    factors.head["fold_maps"] = fit_fold_maps(factors, fit.user, fit.movie, fit.rating, seed=seed)
+    weights = (
+        fit_prior_weights(factors, (fit.user, fit.movie, fit.rating), (val.user, val.movie, val.rating), seed=seed)
+        if len(val)
+        else np.ones(len(BAND_LIMITS) + 1, dtype=np.float32)
+    )
+    factors.head["prior_weights"] = weights
 
 
 def _head_seed(seed: int, head: int) -> int:
