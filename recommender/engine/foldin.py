@@ -271,6 +271,7 @@ def fit_prior_weights(
         keep = np.sort(rng.choice(len(users), max_users, replace=False))
         users, starts, ends = users[keep], starts[keep], ends[keep]
     space = pick_space(factors)
+    k = min(k, factors.n_movies)
     liked = [set(vm[(vu == u) & (vr >= like_at)].tolist()) for u in users]
     discount = 1.0 / np.log2(np.arange(2, k + 2))
     for band, count in enumerate(BAND_SAMPLES):

@@ -21,6 +21,7 @@ _SERIES_WORDS = re.compile(
     r"\b(?:[ivx]+|\d+|part|vol|volume|chapter|episode|one|two|three|four|five|eleven|twelve|thirteen)\b"
 )
 _ARTICLE_AFTER = re.compile(r", (?:the|a|an|les|la|le|il|der|die|das|el)\b")
+MIN_GENRE_SHARE = 0.2  # a genre names a cluster only if this share of its movies has it
 _WORD = r"(?u)\b[^\W\d_]{2,}\b"  # two letters or more
 _YEAR = re.compile(r"\s*\(\d{4}(?:-\d{4})?\)\s*$")
 
@@ -172,8 +173,8 @@ def cluster_movies(
     Steps:
         1. Only movies with at least min_ratings ratings are clustered: the vectors of movies
            rated a few times say little. The others join the cluster of the nearest centre.
-        2. A cluster's genres are ranked by lift (their share in the cluster over their share in
-           the catalogue) weighted by the share, so "Drama" does not name every cluster.
+        2. A cluster's genres are those over-represented in it: ranked by lift (their share in the
+           cluster over their share in the catalogue) among those of MIN_GENRE_SHARE of it or more.
         3. Its titles are the best-known (most rated) of its clustered movies nearest the centre.
         4. Its name: the two first genres and the best-known title.
 
@@ -209,19 +210,23 @@ def cluster_movies(
     in_core[core] = True
     overall = Counter(g for m in raw for g in genres.get(int(m), []))
     total = max(len(raw), 1)
+
+    def _over_represented(counted: Counter, size: int) -> list[tuple[str, float]]:
+        # By lift (share in the cluster over share in the catalogue) among the genres of at least
+        # MIN_GENRE_SHARE of the cluster: what sets it apart, not what every cluster has.
+        shares = {g: c / size for g, c in counted.items()}
+        lifts = {g: share / (overall[g] / total) for g, share in shares.items()}
+        common = [g for g, share in shares.items() if share >= MIN_GENRE_SHARE] or list(shares)
+        ranked = sorted(common, key=lambda g: (-lifts[g], -shares[g], g))
+        return [(g, shares[g]) for g in ranked[:3]]
+
     out = []
     for label in range(k):
         members = np.flatnonzero(labels == label)
         if len(members) == 0:
             continue
-        counted = Counter(g for m in raw[members] for g in genres.get(int(m), []))
-        scored = []
-        for g, c in counted.items():
-            share = c / len(members)
-            lift = share / (overall[g] / total)
-            scored.append((share * lift, g, share))
-        scored.sort(reverse=True)
-        top_genres = [(g, round(share, 3)) for _, g, share in scored[:3]]
+        top_genres = _over_represented(Counter(g for m in raw[members] for g in genres.get(int(m), [])), len(members))
+        top_genres = [(g, round(share, 3)) for g, share in top_genres]
         typical = _best_known_near_centre(members[in_core[members]], unit, centres[label], rated)
         top_titles = [titles[int(raw[i])] for i in typical if int(raw[i]) in titles][:n_titles]
         name_parts = [g for g, _ in top_genres[:2]] or [f"cluster {label}"]

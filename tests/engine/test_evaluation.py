@@ -33,13 +33,14 @@ def test_protocol_p_holds_people_out_of_training_and_knows_them_by_their_first_r
     from recommender.engine.evaluation import ease_ranker, popular_ranker, protocol_people, split_people
 
     ratings = two_tastes(n_users=60, n_movies=40, per_user=20)
-    timestamp = np.arange(len(ratings))[::-1]  # each user's last row is their first rating
+    rng = np.random.default_rng(5)
+    timestamp = rng.permutation(len(ratings))
     data = encode(ratings)
     split = split_people(data, timestamp, share=0.2, min_ratings=15, seed=1)
     assert len(split.users) == 12
     assert not np.isin(data.user[split.train_rows], split.users).any()
     first = split.history[0]
-    assert (np.diff(timestamp[first]) > 0).all()
+    assert (np.diff(timestamp[first]) > 0).all() and (data.user[first] == split.users[0]).all()
 
     train = data.subset(split.train_rows)
     seen = {}
@@ -60,11 +61,14 @@ def test_protocol_p_holds_people_out_of_training_and_knows_them_by_their_first_r
 
 def test_a_trained_model_is_scored_under_protocol_p_with_its_stars(trained_default):
     from recommender.engine.dataset import encode
-    from recommender.engine.evaluation import factors_ranker, protocol_people, split_people
+    from recommender.engine.evaluation import factors_ranker, popular_ranker, protocol_people, split_people
 
     ratings = two_tastes()  # the data trained_default learned (its held-out users were trained on too)
     data = encode(ratings)
     split = split_people(data, np.arange(len(ratings)), share=0.1, min_ratings=15, seed=3)
-    rows = protocol_people(data, split, {"default": factors_ranker(trained_default.factors, data)}, ks=(10,))
-    assert rows[0]["low_stars"] == 0.0
-    assert rows[0]["liked_ndcg"] > 0.5
+    train = data.subset(split.train_rows)
+    rankers = {"default": factors_ranker(trained_default.factors, data), "most popular": popular_ranker(train)}
+    by = {r["name"]: r for r in protocol_people(data, split, rankers, ks=(10,))}
+    assert by["default"]["low_stars"] == 0.0
+    assert by["default"]["liked_ndcg"] > 2 * by["most popular"]["liked_ndcg"]
+    assert by["default"]["personal"] > by["most popular"]["personal"]

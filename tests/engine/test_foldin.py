@@ -12,11 +12,11 @@ def _movie(factors, raw_id: int) -> int:
 def test_a_one_star_rating_pushes_movies_like_it_away(trained_default):
     f = trained_default.factors
     liked = [_movie(f, m) for m in (1000, 1001, 1002)]  # group 0's movies
-    disliked = [_movie(f, m) for m in (1030, 1031, 1032)]  # group 1's
-    others = np.array([_movie(f, m) for m in range(1033, 1060)])
+    others = np.array([_movie(f, m) for m in range(1004, 1030)])
     fan = fold_in(f, liked, [5.0, 5.0, 5.0])
-    hater = fold_in(f, liked + disliked, [5.0, 5.0, 5.0, 1.0, 1.0, 1.0])
-    assert scores_for(f, hater)[others].mean() < scores_for(f, fan)[others].mean()
+    # The same person also found one movie of that kind bad: its kind moves down.
+    let_down = fold_in(f, [*liked, _movie(f, 1003)], [5.0, 5.0, 5.0, 1.0])
+    assert scores_for(f, let_down)[others].mean() < scores_for(f, fan)[others].mean()
 
 
 def test_the_stars_decide_what_a_rated_movie_says_not_only_that_it_was_rated(trained_default):
@@ -31,13 +31,16 @@ def test_the_stars_decide_what_a_rated_movie_says_not_only_that_it_was_rated(tra
     assert all(f.movie_ids[i] >= 1030 for i in b)
 
 
-def test_implicit_solve_reads_a_disliked_movie_as_not_chosen(trained_default):
+def test_implicit_solve_reads_a_low_rating_as_not_chosen_and_a_high_one_as_chosen(trained_default):
     f = trained_default.factors
-    m = [_movie(f, 1000), _movie(f, 1030)]
-    liked = implicit_solve(f, m[:1], np.array([5.0]))
-    plus_dislike = implicit_solve(f, m, np.array([5.0, 0.5]))
+    m = [_movie(f, 1000), _movie(f, 1001)]
     v = f.movie_vectors[m[1]]
-    assert plus_dislike @ v < liked @ v
+    liked_both = implicit_solve(f, m, np.array([5.0, 5.0]))
+    lukewarm = implicit_solve(f, m, np.array([5.0, 2.0]))
+    disliked_second = implicit_solve(f, m, np.array([5.0, 1.0]))
+    assert disliked_second @ v < lukewarm @ v < liked_both @ v
+    # A firm "not chosen" holds the movie's score near zero, where it would be "chosen" (one).
+    assert abs(disliked_second @ v) < abs(1.0 - disliked_second @ v)
 
 
 @pytest.mark.parametrize(("n", "expected"), [(0, 0), (7, 0), (8, 1), (60, 3), (61, 4), (10_000, 4)])

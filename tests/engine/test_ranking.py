@@ -58,8 +58,14 @@ def test_it_returns_a_short_list_when_almost_everything_is_rated():
     assert sorted(idx.tolist()) == [9, 10, 11]
 
 
+def _every_movie_liked(f: Factors) -> Factors:
+    """Stars of 5 everywhere: recommend()'s rule about low stars leaves the pick-score order alone."""
+    f.head["global_mean"] = np.float32(10.0)
+    return f
+
+
 def test_recommend_all_equals_per_user_recommend_with_exclusions():
-    f = random_factors(n_users=90, n_movies=517, dim=5, seed=3)
+    f = _every_movie_liked(random_factors(n_users=90, n_movies=517, dim=5, seed=3))
     exclude = sp.random(90, 517, density=0.1, format="lil", random_state=2)
     exclude[7] = 0  # one user has rated nothing
     exclude = exclude.tocsr()
@@ -222,8 +228,10 @@ def test_the_ranker_skips_tiles_no_score_can_reach_and_still_equals_a_brute_forc
 
 
 def test_recommend_breaks_ties_at_the_last_place_by_lower_movie_index():
-    f = random_factors(n_users=2, n_movies=3000, dim=4)
+    f = _every_movie_liked(random_factors(n_users=2, n_movies=3000, dim=4))
     f.movie_vectors[:] = 0.0
+    f.head["movie_rating_vectors"][:] = 0.0
+    f.head["movie_bias"][:] = 0.0
     f.movie_bias[:] = 1.0
     f.movie_bias[2500:] = 2.0
     idx, _ = recommend(f, user_index=0, n=510, exclude=[2600, 3])

@@ -50,7 +50,8 @@ def test_the_similar_table_puts_entries_of_a_series_next_to_each_other(factors):
     titles = {int(m): f"Film {i} of nothing" for i, m in enumerate(factors.movie_ids)}
     a, b = int(factors.movie_ids[5]), int(factors.movie_ids[70])
     titles[a], titles[b] = "Shrekoid (2001)", "Shrekoid 2 (2004)"
-    neighbours, sims = similar_table(factors, titles, n=10)
+    # A title weight above the widest gap of two cosines: the shared title must win.
+    neighbours, sims = similar_table(factors, titles, n=10, title_weight=2.5)
     assert neighbours.shape == (factors.n_movies, 10)
     assert neighbours[5, 0] == 70 and neighbours[70, 0] == 5
     assert (np.diff(sims, axis=1) <= 1e-6).all()
