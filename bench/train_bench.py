@@ -75,7 +75,8 @@ def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_ro
 
     from recommender.engine.dataset import encode
     from recommender.engine.model import TutorialModel
-    from recommender.engine.training import PRESETS, train
+    from recommender.engine.presets import PRESETS
+    from recommender.engine.training import train
 
     section("throughput: ML-25M shape, ratings/s")
     ratings = _synthetic() if ratings is None else ratings

@@ -6,7 +6,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from movies.importers import MovieLensError
 from movies.importers.frames import read_ratings_frame
 from recommender.engine.evaluation import P_MIN_RATINGS, evaluate, evaluate_people, format_people, format_table
-from recommender.engine.training import PRESETS
+from recommender.engine.presets import PRESETS
 from recommender.snapshot import ratings_with_times
 
 
