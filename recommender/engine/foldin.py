@@ -229,7 +229,7 @@ def fit_prior_weights(
     fit: tuple[np.ndarray, np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
-    max_users: int = 500,
+    max_users: int = 300,
     tolerance: float = 0.0,
     k: int = 10,
     seed: int = 0,
@@ -254,6 +254,8 @@ def fit_prior_weights(
     Returns:
         float32 [len(BAND_LIMITS) + 1]: a weight per band, the last for more ratings than any band.
     """
+    from recommender.engine.dataset import interactions  # scipy and pandas: training only
+    from recommender.engine.metrics import top_n_metrics
     from recommender.engine.ranking import pick_space, pick_vectors  # ranking imports this module's types
 
     chosen = np.ones(len(BAND_LIMITS) + 1, dtype=np.float32)
@@ -272,8 +274,10 @@ def fit_prior_weights(
         users, starts, ends = users[keep], starts[keep], ends[keep]
     space = pick_space(factors)
     k = min(k, factors.n_movies)
-    liked = [set(vm[(vu == u) & (vr >= like_at)].tolist()) for u in users]
-    discount = 1.0 / np.log2(np.arange(2, k + 2))
+    row_of = np.full(int(max(vu.max(), users.max())) + 1, -1, dtype=np.int64)
+    row_of[users] = np.arange(len(users))
+    keep = (vr >= like_at) & (row_of[vu] >= 0)
+    liked = interactions(row_of[vu[keep]], vm[keep], len(users), factors.n_movies)
     for band, count in enumerate(BAND_SAMPLES):
         sides, seen = [], []
         for a, b in zip(starts, ends, strict=True):
@@ -290,11 +294,7 @@ def fit_prior_weights(
             scores = base + np.float32(weight) * space.prior
             top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
             top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
-            gains = []
-            for row, relevant in zip(top, liked, strict=True):
-                hit = np.fromiter((m in relevant for m in row.tolist()), dtype=bool, count=k)
-                gains.append((hit * discount).sum() / discount[: min(len(relevant), k)].sum())
-            ndcg.append(float(np.mean(gains)))
+            ndcg.append(top_n_metrics(top, liked, k=k)["ndcg"])
         best = max(ndcg)
         chosen[band] = min(w for w, v in zip(PRIOR_WEIGHTS, ndcg, strict=True) if v >= (1 - tolerance) * best)
     return chosen

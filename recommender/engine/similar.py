@@ -216,7 +216,7 @@ def cluster_movies(
         # MIN_GENRE_SHARE of the cluster: what sets it apart, not what every cluster has.
         shares = {g: c / size for g, c in counted.items()}
         lifts = {g: share / (overall[g] / total) for g, share in shares.items()}
-        common = [g for g, share in shares.items() if share >= MIN_GENRE_SHARE] or list(shares)
+        common = [g for g, share in shares.items() if share >= MIN_GENRE_SHARE and lifts[g] > 1]
         ranked = sorted(common, key=lambda g: (-lifts[g], -shares[g], g))
         return [(g, shares[g]) for g in ranked[:3]]
 
@@ -225,7 +225,10 @@ def cluster_movies(
         members = np.flatnonzero(labels == label)
         if len(members) == 0:
             continue
-        top_genres = _over_represented(Counter(g for m in raw[members] for g in genres.get(int(m), [])), len(members))
+        # Named by its clustered movies: the ones that joined it by nearness say less about it.
+        named_by = members[in_core[members]] if in_core[members].any() else members
+        counted = Counter(g for m in raw[named_by] for g in genres.get(int(m), []))
+        top_genres = _over_represented(counted, len(named_by))
         top_genres = [(g, round(share, 3)) for g, share in top_genres]
         typical = _best_known_near_centre(members[in_core[members]], unit, centres[label], rated)
         top_titles = [titles[int(raw[i])] for i in typical if int(raw[i]) in titles][:n_titles]

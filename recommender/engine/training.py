@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 import keras
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from recommender.engine.dataset import Ratings, encode, split_per_user
 from recommender.engine.epochs import EpochCallback, TrainingCancelled, run_pass
@@ -205,6 +206,11 @@ def _calibrate_fold_in(factors: Factors, config: JointConfig, fit: Ratings, val:
         3. The popularity prior's weight per number of ratings, chosen on validation
            (foldin.fit_prior_weights); 1 everywhere without validation ratings.
     """
+    with threadpool_limits(limits=1, user_api="blas"):  # thousands of tiny solves: threads only cost
+        _calibrate(factors, config, fit, val, seed)
+
+
+def _calibrate(factors: Factors, config: JointConfig, fit: Ratings, val: Ratings, seed: int) -> None:
     factors.head.update(star_weights(config).head_arrays())
     factors.head["star_blend"] = np.float32(config.star_blend)
     factors.head["fold_maps"] = fit_fold_maps(factors, fit.user, fit.movie, fit.rating, seed=seed)
