@@ -6,7 +6,7 @@ Run (the machine is shared: one benchmark at a time):
         accuracy throughput topn latency
 
 Sections:
-    accuracy    protocols R and T on ml-latest-small: tutorial, default and the baselines.
+    accuracy    protocols R, T and P on ml-latest-small: tutorial, default and the baselines.
     throughput  ratings/s of the default preset (row-sparse lazy Adam, XLA) beside the tutorial
                 preset (plain model.fit, Adam) on ML-25M-shaped data (movies.synthetic, 25M ratings,
                 162,541 users x 59,047 movies); the tutorial runs a slice of the ratings against
@@ -47,12 +47,18 @@ def section(title: str) -> None:
 
 
 def accuracy() -> None:
-    from recommender.engine.evaluation import evaluate, format_table
+    from recommender.engine.evaluation import evaluate, evaluate_people, format_people, format_table
 
-    section("accuracy: ml-latest-small, protocol R (RMSE/MAE) and T (top-10)")
-    ratings = pd.read_csv(DATA / "ratings.csv", usecols=["userId", "movieId", "rating"])
-    rows = evaluate(ratings, ["tutorial", "default"], on_progress=lambda m: print("  ..", m, flush=True))
+    section("accuracy: ml-latest-small, protocols R (RMSE/MAE), T (top-10) and P (new people)")
+    ratings = pd.read_csv(DATA / "ratings.csv", usecols=["userId", "movieId", "rating", "timestamp"])
+    say = lambda m: print("  ..", m, flush=True)  # noqa: E731
+    t0 = time.perf_counter()
+    rows = evaluate(ratings, ["tutorial", "default"], on_progress=say)
     print(format_table(rows))
+    print(f"  R and T in {time.perf_counter() - t0:.0f} s")
+    t0 = time.perf_counter()
+    print(format_people(evaluate_people(ratings, ["default"], on_progress=say)))
+    print(f"  P in {time.perf_counter() - t0:.0f} s")
 
 
 def _synthetic() -> pd.DataFrame:
@@ -69,7 +75,8 @@ def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_ro
 
     from recommender.engine.dataset import encode
     from recommender.engine.model import TutorialModel
-    from recommender.engine.training import PRESETS, train
+    from recommender.engine.presets import PRESETS
+    from recommender.engine.training import train
 
     section("throughput: ML-25M shape, ratings/s")
     ratings = _synthetic() if ratings is None else ratings
@@ -242,7 +249,8 @@ def topn(ratings: pd.DataFrame | None = None, naive_users: int = 10_240) -> None
 
 def latency(ratings: pd.DataFrame | None = None, users: int = 2000) -> None:
     from recommender.engine.factors import load_factors, save_factors
-    from recommender.engine.ranking import fold_in, recommend
+    from recommender.engine.foldin import fold_in
+    from recommender.engine.ranking import recommend
 
     section("latency: one user from loaded factors (ML-25M shape)")
     factors, seen, _ = _scale_factors(ratings)

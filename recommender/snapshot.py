@@ -145,3 +145,26 @@ def snapshot_write(ratings: pd.DataFrame, path: Path) -> int:
 def snapshot_read(path: Path) -> pd.DataFrame:
     """A snapshot written by snapshot_write, as the same DataFrame."""
     return pq.read_table(path).to_pandas()
+
+
+def ratings_with_times() -> pd.DataFrame:
+    """All ratings with the time each was made (seconds since 1970), for protocol P's order.
+
+    Read through the ORM: evaluation reads it once, where training's snapshot is read on
+    every retrain.
+    """
+    rows = Rating.objects.values_list("user_id", "movie_id", "value", "rated_at").iterator(chunk_size=_BATCH)
+    users, movies, values, times = [], [], [], []
+    for user, movie, value, rated_at in rows:
+        users.append(user)
+        movies.append(movie)
+        values.append(value)
+        times.append(int(rated_at.timestamp()))
+    return pd.DataFrame(
+        {
+            "userId": np.asarray(users, dtype=np.int32),
+            "movieId": np.asarray(movies, dtype=np.int32),
+            "rating": np.asarray(values, dtype=np.float32),
+            "timestamp": np.asarray(times, dtype=np.int64),
+        }
+    )

@@ -3,7 +3,9 @@
 (R) rating: a random 80/20 split stratified by rating value, seed 42: RMSE and MAE.
 (T) top-N: per user, a seeded random 25% (rounded) of their ratings held out; every
     movie not rated in train is ranked, k = 10, every held-out movie relevant:
-    precision@10, recall@10, nDCG@10, MAP@10, catalogue coverage.
+    precision@10, recall@10, nDCG@10, MAP@10, catalogue coverage; and liked nDCG@10, where
+    only held-out ratings of 4 stars or more are relevant.
+(P) people: users held out of training entirely, known by their first k ratings (evaluate_people).
 
 Baselines: global mean, user+item biases, most popular, and EASE (Steck 2019, closed
 form, lambda 300) when the catalogue has fewer than 20,000 movies (its Gram matrix is
@@ -12,14 +14,17 @@ n_movies^2). Presets train through training.train, which imports TensorFlow lazi
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from recommender.engine import metrics
-from recommender.engine.dataset import encode, interactions, split_by_rating, split_per_user
+from recommender.engine.dataset import Ratings, encode, interactions, split_by_rating, split_per_user
+from recommender.engine.foldin import LIKED
 
 EASE_MAX_MOVIES = 20_000
 K = 10
@@ -77,15 +82,32 @@ def _top_from_item_scores(item_scores: np.ndarray, exclude, n_users: int, chunk:
     return out
 
 
-def _ease_top(train_csr, lam: float = 300.0, chunk: int = 2048) -> np.ndarray:
-    """EASE: B = I - P / diag(P) with P = (X^T X + lam I)^-1, diag(B) = 0; scores X B."""
+def _ease_weights(train_csr, lam: float = 300.0) -> np.ndarray:
+    """EASE's item weights: B = I - P / diag(P) with P = (X^T X + lam I)^-1, diag(B) = 0.
+
+    float32 (half the memory of float64; lambda keeps the Gram matrix well conditioned), and its
+    inverse through a Cholesky factorisation, since it is symmetric positive definite.
+    """
+    from scipy.linalg import lapack
+
     x = train_csr.astype(np.float32)
     g = (x.T @ x).toarray().astype(np.float32)
     g[np.diag_indices_from(g)] += lam
-    # float32: half the memory and about twice as fast as float64; lambda keeps it well conditioned.
-    p = np.linalg.inv(g)
+    c, info = lapack.spotrf(g, lower=True, overwrite_a=True)
+    if info == 0:
+        p, info = lapack.spotri(c, lower=True, overwrite_c=True)
+    if info != 0:
+        raise np.linalg.LinAlgError(f"EASE: the Gram matrix is not positive definite (LAPACK info {info})")
+    p = np.tril(p) + np.tril(p, -1).T  # spotri fills one triangle
     b = -p / np.diag(p)
     b[np.diag_indices_from(b)] = 0.0
+    return b
+
+
+def _ease_top(train_csr, lam: float = 300.0, chunk: int = 2048) -> np.ndarray:
+    """EASE's top-K per user: scores X B, rated movies excluded."""
+    x = train_csr.astype(np.float32)
+    b = _ease_weights(train_csr, lam)
     out = np.empty((x.shape[0], K), dtype=np.int64)
     for start in range(0, x.shape[0], chunk):
         part = x[start : start + chunk]
@@ -116,7 +138,7 @@ def evaluate(
 
     Returns:
         One dict per model: name, rmse, mae (R; NaN where the model predicts no stars),
-        precision, recall, ndcg, map, coverage (T), seconds (both protocols together).
+        precision, recall, ndcg, liked_ndcg, map, coverage (T), seconds (both protocols together).
     """
     from recommender.engine.training import train  # TensorFlow only once a preset trains
 
@@ -137,6 +159,7 @@ def evaluate(
             "precision": nan,
             "recall": nan,
             "ndcg": nan,
+            "liked_ndcg": nan,
             "map": nan,
             "coverage": nan,
             "seconds": 0.0,
@@ -171,10 +194,13 @@ def evaluate(
         tr, te = data.subset(tr_rows), data.subset(te_rows)
         seen = interactions(tr.user, tr.movie, data.n_users, data.n_movies)
         relevant = interactions(te.user, te.movie, data.n_users, data.n_movies)
+        liked = te.rating >= LIKED
+        relevant_liked = interactions(te.user[liked], te.movie[liked], data.n_users, data.n_movies)
 
         def score(name: str, top: np.ndarray, t0: float) -> None:
             m = metrics.top_n_metrics(top, relevant, k=K, n_movies=data.n_movies)
             rows[name].update({key: m[key] for key in ("precision", "recall", "ndcg", "map", "coverage")})
+            rows[name]["liked_ndcg"] = metrics.top_n_metrics(top, relevant_liked, k=K)["ndcg"]
             rows[name]["seconds"] += time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -233,6 +259,7 @@ def format_table(rows: list[dict]) -> str:
         ("precision", "P@10(T)", 8, ".4f"),
         ("recall", "R@10(T)", 8, ".4f"),
         ("ndcg", "nDCG@10", 8, ".4f"),
+        ("liked_ndcg", "liked", 7, ".4f"),
         ("map", "MAP@10", 8, ".4f"),
         ("coverage", "cover", 7, ".3f"),
         ("seconds", "seconds", 8, ".1f"),
@@ -250,3 +277,233 @@ def format_table(rows: list[dict]) -> str:
                 cells.append(f"{v:>{w}{fmt}}")
         lines.append(" ".join(cells))
     return "\n".join(lines)
+
+
+# --- protocol P: people the model never saw ---------------------------------------------------------
+
+P_KS = (5, 10, 20)
+P_MIN_RATINGS = 40  # a held-out person rated this many movies, so every k leaves some to rank
+DISLIKED = 2.0  # protocol P's disliked@10: later rated this many stars or fewer
+# f(movie indexes, stars of a person's known ratings) -> (top-10 movie indexes, their stars or NaN)
+PeopleRanker = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+P_COLUMNS = ("liked_ndcg", "ndcg", "disliked", "low_stars", "personal")
+
+
+@dataclass(frozen=True)
+class PeopleSplit:
+    """Protocol P's split: some users held out of training entirely.
+
+    Attributes:
+        train_rows: rating rows of everyone else (what the model trains on).
+        users: the held-out user indexes.
+        history: per held-out user, their rating rows in time order (oldest first).
+    """
+
+    train_rows: np.ndarray
+    users: np.ndarray
+    history: list[np.ndarray]
+
+
+def split_people(
+    data: Ratings, timestamp: np.ndarray, *, share: float = 0.2, min_ratings: int = P_MIN_RATINGS, seed: int = 42
+) -> PeopleSplit:
+    """Hold out a seeded `share` of the users, drawn from those with at least `min_ratings` ratings.
+
+    Args:
+        data: the encoded ratings.
+        timestamp: seconds per rating row (ties keep file order).
+        share: held-out users as a share of every user.
+        min_ratings: the least ratings a held-out user has, so every k leaves ratings to rank.
+        seed: which users.
+
+    Returns:
+        PeopleSplit.
+    """
+    counts = np.bincount(data.user, minlength=data.n_users)
+    eligible = np.flatnonzero(counts >= min_ratings)
+    take = min(len(eligible), round(share * data.n_users))
+    users = np.sort(np.random.default_rng(seed).choice(eligible, take, replace=False))
+    held = np.isin(data.user, users)
+    order = np.lexsort((np.arange(len(data)), np.asarray(timestamp), data.user))
+    order = order[held[order]]
+    bounds = np.searchsorted(data.user[order], np.r_[users, data.n_users])
+    history = [order[a:b] for a, b in itertools.pairwise(bounds)]
+    return PeopleSplit(np.flatnonzero(~held), users, history)
+
+
+def protocol_people(
+    data: Ratings,
+    split: PeopleSplit,
+    rankers: dict[str, PeopleRanker],
+    *,
+    ks: Sequence[int] = P_KS,
+) -> list[dict]:
+    """Protocol P's figures for some rankers.
+
+    Each held-out user's first k ratings (by time) are what a ranker knows of them; it ranks the
+    rest of the catalogue and its top 10 is scored against the user's later ratings:
+    liked nDCG@10 (later ratings of 4 or more relevant), nDCG@10 (every later rating relevant),
+    disliked (share of the top 10 later rated 2 or less), low stars (share of the top 10 shown
+    below 3 stars; NaN for rankers that predict no stars) and personal (1 - mean Jaccard of two
+    users' top 10).
+
+    Args:
+        data: the encoded ratings (the rankers' movie indexes are data's).
+        split: from split_people.
+        rankers: name -> f(movie indexes, stars of the known ratings) -> (top-10 movie indexes,
+            their stars or NaN), the known movies left out.
+        ks: how many first ratings each user is known by.
+
+    Returns:
+        One dict per (ranker, k): name, k, users and the P_COLUMNS.
+    """
+    import scipy.sparse as sp
+
+    out: list[dict] = []
+    n = len(split.users)
+    if n == 0:
+        return out
+    for k in ks:
+        later_rows = [h[k:] for h in split.history]
+        lr = np.repeat(np.arange(n), [len(r) for r in later_rows])
+        lm = data.movie[np.concatenate(later_rows)]
+        lv = data.rating[np.concatenate(later_rows)]
+
+        every, liked, disliked = (
+            sp.csr_matrix((np.ones(int(mask.sum())), (lr[mask], lm[mask])), shape=(n, data.n_movies))
+            for mask in (np.ones(len(lv), dtype=bool), lv >= LIKED, lv <= DISLIKED)
+        )
+        for name, rank in rankers.items():
+            top = np.full((n, K), -1, dtype=np.int64)
+            stars = np.full((n, K), np.nan)
+            for i, rows in enumerate(split.history):
+                known = rows[:k]
+                picks, picked_stars = rank(data.movie[known], data.rating[known])
+                top[i, : len(picks)] = picks[:K]
+                stars[i, : len(picks)] = picked_stars[:K]
+            out.append(
+                {
+                    "name": name,
+                    "k": k,
+                    "users": n,
+                    "liked_ndcg": metrics.top_n_metrics(top, liked, k=K)["ndcg"],
+                    "ndcg": metrics.top_n_metrics(top, every, k=K)["ndcg"],
+                    "disliked": metrics.disliked_share(top, disliked, k=K),
+                    "low_stars": metrics.low_star_share(stars) if np.isfinite(stars).any() else float("nan"),
+                    "personal": metrics.personal_share(top, k=K),
+                }
+            )
+    return out
+
+
+def popular_ranker(train: Ratings) -> PeopleRanker:
+    """Protocol P's "most popular": the most-rated movies of the training users, known ones left out."""
+    counts = np.bincount(train.movie, minlength=train.n_movies).astype(np.float64)
+    order = np.argsort(-counts, kind="stable")
+
+    def rank(movies: np.ndarray, _stars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        top = order[: K + len(movies)]
+        top = top[~np.isin(top, movies)][:K]
+        return top, np.full(len(top), np.nan)
+
+    return rank
+
+
+def ease_ranker(train: Ratings, lam: float = 300.0) -> PeopleRanker:
+    """Protocol P's EASE: item weights fitted on the training users, scored from the k known movies."""
+    b = _ease_weights(interactions(train.user, train.movie, train.n_users, train.n_movies), lam)
+
+    def rank(movies: np.ndarray, _stars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        scores = b[np.asarray(movies, dtype=np.int64)].sum(axis=0)
+        scores[movies] = -np.inf
+        top = np.argsort(-scores, kind="stable")[:K]
+        return top, np.full(len(top), np.nan)
+
+    return rank
+
+
+def factors_ranker(factors, data: Ratings) -> PeopleRanker:
+    """Protocol P's ranker for a trained model: fold the known ratings in, then the site's own picks."""
+    from recommender.engine.foldin import fold_in
+    from recommender.engine.ranking import order_by_stars, recommend
+
+    to_factors = factors.movies.index(data.movies.raw, unknown="missing")
+    to_data = data.movies.index(factors.movie_ids)
+
+    def rank(movies: np.ndarray, stars: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        idx = to_factors[movies]
+        known = idx >= 0
+        user = fold_in(factors, idx[known], stars[known])
+        picks, _ = recommend(factors, user_vector=user, n=K, exclude=idx[known])
+        shown = factors.predict_ratings(user, picks)
+        order = order_by_stars(shown)  # as the site shows them
+        return to_data[picks[order]], shown[order]
+
+    return rank
+
+
+def format_people(rows: list[dict]) -> str:
+    """Protocol P's rows as a fixed-width table (NaN shows as '-')."""
+    head = f"{'model':<18} {'k':>3} {'liked nDCG':>10} {'nDCG@10':>8} {'disliked':>8} {'low *':>6} {'personal':>8}"
+    lines = [head]
+    for r in rows:
+        cells = [f"{r['name']:<18}", f"{r['k']:>3}"]
+        for key, w in zip(P_COLUMNS, (10, 8, 8, 6, 8), strict=True):
+            v = r[key]
+            cells.append(f"{'-':>{w}}" if np.isnan(v) else f"{v:>{w}.4f}")
+        lines.append(" ".join(cells))
+    return "\n".join(lines)
+
+
+def evaluate_people(
+    ratings: pd.DataFrame,
+    presets: Sequence[str],
+    *,
+    seed: int = 42,
+    overrides: dict[str, dict] | None = None,
+    on_progress: Progress | None = None,
+    ease: bool | None = None,
+    ks: Sequence[int] = P_KS,
+) -> list[dict]:
+    """Protocol P for the presets beside most popular and EASE: how the site serves a new person.
+
+    Args:
+        ratings: columns userId, movieId, rating and timestamp (the order a person rated in).
+        presets: training presets to evaluate.
+        seed: seeds the held-out users and training.
+        overrides: preset -> config overrides.
+        on_progress: called with a short message as each step starts.
+        ease: include EASE (default: when the catalogue has fewer than 20,000 movies).
+        ks: numbers of first ratings a held-out user is known by.
+
+    Returns:
+        protocol_people's rows: per model and k; none when no user has enough ratings to hold out.
+    """
+    from recommender.engine.training import train  # TensorFlow only once a preset trains
+
+    if "timestamp" not in ratings.columns:
+        raise ValueError("protocol P needs a timestamp column (the order each person rated in)")
+    say = on_progress or (lambda _msg: None)
+    overrides = overrides or {}
+    data = encode(ratings)
+    split = split_people(data, ratings["timestamp"].to_numpy(), seed=seed)
+    if len(split.users) == 0:
+        return []
+    train_part = data.subset(split.train_rows)
+    rankers = {"most popular": popular_ranker(train_part)}
+    if data.n_movies < EASE_MAX_MOVIES if ease is None else ease:
+        say("(P) EASE")
+        rankers["EASE"] = ease_ranker(train_part)
+    frame = pd.DataFrame(
+        {
+            "userId": data.users.raw[train_part.user],
+            "movieId": data.movies.raw[train_part.movie],
+            "rating": train_part.rating,
+        }
+    )
+    for preset in presets:
+        say(f"(P) training {preset}")
+        result = train(frame, preset, overrides=overrides.get(preset), seed=seed)
+        rankers[preset] = factors_ranker(result.factors, data)
+    say("(P) ranking")
+    return protocol_people(data, split, rankers, ks=ks)

@@ -49,11 +49,14 @@ class UserVector:
         vector: the ranking/shared embedding, float32 [dim].
         bias: the rating head's user bias.
         rating_vector: the rating head's own user embedding (empty for the tutorial head).
+        prior: the popularity prior's weight in this user's picks (1 for trained users; fold-in
+            sets it from the number of ratings, see foldin.prior_weight).
     """
 
     vector: np.ndarray
     bias: float = 0.0
     rating_vector: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
+    prior: float = 1.0
 
 
 @dataclass

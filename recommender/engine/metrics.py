@@ -86,3 +86,71 @@ def top_n_metrics(recommended: np.ndarray, relevant, *, k: int = 10, n_movies: i
         "coverage": float(len(shown) / max(n_movies, 1)),
         "users": len(users),
     }
+
+
+def disliked_share(recommended: np.ndarray, disliked, *, k: int = 10) -> float:
+    """Protocol P's disliked@k: the share of the top-k that the user later rated low.
+
+    Args:
+        recommended: int array [n_users, >=k] of movie indexes, best first; -1 pads short lists.
+        disliked: scipy.sparse.csr_matrix [n_users, n_movies], nonzero = rated 2 stars or less later.
+        k: list length.
+
+    Returns:
+        The mean over users of (disliked picks / k).
+    """
+    rec = np.asarray(recommended)[:, :k]
+    if rec.shape[0] == 0:
+        return 0.0
+    rows = np.repeat(np.arange(rec.shape[0]), rec.shape[1])
+    cols = rec.ravel()
+    valid = cols >= 0
+    hit = np.zeros(rows.shape, dtype=bool)
+    hit[valid] = np.asarray(disliked.tocsr()[rows[valid], cols[valid]]).ravel() != 0
+    return float(hit.reshape(rec.shape).sum(axis=1).mean() / k)
+
+
+def low_star_share(stars: np.ndarray, *, below: float = 3.0) -> float:
+    """Protocol P's low stars: the share of picks whose stars, as a card shows them, are below `below`.
+
+    Args:
+        stars: float array [n_users, k] of predicted stars; NaN pads short lists.
+        below: the threshold.
+
+    Returns:
+        The share of the non-NaN entries that round (to one decimal, like a card) below `below`.
+    """
+    s = np.asarray(stars, dtype=np.float64)
+    shown = s[np.isfinite(s)]
+    if shown.size == 0:
+        return 0.0
+    return float(np.mean(np.round(shown, 1) < below))
+
+
+def personal_share(recommended: np.ndarray, *, k: int = 10) -> float:
+    """Protocol P's personal: 1 - the mean Jaccard overlap of two users' top-k lists, over every pair.
+
+    Args:
+        recommended: int array [n_users, >=k] of movie indexes; -1 pads short lists.
+        k: list length.
+
+    Returns:
+        1.0 when no two lists share a movie, 0.0 when every list is the same.
+    """
+    import scipy.sparse as sp
+
+    rec = np.asarray(recommended)[:, :k]
+    n = rec.shape[0]
+    if n < 2:
+        return 1.0
+    rows = np.repeat(np.arange(n), rec.shape[1])
+    cols = rec.ravel()
+    valid = cols >= 0
+    x = sp.csr_matrix((np.ones(int(valid.sum())), (rows[valid], cols[valid])), shape=(n, int(cols.max()) + 1))
+    x.data[:] = 1.0  # a movie twice in one list counts once
+    inter = (x @ x.T).toarray()
+    sizes = np.asarray(x.sum(axis=1)).ravel()
+    union = sizes[:, None] + sizes[None, :] - inter
+    upper = np.triu_indices(n, 1)
+    jaccard = np.divide(inter[upper], union[upper], out=np.zeros(len(upper[0])), where=union[upper] > 0)
+    return float(1.0 - jaccard.mean())

@@ -43,7 +43,9 @@ class JointConfig:
     Ranking: in-batch softmax in groups of `group_size` rows (each row's rated movie
     against the other rows' movies of its group), logits corrected by the movies'
     log-popularity so that popular movies are not over-penalised for being sampled
-    often. Rating: stars = mean + b_u + b_m + sum(u * w * v) + p_u . q_m, where
+    often. The stars weigh each rating: a liked movie is a positive (more stars, more
+    weight), a disliked one (dislike_at or fewer) a negative the softmax must not choose.
+    Rating: stars = mean + b_u + b_m + sum(u * w * v) + p_u . q_m, where
     b, w, p, q are the head's own parameters and u, v the shared embeddings.
 
     Attributes:
@@ -65,6 +67,13 @@ class JointConfig:
         head_l2: the same in the rating pass (the head is re-initialised there; this is the one that counts).
         rating_weight: weight of the rating loss beside the ranking loss.
         init_scale: standard deviation of the initial embeddings.
+        dislike_at: ratings at or below this many stars are explicit negatives of the ranking loss
+            (kept low: with 2-star ratings as negatives the shared vectors learn less of what the
+            star head reads, and the stars get worse).
+        like_at: the stars that weigh as one full positive (fewer weigh less, more up to max_positive).
+        max_positive: the most a rating weighs as a positive.
+        dislike_weight: the weight of an explicit negative.
+        star_blend: the weight of the predicted stars in the pick score (ranking.PickSpace).
         val_users: users sampled for the per-epoch validation nDCG (cost bound at scale).
         jit: compile the step's arithmetic with XLA.
     """
@@ -86,6 +95,11 @@ class JointConfig:
     head_l2: float = 0.05
     rating_weight: float = 0.3
     init_scale: float = 0.05
+    dislike_at: float = 1.0
+    like_at: float = 2.5
+    max_positive: float = 1.0
+    dislike_weight: float = 1.0
+    star_blend: float = 1.0
     val_users: int = 2000
     jit: bool = True
     beta_1: float = 0.9
@@ -94,19 +108,6 @@ class JointConfig:
 
 
 Config = TutorialConfig | JointConfig
-
-
-def config_from_dict(values: dict[str, Any]) -> Config:
-    """Rebuild a config from its asdict() form (as stored in artefact metadata).
-
-    Args:
-        values: the dict, including "kind".
-
-    Returns:
-        The frozen config.
-    """
-    cls = TutorialConfig if values.get("kind") == "tutorial" else JointConfig
-    return cls(**values)
 
 
 @keras.saving.register_keras_serializable(package="recommender")

@@ -1,8 +1,7 @@
-"""Top-N from factors (one user, or every user in chunks) and fold-in of a user's ratings.
+"""Picks from factors: one user's top-n, or every user's in chunks, by the pick score (PickSpace).
 
-Pure numpy/scipy (and threadpoolctl for recommend_all): this runs in web processes, which never
+Pure numpy (and threadpoolctl for recommend_all): this runs in web processes, which never
 import TensorFlow.
-The ranking score of movie m for user u is ``u . v_m + movie_bias[m]``.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -36,8 +36,94 @@ def _top_sorted(scores: np.ndarray, n: int) -> np.ndarray:
     return part[order]
 
 
+# A pick shown below this many stars tells the person they would not like it.
+GOOD_STARS = 3.0
+
+
+@dataclass(frozen=True)
+class PickSpace:
+    """The movie side of the pick score, prepared once per factors object.
+
+    pick(u, m) = movies[m] . pick_vector(u) + u.prior * prior[m] + stars_bias[m], that is
+    u . v_m + prior * c_m + blend * (the star head's movie-dependent part): the ranking score,
+    with the popularity prior weighted per user and the predicted stars blended in, so the
+    picks lean to what the person is predicted to rate highly.
+
+    Attributes:
+        movies: float32 [n_movies, dim (+ rating_dim)]: v_m, then the star head's q_m.
+        prior: float32 [n_movies]: the ranking bias c_m (how often the movie is chosen).
+        stars_bias: float32 [n_movies]: blend * the star head's movie bias.
+        blend: the weight of the predicted stars (0 for the tutorial head).
+    """
+
+    movies: np.ndarray
+    prior: np.ndarray
+    stars_bias: np.ndarray
+    blend: float
+
+
+def pick_space(factors: Factors) -> PickSpace:
+    """The factors' PickSpace, cached on the factors object.
+
+    Args:
+        factors: the factors.
+
+    Returns:
+        PickSpace.
+    """
+    cached = getattr(factors, "_pick_space", None)
+    if cached is not None:
+        return cached
+    head = factors.head
+    blend = float(head.get("star_blend", 0.0)) if head["kind"] == "joint" else 0.0
+    if blend:
+        movies = np.hstack([factors.movie_vectors, np.asarray(head["movie_rating_vectors"], dtype=np.float32)])
+        stars_bias = blend * np.asarray(head["movie_bias"], dtype=np.float32)
+    else:
+        movies, stars_bias = factors.movie_vectors, np.zeros(factors.n_movies, dtype=np.float32)
+    space = PickSpace(
+        np.ascontiguousarray(movies, dtype=np.float32),
+        np.asarray(factors.movie_bias, dtype=np.float32),
+        stars_bias.astype(np.float32),
+        blend,
+    )
+    factors._pick_space = space  # type: ignore[attr-defined]
+    return space
+
+
+def _as_user(factors: Factors, user: int | UserVector | np.ndarray) -> UserVector:
+    if isinstance(user, UserVector):
+        return user
+    if isinstance(user, np.ndarray):  # a bare embedding: no star head of its own
+        return UserVector(np.asarray(user, dtype=np.float32))
+    return factors.user(int(user))
+
+
+def pick_vectors(factors: Factors, vectors: np.ndarray, rating_vectors: np.ndarray | None) -> np.ndarray:
+    """Users' sides of the pick score: [u + blend * (w * u), blend * p_u] (u alone without a blend).
+
+    Args:
+        factors: the factors.
+        vectors: float32 [n, dim] shared vectors.
+        rating_vectors: float32 [n, rating_dim] star-head vectors (None or empty: zeros).
+
+    Returns:
+        float32 [n, pick dim].
+    """
+    space = pick_space(factors)
+    u = np.asarray(vectors, dtype=np.float32)
+    if not space.blend:
+        return u
+    w = np.asarray(factors.head["weight"], dtype=np.float32)
+    k = space.movies.shape[1] - factors.dim
+    p = np.zeros((u.shape[0], k), dtype=np.float32)
+    if rating_vectors is not None and np.size(rating_vectors):
+        p = np.asarray(rating_vectors, dtype=np.float32).reshape(u.shape[0], k)
+    return np.hstack([u + space.blend * (u * w), space.blend * p]).astype(np.float32)
+
+
 def scores_for(factors: Factors, user: int | UserVector | np.ndarray) -> np.ndarray:
-    """Ranking scores of one user for every movie.
+    """Pick scores of one user for every movie (see PickSpace).
 
     Args:
         factors: the factors.
@@ -46,13 +132,33 @@ def scores_for(factors: Factors, user: int | UserVector | np.ndarray) -> np.ndar
     Returns:
         float32 [n_movies].
     """
-    if isinstance(user, UserVector):
-        vec = user.vector
-    elif isinstance(user, np.ndarray):
-        vec = user
-    else:
-        vec = factors.user_vectors[int(user)]
-    return factors.movie_vectors @ np.asarray(vec, dtype=np.float32) + factors.movie_bias
+    u = _as_user(factors, user)
+    space = pick_space(factors)
+    x = pick_vectors(factors, u.vector[None, :], u.rating_vector[None, :] if u.rating_vector.size else None)[0]
+    return space.movies @ x + np.float32(u.prior) * space.prior + space.stars_bias
+
+
+def _shown(stars: np.ndarray) -> np.ndarray:
+    """Stars as a card shows them (one decimal)."""
+    return np.round(np.asarray(stars, dtype=np.float64), 1)
+
+
+def order_by_stars(stars: np.ndarray) -> np.ndarray:
+    """The order that shows picks with the most stars (as cards show them) first; ties keep their order.
+
+    Args:
+        stars: predicted stars of picks, in pick-score order.
+
+    Returns:
+        int64 positions into `stars`.
+    """
+    return np.argsort(-_shown(stars), kind="stable")
+
+
+def good_first(stars: np.ndarray) -> np.ndarray:
+    """Positions of picks shown at GOOD_STARS or more, then the rest, each in their given order."""
+    good = _shown(stars) >= GOOD_STARS
+    return np.r_[np.flatnonzero(good), np.flatnonzero(~good)]
 
 
 def recommend(
@@ -63,7 +169,11 @@ def recommend(
     n: int = 10,
     exclude: np.ndarray | list[int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """One user's top-n movies, excluding some (usually the movies they rated).
+    """One user's top-n movies by pick score, excluding some (usually the movies they rated).
+
+    No pick predicted below GOOD_STARS comes before one at GOOD_STARS or more: the best
+    4n by pick score are looked at first, and the whole catalogue when fewer than n of them
+    reach GOOD_STARS.
 
     Args:
         factors: the factors.
@@ -73,17 +183,50 @@ def recommend(
         exclude: movie indexes never to return.
 
     Returns:
-        (movie_indexes int32 [<=n], scores float32 [<=n]), best first; shorter than n
-        only when fewer than n movies are left after the exclusions.
+        (movie_indexes int32 [<=n], scores float32 [<=n]), in pick-score order within the picks at
+        GOOD_STARS or more, then the others; shorter than n only when fewer than n movies are
+        left after the exclusions.
     """
     if (user_index is None) == (user_vector is None):
         raise ValueError("give exactly one of user_index and user_vector")
-    scores = scores_for(factors, user_vector if user_vector is not None else user_index)
+    user = _as_user(factors, user_vector if user_vector is not None else user_index)
+    scores = scores_for(factors, user)
     if exclude is not None and len(exclude):
         scores[np.asarray(exclude, dtype=np.int64)] = NEG_INF
-    top = _top_sorted(scores, min(n, scores.shape[0]))
+    n = min(n, scores.shape[0])
+    top = _top_sorted(scores, min(4 * n, scores.shape[0]))
     top = top[np.isfinite(scores[top])]
+    stars = factors.predict_ratings(user, top)
+    if np.count_nonzero(_shown(stars) >= GOOD_STARS) < min(n, len(top)) and len(top) < np.isfinite(scores).sum():
+        # Too few good ones near the top: the good ones of the whole catalogue come first.
+        good = _shown(factors.predict_ratings(user, np.arange(factors.n_movies))) >= GOOD_STARS
+        parts = []
+        for keep in (good, ~good):
+            part = np.where(keep, scores, NEG_INF)
+            chosen = _top_sorted(part, n)
+            parts.append(chosen[np.isfinite(part[chosen])])
+        top = np.concatenate(parts)[:n]
+    else:
+        top = top[good_first(stars)][:n]
     return top.astype(np.int32), scores[top].astype(np.float32)
+
+
+def _in_pick_space(factors: Factors) -> Factors:
+    """Factors whose plain score u . v + bias is the pick score of trained users (prior weight 1).
+
+    The per-user constant of the stars (global mean and user bias) leaves the order alone, so
+    the pick score is one dot product plus a movie bias: what _Ranker ranks by.
+    """
+    space = pick_space(factors)
+    if not space.blend:
+        return factors
+    rating_vectors = factors.head.get("user_rating_vectors")
+    return replace(
+        factors,
+        user_vectors=pick_vectors(factors, factors.user_vectors, rating_vectors),
+        movie_vectors=space.movies,
+        movie_bias=space.prior + space.stars_bias,
+    )
 
 
 class _Ranker:
@@ -274,6 +417,7 @@ def recommend_all(
     out = np.full((len(users), min(n, factors.n_movies)), -1, dtype=np.int32)
     if out.size == 0:
         return out
+    factors = _in_pick_space(factors)
     ranker = _Ranker(factors, n)
     chunk_size = max(1, min(chunk_size, ranker.max_chunk))
     d = factors.dim
@@ -303,142 +447,3 @@ def recommend_all(
             if on_progress:
                 on_progress(done, total)
     return out
-
-
-def _gram(factors: Factors) -> np.ndarray:
-    """V^T V of the movie vectors, cached on the factors object (d x d, computed once)."""
-    g = getattr(factors, "_gram_cache", None)
-    if g is None:
-        v = factors.movie_vectors.astype(np.float64)
-        g = v.T @ v
-        factors._gram_cache = g  # type: ignore[attr-defined]
-    return g
-
-
-def implicit_solve(
-    factors: Factors, movie_indexes: np.ndarray, *, alpha: float | None = None, reg: float | None = None
-) -> np.ndarray:
-    """The raw implicit least-squares user vector (before the calibration map).
-
-    Solves min_u sum_rated (1+alpha)(1 - u.v)^2 + sum_unrated (u.v)^2 + reg |u|^2, i.e.
-    (V^T V + alpha V_r^T V_r + reg I) u = (1+alpha) sum_r v: every movie is a
-    weak "not chosen" and the rated ones are "chosen", which is what the ranking
-    objective learned; V^T V is cached, so one solve costs O(n_rated d^2 + d^3).
-
-    Args:
-        factors: the factors.
-        movie_indexes: rated movies.
-        alpha: confidence of a rated movie (default: the artefact's fold-in setting).
-        reg: ridge term (default: the artefact's setting).
-
-    Returns:
-        float64 [dim].
-    """
-    alpha = float(factors.head.get("fold_alpha", 20.0)) if alpha is None else alpha
-    reg = float(factors.head.get("fold_reg", 1.0)) if reg is None else reg
-    v = factors.movie_vectors[np.asarray(movie_indexes, dtype=np.int64)].astype(np.float64)
-    a = _gram(factors) + alpha * (v.T @ v) + reg * np.eye(v.shape[1])
-    b = (1.0 + alpha) * v.sum(axis=0)
-    return np.linalg.solve(a, b)
-
-
-def fold_in(
-    factors: Factors, movie_indexes: np.ndarray | list[int], ratings: np.ndarray | list[float], *, reg: float = 1.0
-) -> UserVector:
-    """A user's vector from their (movie, rating) pairs, against fixed movie factors.
-
-    Steps:
-        1. Ranking/shared vector. Joint head: the implicit least-squares solve
-           (implicit_solve) mapped by the calibration matrix fitted at export on
-           trained users (head["fold_map"]), so a folded-in vector lives where the
-           trained ones do. Sigmoid (tutorial) head: none of that; step 2 solves it.
-        2. Rating side, a ridge least-squares solve on the stars with the vector of
-           step 1 fixed: joint head -> the user's rating vector and bias from the
-           residual r - mean - movie bias - u.w.v; sigmoid head -> [u, bias] from the
-           stars mapped through the inverse sigmoid.
-
-    Args:
-        factors: the factors.
-        movie_indexes: movies the user rated.
-        ratings: their stars, same order.
-        reg: ridge term of the rating-side solve.
-
-    Returns:
-        A UserVector for recommend(user_vector=...) and Factors.predict_ratings.
-    """
-    m = np.asarray(movie_indexes, dtype=np.int64)
-    r = np.asarray(ratings, dtype=np.float64)
-    if m.shape != r.shape:
-        raise ValueError("movie_indexes and ratings differ in length")
-    d = factors.dim
-    low, high = factors.rating_range
-    if len(m) == 0:
-        return UserVector(np.zeros(d, dtype=np.float32), 0.0, _zero_rating_vector(factors))
-    head = factors.head
-    if head["kind"] == "sigmoid":
-        # Invert the output: stars -> the pre-sigmoid sum u.v + b_u + b_m.
-        y = np.clip((r - low) / (high - low), 0.02, 0.98)
-        x = (np.log(y / (1 - y)) - float(head["bias"])) / float(head["kernel"])
-        target = x - np.asarray(head["movie_bias"], dtype=np.float64)[m]
-        feats = np.hstack([factors.movie_vectors[m].astype(np.float64), np.ones((len(m), 1))])
-        sol = _ridge(feats, target, reg, unpenalised_last=True)
-        return UserVector(sol[:d].astype(np.float32), float(sol[d]), np.zeros(0, dtype=np.float32))
-    raw = implicit_solve(factors, m)
-    u = raw @ np.asarray(head["fold_map"], dtype=np.float64) if "fold_map" in head else raw
-    v = factors.movie_vectors[m].astype(np.float64)
-    resid = (
-        r
-        - float(head["global_mean"])
-        - np.asarray(head["movie_bias"], dtype=np.float64)[m]
-        - (v * np.asarray(head["weight"], dtype=np.float64)) @ u
-    )
-    q = np.asarray(head["movie_rating_vectors"], dtype=np.float64)[m]
-    feats = np.hstack([q, np.ones((len(m), 1))])
-    sol = _ridge(feats, resid, reg, unpenalised_last=False)
-    return UserVector(u.astype(np.float32), float(sol[-1]), sol[:-1].astype(np.float32))
-
-
-def _zero_rating_vector(factors: Factors) -> np.ndarray:
-    q = factors.head.get("movie_rating_vectors")
-    return np.zeros(0 if q is None else q.shape[1], dtype=np.float32)
-
-
-def _ridge(x: np.ndarray, y: np.ndarray, reg: float, *, unpenalised_last: bool) -> np.ndarray:
-    """Solve (X^T X + reg D) w = X^T y; D is the identity, optionally sparing the bias column."""
-    pen = np.full(x.shape[1], reg)
-    if unpenalised_last:
-        pen[-1] = 1e-3  # the bias is not shrunk (barely: keeps the system solvable for one rating)
-    return np.linalg.solve(x.T @ x + np.diag(pen), x.T @ y)
-
-
-def fit_fold_map(
-    factors: Factors, user: np.ndarray, movie: np.ndarray, *, max_users: int = 3000, seed: int = 0
-) -> np.ndarray:
-    """The calibration matrix of fold_in: maps implicit solves to trained user vectors.
-
-    Fitted by ridge least squares over up to max_users trained users: each user's
-    implicit_solve from their training movies, regressed onto their trained vector.
-
-    Args:
-        factors: trained factors (joint head).
-        user: user index per training rating.
-        movie: movie index per training rating.
-        max_users: how many users to fit on (cost grows with it; a few thousand suffice).
-        seed: which users.
-
-    Returns:
-        float32 [dim, dim]: u_trained ~= implicit_solve(...) @ map.
-    """
-    rng = np.random.default_rng(seed)
-    users = np.unique(user)
-    if len(users) > max_users:
-        users = rng.choice(users, max_users, replace=False)
-    order = np.argsort(user, kind="stable")
-    su, sm = user[order], movie[order]
-    starts = np.searchsorted(su, users, side="left")
-    ends = np.searchsorted(su, users, side="right")
-    raw = np.stack([implicit_solve(factors, sm[a:b]) for a, b in zip(starts, ends, strict=True)])
-    target = factors.user_vectors[users].astype(np.float64)
-    d = raw.shape[1]
-    reg = 1e-3 * np.trace(raw.T @ raw) / d
-    return np.linalg.solve(raw.T @ raw + reg * np.eye(d), raw.T @ target).astype(np.float32)

@@ -5,6 +5,7 @@ numpy and scikit-learn only (imported lazily where heavy): no TensorFlow.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -12,12 +13,33 @@ import numpy as np
 
 from recommender.engine.factors import Factors
 
+# How much a shared title word counts beside the vectors' cosine in similar_table: enough that
+# sequels and other entries of a franchise sit next to each other.
+TITLE_WEIGHT = 0.4
+# Title words that number the entries of a series rather than name it.
+_SERIES_WORDS = re.compile(
+    r"\b(?:[ivx]+|\d+|part|vol|volume|chapter|episode|one|two|three|four|five|eleven|twelve|thirteen)\b"
+)
+_ARTICLE_AFTER = re.compile(r", (?:the|a|an|les|la|le|il|der|die|das|el)\b")
+MIN_GENRE_SHARE = 0.2  # a genre names a cluster only if this share of its movies has it
+_WORD = r"(?u)\b[^\W\d_]{2,}\b"  # two letters or more
+_YEAR = re.compile(r"\s*\(\d{4}(?:-\d{4})?\)\s*$")
 
-def _unit_vectors(factors: Factors) -> np.ndarray:
-    """Movie vectors scaled to unit length, cached on the factors (cosine = dot product)."""
+
+def similarity_vectors(factors: Factors) -> np.ndarray:
+    """The vectors movie similarity is measured on, unit length, cached on the factors.
+
+    The shared embedding and the star head's own movie vector side by side, each centred: the
+    mean vector is a direction every popular movie shares, and left in it makes "similar" mean
+    "popular at the same time".
+    """
     cached = getattr(factors, "_unit_cache", None)
     if cached is None:
-        v = factors.movie_vectors.astype(np.float32)
+        parts = [factors.movie_vectors.astype(np.float32)]
+        q = factors.head.get("movie_rating_vectors")
+        if q is not None and np.size(q):
+            parts.append(np.asarray(q, dtype=np.float32))
+        v = np.hstack([p - p.mean(axis=0) if len(p) > 1 else p for p in parts])
         norms = np.linalg.norm(v, axis=1, keepdims=True)
         cached = v / np.maximum(norms, 1e-12)
         factors._unit_cache = cached  # type: ignore[attr-defined]
@@ -35,7 +57,7 @@ def similar_movies(factors: Factors, movie_index: int, n: int = 10) -> tuple[np.
     Returns:
         (movie_indexes int32 [n], cosine float32 [n]), most similar first.
     """
-    unit = _unit_vectors(factors)
+    unit = similarity_vectors(factors)
     cos = unit @ unit[movie_index]
     cos[movie_index] = -np.inf
     n = min(n, len(cos) - 1)
@@ -45,6 +67,62 @@ def similar_movies(factors: Factors, movie_index: int, n: int = 10) -> tuple[np.
     order = np.lexsort((part, -cos[part]))
     top = part[order]
     return top.astype(np.int32), cos[top].astype(np.float32)
+
+
+def title_words(title: str) -> str:
+    """A title's words that name it, lower case: no year, no trailing article, no series numbers.
+
+    "Godfather: Part II, The (1974)" and "Godfather, The (1972)" both keep only "godfather".
+    """
+    s = _YEAR.sub("", title).lower().replace("a.k.a.", " ")
+    return _SERIES_WORDS.sub(" ", _ARTICLE_AFTER.sub("", s))
+
+
+def similar_table(
+    factors: Factors, titles: dict[int, str], *, n: int = 20, title_weight: float = TITLE_WEIGHT, chunk: int = 1024
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every movie's n most similar movies: the vectors' cosine plus title_weight times the cosine of
+    their titles' words (TF-IDF), so a rare word two titles share ("Shrek", "Bourne") counts and a
+    common one ("Love") barely does.
+
+    Args:
+        factors: the factors.
+        titles: raw movie id -> title (movies without one match by their vectors only).
+        n: neighbours per movie.
+        title_weight: the weight of the title cosine.
+        chunk: movies per block of the product (memory: chunk x n_movies floats).
+
+    Returns:
+        (int32 [n_movies, n] movie indexes, float32 [n_movies, n] similarity), most similar first.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    unit = similarity_vectors(factors)
+    m = factors.n_movies
+    n = min(n, m - 1)
+    words = [title_words(titles.get(int(raw), "")) for raw in factors.movie_ids]
+    try:
+        tfidf = TfidfVectorizer(
+            token_pattern=_WORD, stop_words="english", sublinear_tf=True, dtype=np.float32
+        ).fit_transform(words)
+    except ValueError:  # no title has a word left
+        tfidf = None
+    out = np.zeros((m, max(n, 0)), dtype=np.int32)
+    sims = np.zeros((m, max(n, 0)), dtype=np.float32)
+    if n <= 0:
+        return out, sims
+    for start in range(0, m, chunk):
+        stop = min(start + chunk, m)
+        s = unit[start:stop] @ unit.T
+        if tfidf is not None:
+            s += title_weight * (tfidf[start:stop] @ tfidf.T).toarray()
+        s[np.arange(stop - start), np.arange(start, stop)] = -np.inf
+        part = np.argpartition(-s, n - 1, axis=1)[:, :n]
+        vals = np.take_along_axis(s, part, axis=1)
+        order = np.argsort(-vals, axis=1, kind="stable")
+        out[start:stop] = np.take_along_axis(part, order, axis=1)
+        sims[start:stop] = np.take_along_axis(vals, order, axis=1)
+    return out, sims
 
 
 @dataclass
@@ -85,21 +163,30 @@ def cluster_movies(
     k: int = 100,
     genres: dict[int, list[str]] | None = None,
     titles: dict[int, str] | None = None,
+    counts: dict[int, int] | None = None,
+    min_ratings: int = 10,
     seed: int = 42,
     n_titles: int = 5,
 ) -> Clusters:
-    """KMeans clusters of the (unit-length) movie vectors, each named by genres and titles.
+    """KMeans clusters of the movie vectors (similarity_vectors), each named by genres and titles.
 
-    A cluster's genres are ranked by lift: their share in the cluster over their share in
-    the catalogue, weighted by the share, so "Drama" does not name every cluster.
+    Steps:
+        1. Only movies with at least min_ratings ratings are clustered: the vectors of movies
+           rated a few times say little. The others join the cluster of the nearest centre.
+        2. A cluster's genres are those over-represented in it: ranked by lift (their share in the
+           cluster over their share in the catalogue) among those of MIN_GENRE_SHARE of it or more.
+        3. Its titles are the best-known (most rated) of its clustered movies nearest the centre.
+        4. Its name: the two first genres and the best-known title.
 
     Args:
         factors: the factors.
-        k: clusters (capped at the number of movies).
+        k: clusters (capped at the number of clustered movies).
         genres: raw movie id -> genre names.
         titles: raw movie id -> title.
+        counts: raw movie id -> number of ratings (None: every movie is clustered).
+        min_ratings: the fewest ratings of a clustered movie (fewer than k such movies: all are).
         seed: KMeans seed.
-        n_titles: typical titles kept per cluster.
+        n_titles: titles kept per cluster.
 
     Returns:
         Clusters.
@@ -108,34 +195,56 @@ def cluster_movies(
 
     genres = genres or {}
     titles = titles or {}
-    unit = _unit_vectors(factors)
-    k = max(1, min(k, len(unit)))
-    km = KMeans(n_clusters=k, random_state=seed, n_init=1).fit(unit)
-    labels = km.labels_.astype(np.int32)
+    unit = similarity_vectors(factors)
     raw = factors.movie_ids
+    rated = np.array([(counts or {}).get(int(m), 0) for m in raw], dtype=np.int64)
+    core = np.flatnonzero(rated >= min_ratings) if counts is not None else np.arange(len(raw))
+    k = max(1, min(k, len(unit)))
+    if len(core) < k:
+        core = np.arange(len(raw))
+    km = KMeans(n_clusters=k, random_state=seed, n_init=1).fit(unit[core])
+    centres = km.cluster_centers_ / np.maximum(np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12)
+    labels = np.argmax(unit @ centres.T, axis=1).astype(np.int32)
+    labels[core] = km.labels_
+    in_core = np.zeros(len(raw), dtype=bool)
+    in_core[core] = True
     overall = Counter(g for m in raw for g in genres.get(int(m), []))
     total = max(len(raw), 1)
+
+    def _over_represented(counted: Counter, size: int) -> list[tuple[str, float]]:
+        # By lift (share in the cluster over share in the catalogue) among the genres of at least
+        # MIN_GENRE_SHARE of the cluster: what sets it apart, not what every cluster has.
+        shares = {g: c / size for g, c in counted.items()}
+        lifts = {g: share / (overall[g] / total) for g, share in shares.items()}
+        common = [g for g, share in shares.items() if share >= MIN_GENRE_SHARE and lifts[g] > 1]
+        ranked = sorted(common, key=lambda g: (-lifts[g], -shares[g], g))
+        return [(g, shares[g]) for g in ranked[:3]]
+
     out = []
     for label in range(k):
         members = np.flatnonzero(labels == label)
         if len(members) == 0:
             continue
-        dist = np.linalg.norm(unit[members] - km.cluster_centers_[label], axis=1)
-        typical = members[np.argsort(dist)]
-        counts = Counter(g for m in raw[members] for g in genres.get(int(m), []))
-        scored = []
-        for g, c in counts.items():
-            share = c / len(members)
-            lift = share / (overall[g] / total)
-            scored.append((share * lift, g, share))
-        scored.sort(reverse=True)
-        top_genres = [(g, round(share, 3)) for _, g, share in scored[:3]]
-        top_titles = [titles[int(raw[i])] for i in typical[:n_titles] if int(raw[i]) in titles]
+        # Named by its clustered movies: the ones that joined it by nearness say less about it.
+        named_by = members[in_core[members]] if in_core[members].any() else members
+        counted = Counter(g for m in raw[named_by] for g in genres.get(int(m), []))
+        top_genres = _over_represented(counted, len(named_by))
+        top_genres = [(g, round(share, 3)) for g, share in top_genres]
+        typical = _best_known_near_centre(members[in_core[members]], unit, centres[label], rated)
+        top_titles = [titles[int(raw[i])] for i in typical if int(raw[i]) in titles][:n_titles]
         name_parts = [g for g, _ in top_genres[:2]] or [f"cluster {label}"]
         name = " / ".join(name_parts) + (f": {top_titles[0]}" if top_titles else "")
         out.append(Cluster(label, name, top_genres, top_titles, members.astype(np.int32)))
     out.sort(key=lambda c: -len(c.movie_indexes))
     return Clusters(labels, out)
+
+
+def _best_known_near_centre(members: np.ndarray, unit: np.ndarray, centre: np.ndarray, rated: np.ndarray) -> np.ndarray:
+    """The nearer half of the members to the centre (at least 5), most rated first."""
+    if len(members) == 0:
+        return members
+    near = members[np.argsort(-(unit[members] @ centre), kind="stable")][: max(5, len(members) // 2)]
+    return near[np.argsort(-rated[near], kind="stable")]
 
 
 def movie_map(
@@ -161,7 +270,7 @@ def movie_map(
     idx = (
         np.arange(n) if n <= max_movies else np.sort(np.argpartition(-factors.movie_bias, max_movies - 1)[:max_movies])
     )
-    unit = _unit_vectors(factors)[idx]
+    unit = similarity_vectors(factors)[idx]
     if len(idx) < 4:
         return idx.astype(np.int32), np.zeros((len(idx), 2), np.float32)
     perplexity = float(min(30.0, max(2.0, (len(idx) - 1) / 3)))

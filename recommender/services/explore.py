@@ -23,7 +23,7 @@ import numpy as np
 
 from movies.models import Movie
 from recommender.engine.factors import Factors, load_factors
-from recommender.engine.similar import bias_table, cluster_movies, movie_map
+from recommender.engine.similar import bias_table, cluster_movies, movie_map, similar_table
 from recommender.models import ModelVersion
 from recommender.services.factors_cache import active_factors
 
@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 FILENAME = "explore.json"
 MAP_MAX_MOVIES = 5000
 BIAS_ROWS = 30
+CLUSTER_MIN_RATINGS = 10
+SIMILAR_KEPT = 20  # neighbours kept per movie (pages show 10)
 _FORMAT = 1
 
 
@@ -54,6 +56,7 @@ class Explore:
     likes: list[tuple[int, float]]  # (movie id, bias), largest first
     dislikes: list[tuple[int, float]]  # (movie id, bias), smallest first
     created: float = 0.0
+    similar: dict[int, list[tuple[int, float]]] = field(default_factory=dict)  # movie id -> (id, similarity)
     cluster_of: dict[int, int] = field(default_factory=dict)
     by_label: dict[int, ExploreCluster] = field(default_factory=dict)
 
@@ -74,24 +77,51 @@ def cluster_count(n_movies: int) -> int:
     return max(1, min(100, n_movies // 20))
 
 
+def cluster_min_ratings(counts: dict[int, int]) -> int:
+    """The fewest ratings of a clustered movie: 10, or fewer on a catalogue with few such movies.
+
+    A movie's vector says something once a few people rated it; on a small or young catalogue
+    the bar drops so that at least a third of the movies are still clustered.
+    """
+    values = sorted(counts.values(), reverse=True)
+    if not values:
+        return 0
+    return max(1, min(CLUSTER_MIN_RATINGS, values[len(values) // 3]))
+
+
 def explore_compute(*, factors: Factors, version_id: int, seed: int = 42) -> dict[str, Any]:
     """The explore data of these factors as a JSON-able dict.
 
     1. Read titles and genres of the factors' movies (two queries).
-    2. KMeans clusters of all movie vectors, named by genres and typical titles.
-    3. t-SNE map of up to MAP_MAX_MOVIES movies (the most chosen ones past that).
-    4. The largest and smallest movie biases.
+    2. KMeans clusters of the movies rated enough, named by genres and best-known titles;
+       the other movies join the nearest cluster.
+    3. Every movie's most similar movies (vectors and shared title words).
+    4. t-SNE map of up to MAP_MAX_MOVIES movies (the most chosen ones past that).
+    5. The largest and smallest movie biases.
     """
     ids = [int(m) for m in factors.movie_ids]
     titles: dict[int, str] = {}
     genres: dict[int, list[str]] = {}
-    rows = Movie.objects.filter(pk__in=ids).values_list("pk", "title", "year")
-    for pk, title, year in rows.iterator(chunk_size=5000):
+    counts: dict[int, int] = {}
+    rows = Movie.objects.filter(pk__in=ids).values_list("pk", "title", "year", "ratings_count")
+    for pk, title, year, count in rows.iterator(chunk_size=5000):
         titles[pk] = f"{title} ({year})" if year else title
+        counts[pk] = count
     through = Movie.genres.through.objects.filter(movie_id__in=ids).values_list("movie_id", "genre__name")
     for pk, name in through.iterator(chunk_size=5000):
         genres.setdefault(pk, []).append(name)
-    clusters = cluster_movies(factors, k=cluster_count(len(ids)), genres=genres, titles=titles, seed=seed)
+    min_ratings = cluster_min_ratings(counts)
+    clustered = sum(1 for c in counts.values() if c >= min_ratings)
+    clusters = cluster_movies(
+        factors,
+        k=cluster_count(clustered),
+        genres=genres,
+        titles=titles,
+        counts=counts,
+        min_ratings=min_ratings,
+        seed=seed,
+    )
+    neighbours, similarity = similar_table(factors, titles, n=SIMILAR_KEPT)
     # A few hundred movies settle in 250 steps (t-SNE's minimum); every test that trains
     # a tiny world pays for this, so only real catalogues get the full 1,000.
     iterations = 1000 if factors.n_movies >= 200 else 250
@@ -120,6 +150,10 @@ def explore_compute(*, factors: Factors, version_id: int, seed: int = 42) -> dic
                 "movie_ids": [int(movie_ids[i]) for i in c.movie_indexes],
             }
             for c in clusters.clusters
+        ],
+        "similar": [
+            [int(movie_ids[i]), [[int(movie_ids[j]), round(float(v), 4)] for j, v in zip(row, vals, strict=True)]]
+            for i, (row, vals) in enumerate(zip(neighbours, similarity, strict=True))
         ],
         "likes": [[int(movie_ids[i]), round(b, 4)] for i, b in top],
         "dislikes": [[int(movie_ids[i]), round(b, 4)] for i, b in bottom],
@@ -191,6 +225,7 @@ def _parse(version_id: int, data: dict[str, Any]) -> Explore:
         likes=[(int(m), float(b)) for m, b in data["likes"]],
         dislikes=[(int(m), float(b)) for m, b in data["dislikes"]],
         created=float(data.get("created", 0.0)),
+        similar={int(m): [(int(o), float(v)) for o, v in row] for m, row in data.get("similar", [])},
     )
 
 

@@ -18,8 +18,10 @@ from django.conf import settings
 
 from movies.models import Movie
 from recommender.engine.factors import Factors, UserVector
-from recommender.engine.ranking import fold_in, recommend
-from recommender.engine.similar import similar_movies
+from recommender.engine.foldin import fold_in
+from recommender.engine.ranking import GOOD_STARS, good_first, order_by_stars, recommend, scores_for
+from recommender.engine.similar import similar_movies, similarity_vectors
+from recommender.services.explore import active_explore
 from recommender.services.factors_cache import active_factors
 from recommender.services.picks_queries import DISMISSED, movies_by_id, user_rows
 from recommender.services.user_generation import user_generation_bump
@@ -27,8 +29,10 @@ from recommender.store import get_store
 
 log = logging.getLogger(__name__)
 
-# Reasons name a movie the user liked: rated at least this many stars.
-LIKED = 3.5
+# Reasons name a movie the user liked: rated this many stars or more, or above their own mean
+# and at least LIKED_AT_LEAST.
+LIKED = 4.0
+LIKED_AT_LEAST = 3.0
 
 
 @dataclass(frozen=True)
@@ -98,10 +102,11 @@ def _snapshot_time(factors: Factors) -> datetime:
     return datetime.fromisoformat(factors.metadata["snapshot_at"])
 
 
-def _ranked(factors: Factors, state: _UserState, n: int) -> np.ndarray:
+def _ranked(factors: Factors, state: _UserState, n: int, *, as_indexes: bool = False) -> np.ndarray:
+    """The user's top n by pick score (raw movie ids, or movie indexes)."""
     kwargs = {"user_vector": state.side} if isinstance(state.side, UserVector) else {"user_index": state.side}
     indexes, _ = recommend(factors, n=n, exclude=state.excluded_indexes, **kwargs)
-    return factors.movie_ids[indexes]
+    return indexes.astype(np.int64) if as_indexes else factors.movie_ids[indexes]
 
 
 def user_picks_refresh(*, user_id: int) -> np.ndarray | None:
@@ -138,10 +143,12 @@ def user_picks_refresh_logged(*, user_id: int) -> None:
 
 
 def recommend_for(user: object, n: int = 10) -> list[Pick]:
-    """The user's top `n` movies with predicted stars and a reason, best first.
+    """The user's top `n` movies with predicted stars and a reason.
 
-    A user with no ratings (or a site with no trained model) gets popular movies.
-    Movies the user rated or marked "not interested" never appear.
+    The n best by pick score (ranking.PickSpace), those predicted GOOD_STARS or more before
+    the others, shown with the most stars first: the order a person reads agrees with the
+    stars on the cards. A user with no ratings (or a site with no trained model) gets popular
+    movies. Movies the user rated or marked "not interested" never appear.
     """
     loaded = active_factors()
     user_id = getattr(user, "pk", None)
@@ -162,15 +169,25 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
         if store is not None:
             store.put(version_id, user_id, ranked)
     # A stored list predates any change its refresh missed (Redis away): filter it again.
-    ranked = np.array([m for m in ranked.tolist() if m not in excluded][:n], dtype=np.int64)
+    ranked = np.array([m for m in ranked.tolist() if m not in excluded], dtype=np.int64)
     indexes = factors.movies.index(ranked, unknown="missing")
-    ranked, indexes = ranked[indexes >= 0], indexes[indexes >= 0]
+    indexes = indexes[indexes >= 0][: 4 * n]
+    stars = factors.predict_ratings(state.side, indexes)
+    if np.count_nonzero(np.round(stars, 1) >= GOOD_STARS) < min(n, len(indexes)):
+        # Too few picks the person is predicted to like near the top of the stored list.
+        indexes = _ranked(factors, state, n, as_indexes=True)
+        stars = factors.predict_ratings(state.side, indexes)
+    # The n best by pick score, those predicted GOOD_STARS or more first, shown most stars first.
+    chosen = good_first(stars)[:n]
+    indexes, stars = indexes[chosen], stars[chosen]
+    order = order_by_stars(stars)
+    indexes, stars = indexes[order], stars[order]
+    ranked = factors.movie_ids[indexes]
     reasons = _reasons(factors, state, indexes)
     movies = movies_by_id([*ranked.tolist(), *(r for r in reasons.tolist() if r >= 0)])
     if not any(m in movies for m in ranked.tolist()):
         return popular_picks(n=n, exclude=excluded)
-    stars = factors.predict_ratings(state.side, indexes)
-    scores = factors.movie_vectors[indexes] @ _vector(factors, state.side) + factors.movie_bias[indexes]
+    scores = scores_for(factors, state.side)[indexes]
     return [
         Pick(movie=movies[m], stars=float(s), score=float(sc), because=movies.get(r))
         for m, s, sc, r in zip(ranked.tolist(), stars, scores, reasons.tolist(), strict=True)
@@ -178,20 +195,23 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     ]
 
 
-def _vector(factors: Factors, side: int | UserVector) -> np.ndarray:
-    return side.vector if isinstance(side, UserVector) else factors.user_vectors[side]
+def _liked(state: _UserState) -> np.ndarray:
+    """The user's movies a reason may name: rated LIKED or more, or above their own mean (never low)."""
+    values = state.rated_values
+    mean = float(values.mean()) if len(values) else 0.0
+    return state.rated_indexes[(values >= LIKED) | ((values > mean) & (values >= LIKED_AT_LEAST))]
 
 
 def _reasons(factors: Factors, state: _UserState, pick_indexes: np.ndarray) -> np.ndarray:
-    """For each pick, the liked movie most like it (cosine of the embeddings); -1 if none."""
-    liked = state.rated_indexes[state.rated_values >= LIKED]
-    if len(liked) == 0:
+    """For each pick, the liked movie most like it (similar_movies' measure); -1 if none is like it."""
+    liked = _liked(state)
+    if len(liked) == 0 or len(pick_indexes) == 0:
         return np.full(len(pick_indexes), -1, dtype=np.int64)
-    v = factors.movie_vectors
-    picks = v[pick_indexes] / (np.linalg.norm(v[pick_indexes], axis=1, keepdims=True) + 1e-9)
-    seen = v[liked] / (np.linalg.norm(v[liked], axis=1, keepdims=True) + 1e-9)
-    best = np.argmax(picks @ seen.T, axis=1)
-    return factors.movie_ids[liked[best]]
+    unit = similarity_vectors(factors)
+    closeness = unit[pick_indexes] @ unit[liked].T
+    best = np.argmax(closeness, axis=1)
+    named = factors.movie_ids[liked[best]].astype(np.int64)
+    return np.where(closeness[np.arange(len(best)), best] > 0, named, -1)
 
 
 def popular_picks(*, n: int, exclude: set[int] | None = None) -> list[Pick]:
@@ -214,7 +234,11 @@ def _popular(movie: Movie) -> Pick:
 
 
 def similar_to(movie: Movie, n: int = 10) -> list[tuple[Movie, float]]:
-    """Movies nearest to `movie` in the active model's embedding (cosine), best first."""
+    """Movies most like `movie` in the active model, best first, with their similarity.
+
+    From the version's similar table (vectors and shared title words, computed with the explore
+    data) when it is there, else from the vectors alone (similar_movies).
+    """
     loaded = active_factors()
     if loaded is None:
         return []
@@ -222,7 +246,12 @@ def similar_to(movie: Movie, n: int = 10) -> list[tuple[Movie, float]]:
     index = factors.movie_index(movie.pk)
     if index is None:
         return []
-    indexes, cosines = similar_movies(factors, index, n)
-    ids = factors.movie_ids[indexes]
-    movies = Movie.objects.in_bulk([int(m) for m in ids])
-    return [(movies[int(m)], float(c)) for m, c in zip(ids, cosines, strict=True) if int(m) in movies]
+    explore = active_explore()
+    table = explore.similar.get(movie.pk) if explore is not None else None
+    if table:
+        pairs = [(int(m), float(score)) for m, score in table[:n]]
+    else:
+        indexes, cosines = similar_movies(factors, index, n)
+        pairs = [(int(m), float(c)) for m, c in zip(factors.movie_ids[indexes], cosines, strict=True)]
+    movies = Movie.objects.in_bulk([m for m, _ in pairs])
+    return [(movies[m], score) for m, score in pairs if m in movies]

@@ -119,7 +119,8 @@ def train_version(
             on_phase(line)
 
     # TensorFlow, pandas and pyarrow: training processes only, never a web process.
-    from recommender.engine.training import PRESETS, TrainingCancelled, preset_for, train
+    from recommender.engine.presets import PRESETS, preset_for
+    from recommender.engine.training import TrainingCancelled, train
     from recommender.snapshot import ratings_snapshot, snapshot_write
 
     directory = artifact_dir(version)

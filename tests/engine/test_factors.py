@@ -94,7 +94,7 @@ def test_importing_the_engine_leaves_django_and_tensorflow_out():
 
 
 def test_a_head_without_rating_vectors_saves_and_folds_in(factors, tmp_path):
-    from recommender.engine.ranking import fold_in
+    from recommender.engine.foldin import fold_in
 
     factors.head["user_rating_vectors"] = np.zeros((factors.n_users, 0), np.float32)
     factors.head["movie_rating_vectors"] = np.zeros((factors.n_movies, 0), np.float32)

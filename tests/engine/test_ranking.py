@@ -4,15 +4,45 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_info
 
 from recommender.engine.factors import Factors
-from recommender.engine.ranking import _Ranker, fold_in, recommend, recommend_all
+from recommender.engine.foldin import fold_in
+from recommender.engine.ranking import GOOD_STARS, _Ranker, order_by_stars, recommend, recommend_all, scores_for
 from tests.engine.conftest import random_factors
 
 
 def test_top_n_matches_a_numpy_brute_force_sort(factors):
     scores = factors.movie_vectors @ factors.user_vectors[4] + factors.movie_bias
+    stars = np.round(factors.predict_ratings(4, np.arange(factors.n_movies)), 1)
+    # Picks shown at 3 stars or more come first, each part by score.
+    expected = np.lexsort((-scores, stars < GOOD_STARS))[:15]
     idx, got = recommend(factors, user_index=4, n=15)
-    assert idx.tolist() == np.argsort(-scores, kind="stable")[:15].tolist()
-    np.testing.assert_allclose(got, np.sort(scores)[::-1][:15], rtol=1e-6)
+    assert idx.tolist() == expected.tolist()
+    np.testing.assert_allclose(got, scores[expected], rtol=1e-6)
+
+
+def test_no_pick_below_three_stars_comes_before_one_at_three_or_more(factors):
+    for user in range(factors.n_users):
+        idx, _ = recommend(factors, user_index=user, n=10)
+        good = np.round(factors.predict_ratings(user, idx), 1) >= GOOD_STARS
+        everywhere = np.round(factors.predict_ratings(user, np.arange(factors.n_movies)), 1) >= GOOD_STARS
+        assert good.sum() == min(10, everywhere.sum())
+        assert not (np.diff(good.astype(int)) > 0).any(), "a good pick after a low one"
+
+
+def test_pick_scores_blend_the_predicted_stars_in(factors):
+    from dataclasses import replace
+
+    blended = replace(factors, head={**factors.head, "star_blend": np.float32(1.0)})
+    user = blended.user(2)
+    stars = blended.predict_ratings(user, np.arange(blended.n_movies))
+    plain = blended.movie_vectors @ user.vector + blended.movie_bias
+    # The pick score is the ranking score plus the stars, up to a constant per user.
+    gap = scores_for(blended, user) - (plain + stars)
+    unclipped = (stars > 0.5) & (stars < 5.0)
+    np.testing.assert_allclose(gap[unclipped], gap[unclipped][0], atol=1e-4)
+
+
+def test_order_by_stars_shows_the_most_stars_first_and_keeps_ties_in_order():
+    assert order_by_stars(np.array([3.42, 4.1, 3.38, 4.14])).tolist() == [1, 3, 0, 2]
 
 
 def test_it_excludes_movies_already_rated(factors):
@@ -28,8 +58,14 @@ def test_it_returns_a_short_list_when_almost_everything_is_rated():
     assert sorted(idx.tolist()) == [9, 10, 11]
 
 
+def _every_movie_liked(f: Factors) -> Factors:
+    """Stars of 5 everywhere: recommend()'s rule about low stars leaves the pick-score order alone."""
+    f.head["global_mean"] = np.float32(10.0)
+    return f
+
+
 def test_recommend_all_equals_per_user_recommend_with_exclusions():
-    f = random_factors(n_users=90, n_movies=517, dim=5, seed=3)
+    f = _every_movie_liked(random_factors(n_users=90, n_movies=517, dim=5, seed=3))
     exclude = sp.random(90, 517, density=0.1, format="lil", random_state=2)
     exclude[7] = 0  # one user has rated nothing
     exclude = exclude.tocsr()
@@ -192,8 +228,10 @@ def test_the_ranker_skips_tiles_no_score_can_reach_and_still_equals_a_brute_forc
 
 
 def test_recommend_breaks_ties_at_the_last_place_by_lower_movie_index():
-    f = random_factors(n_users=2, n_movies=3000, dim=4)
+    f = _every_movie_liked(random_factors(n_users=2, n_movies=3000, dim=4))
     f.movie_vectors[:] = 0.0
+    f.head["movie_rating_vectors"][:] = 0.0
+    f.head["movie_bias"][:] = 0.0
     f.movie_bias[:] = 1.0
     f.movie_bias[2500:] = 2.0
     idx, _ = recommend(f, user_index=0, n=510, exclude=[2600, 3])

@@ -1,10 +1,16 @@
 import numpy as np
 
-from recommender.engine.similar import bias_table, cluster_movies, movie_map, similar_movies
+from recommender.engine.similar import bias_table, cluster_movies, movie_map, similar_movies, similar_table, title_words
 
 
-def test_similar_movies_are_the_nearest_by_cosine(factors):
-    v = factors.movie_vectors / np.linalg.norm(factors.movie_vectors, axis=1, keepdims=True)
+def _centred_unit(factors):
+    parts = [factors.movie_vectors, factors.head["movie_rating_vectors"]]
+    v = np.hstack([p - p.mean(axis=0) for p in parts])
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def test_similar_movies_are_the_nearest_by_cosine_of_the_centred_vectors(factors):
+    v = _centred_unit(factors)
     cos = v @ v[3]
     cos[3] = -np.inf
     idx, got = similar_movies(factors, 3, n=5)
@@ -32,3 +38,38 @@ def test_movie_map_and_bias_tables(factors):
     b = factors.head["movie_bias"]
     assert [i for i, _ in top] == np.argsort(-b)[:3].tolist()
     assert [i for i, _ in bottom] == np.argsort(b)[:3].tolist()
+
+
+def test_title_words_keep_what_names_a_series_and_drop_its_numbers():
+    assert title_words("Godfather: Part II, The (1974)").split() == ["godfather:"]
+    assert title_words("Godfather, The (1972)").split() == ["godfather"]
+    assert title_words("Toy Story 3 (2010)").split() == ["toy", "story"]
+
+
+def test_the_similar_table_puts_entries_of_a_series_next_to_each_other(factors):
+    titles = {int(m): f"Film {i} of nothing" for i, m in enumerate(factors.movie_ids)}
+    a, b = int(factors.movie_ids[5]), int(factors.movie_ids[70])
+    titles[a], titles[b] = "Shrekoid (2001)", "Shrekoid 2 (2004)"
+    # A title weight above the widest gap of two cosines: the shared title must win.
+    neighbours, sims = similar_table(factors, titles, n=10, title_weight=2.5)
+    assert neighbours.shape == (factors.n_movies, 10)
+    assert neighbours[5, 0] == 70 and neighbours[70, 0] == 5
+    assert (np.diff(sims, axis=1) <= 1e-6).all()
+    assert not (neighbours == np.arange(factors.n_movies)[:, None]).any()
+    vectors_only, _ = similar_table(factors, {}, n=10)
+    assert vectors_only[3].tolist() == similar_movies(factors, 3, n=10)[0].tolist()
+
+
+def test_only_movies_rated_enough_are_clustered_and_names_use_the_best_known_titles(factors):
+    counts = {int(m): (50 + i if i % 2 == 0 else 2) for i, m in enumerate(factors.movie_ids)}
+    titles = {int(m): f"Movie {m}" for m in factors.movie_ids}
+    result = cluster_movies(factors, k=5, titles=titles, counts=counts, min_ratings=10, seed=1)
+    assert sum(len(c.movie_indexes) for c in result.clusters) == factors.n_movies
+    for cluster in result.clusters:
+        rated = {t for t in cluster.titles}
+        # Named and described only by clustered (well-rated) movies, best known first.
+        assert all(counts[int(t.split()[1])] >= 10 for t in rated)
+        shown = [counts[int(t.split()[1])] for t in cluster.titles]
+        assert shown == sorted(shown, reverse=True)
+    # A rarely rated movie joins the cluster whose centre is nearest.
+    assert set(np.unique(result.labels[1::2])) <= {c.label for c in result.clusters}

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from recommender.engine.training import PRESETS, TrainingCancelled, resolve_config, train
+from recommender.engine.presets import PRESETS, resolve_config
+from recommender.engine.training import TrainingCancelled, train
 
 
 def test_the_default_preset_learns_the_two_tastes(trained_default):
@@ -42,7 +43,7 @@ def test_the_tutorial_preset_is_faithful():
 
 
 def test_large_data_gets_the_large_batch_preset():
-    from recommender.engine.training import preset_for
+    from recommender.engine.presets import preset_for
 
     assert preset_for(100_836) == "default" and preset_for(25_000_095) == "large"
     assert PRESETS["large"].batch_size % PRESETS["large"].group_size == 0
@@ -66,9 +67,9 @@ def test_should_stop_cancels_and_unknown_overrides_are_refused(tiny_ratings):
 
 
 def test_cancellation_is_heard_within_an_epoch(taste_ratings, monkeypatch):
-    from recommender.engine import training
+    from recommender.engine import epochs
 
-    monkeypatch.setattr(training, "SEGMENT_RATINGS", 256)  # one batch per segment
+    monkeypatch.setattr(epochs, "SEGMENT_RATINGS", 256)  # one batch per segment
     polls = []
 
     def stop_on_second_poll() -> bool:
@@ -83,7 +84,7 @@ def test_cancellation_is_heard_within_an_epoch(taste_ratings, monkeypatch):
 
 def test_the_rating_heads_average_into_one_head_of_the_same_form():
     from recommender.engine.dataset import encode
-    from recommender.engine.training import _combine_heads, _export_joint
+    from recommender.engine.heads import combine_heads, export_joint
 
     config = resolve_config("default", {"embedding_dim": 4, "rating_dim": 2})
     fit = encode(pd.DataFrame({"userId": [1, 2, 3], "movieId": [7, 8, 9], "rating": [1.0, 3.0, 5.0]}))
@@ -94,10 +95,10 @@ def test_the_rating_heads_average_into_one_head_of_the_same_form():
         ut, mt = rng.normal(size=(4, 7)).astype(np.float32), rng.normal(size=(4, 8)).astype(np.float32)
         ut[:, :4], mt[:, :4], mt[:, -1] = shared_u[:, :4], shared_m[:, :4], shared_m[:, -1]
         snaps.append({"ut": ut, "mt": mt, "w": rng.normal(size=4).astype(np.float32), "mu": np.float32(rng.normal())})
-    one = _combine_heads(snaps, config, fit, -100.0, 100.0)  # a wide range: nothing is clipped
+    one = combine_heads(snaps, config, fit, -100.0, 100.0)  # a wide range: nothing is clipped
     assert one.head["user_rating_vectors"].shape == (3, 6)
     users, movies = np.array([0, 0, 1, 2]), np.array([0, 2, 1, 2])
-    mean = np.mean([_export_joint(s, config, fit, -100.0, 100.0).predict_pairs(
+    mean = np.mean([export_joint(s, config, fit, -100.0, 100.0).predict_pairs(
         s["ut"][users, :4], s["ut"][users, 6], s["ut"][users, 4:6], movies) for s in snaps], axis=0)  # fmt: skip
     rating_vectors = one.head["user_rating_vectors"][users]
     got = one.predict_pairs(one.user_vectors[users], one.user_bias[users], rating_vectors, movies)
@@ -114,13 +115,14 @@ def test_the_default_preset_refits_its_rating_heads_on_the_validation_ratings_to
 def test_each_pass_trains_only_its_own_parameters(taste_ratings):
     """Ranking moves the shared rows and leaves the head; rating moves the head and leaves the shared rows."""
     from recommender.engine.dataset import encode
+    from recommender.engine.heads import fresh_head
     from recommender.engine.model import JointModel
-    from recommender.engine.training import _fresh_head, _RowSparseTrainer
+    from recommender.engine.sparse_trainer import RowSparseTrainer
 
     data = encode(taste_ratings)
     config = resolve_config("default", {"embedding_dim": 8, "rating_dim": 4, "batch_size": 256, "group_size": 32})
     model = JointModel(data.n_users, data.n_movies, 8, 4, config.init_scale, float(data.rating.mean()), 0)
-    trainer = _RowSparseTrainer(model, config, data)
+    trainer = RowSparseTrainer(model, config, data)
     order, n_batches = trainer.epoch_order(np.random.default_rng(0), len(data))
     d, k = 8, 4
     start = trainer.snapshot()
@@ -132,7 +134,7 @@ def test_each_pass_trains_only_its_own_parameters(taste_ratings):
     np.testing.assert_array_equal(ranked["ut"][:, d : d + k], start["ut"][:, d : d + k])
     np.testing.assert_array_equal(ranked["mt"][:, d : d + k], start["mt"][:, d : d + k])
 
-    fresh = _fresh_head(ranked, config, data, seed=1)
+    fresh = fresh_head(ranked, config, data, seed=1)
     trainer.restore(fresh)
     trainer.run(True, order, n_batches, trainer.phase(True))
     rated = trainer.snapshot()

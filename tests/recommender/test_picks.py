@@ -47,10 +47,27 @@ def test_picks_follow_the_users_taste(trained):
 
 def test_stars_are_in_range_and_reasons_are_movies_the_user_liked(trained):
     user = trained[0]
-    liked = set(Rating.objects.filter(user=user, value__gte=3.5).values_list("movie_id", flat=True))
+    liked = set(Rating.objects.filter(user=user, value__gte=4.0).values_list("movie_id", flat=True))
     picks = services.recommend_for(user, n=5)
     assert all(0.5 <= p.stars <= 5.0 for p in picks)
     assert all(p.because is not None and p.because.pk in liked for p in picks)
+
+
+def test_cards_show_stars_that_agree_with_the_order_and_none_below_three_while_better_remain(trained):
+    for user in (trained[0], trained[25]):
+        picks = services.recommend_for(user, n=10)
+        shown = [round(p.stars, 1) for p in picks]
+        assert shown == sorted(shown, reverse=True)
+        assert all(s >= 3.0 for s in shown) or len(picks) < 10
+
+
+def test_a_reason_never_names_a_movie_the_person_rated_low(trained):
+    newcomer = User.objects.create(username="mixed")
+    now = timezone.now()
+    for movie_id, stars in ((1, 5.0), (2, 4.5), (21, 1.0), (22, 1.0), (23, 1.5)):
+        Rating.objects.create(user=newcomer, movie_id=movie_id, value=stars, rated_at=now)
+    picks = services.recommend_for(newcomer, n=10)
+    assert picks and all(p.because is None or p.because.pk in {1, 2} for p in picks)
 
 
 def test_a_new_user_gets_personal_picks_from_a_few_ratings_without_retraining(trained):

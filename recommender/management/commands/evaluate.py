@@ -7,13 +7,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from movies.importers import MovieLensError
 from movies.importers.frames import read_ratings_frame
-from recommender.engine.evaluation import evaluate, format_table
-from recommender.engine.training import PRESETS
-from recommender.snapshot import ratings_snapshot
+from recommender.engine.evaluation import P_MIN_RATINGS, evaluate, evaluate_people, format_people, format_table
+from recommender.engine.presets import PRESETS
+from recommender.snapshot import ratings_with_times
 
 
 class Command(BaseCommand):
-    help = "Evaluate the model presets beside baselines under protocols R (stars) and T (top-10)."
+    help = "Evaluate the model presets beside baselines under protocols R (stars), T (top-10) and P (new people)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -24,7 +24,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--seed", type=int, default=42, help="Seed of both splits and of training.")
         parser.add_argument("--epochs", type=int, help="Most epochs for every preset (default: each preset's own).")
-        parser.add_argument("--protocols", default="R,T", help="Which protocols to run: R, T or R,T.")
+        parser.add_argument("--protocols", default="R,T,P", help="Which protocols to run: any of R, T and P.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         presets = [p.strip() for p in options["presets"].split(",") if p.strip()]
@@ -39,7 +39,7 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             source = options["data"]
         else:
-            ratings = ratings_snapshot()
+            ratings = ratings_with_times()
             source = "the database"
         if ratings.empty:
             raise CommandError(f"no ratings in {source}")
@@ -48,15 +48,31 @@ class Command(BaseCommand):
             f"{ratings['movieId'].nunique():,} movies from {source}"
         )
         overrides = {p: {"epochs": options["epochs"]} for p in presets} if options["epochs"] else None
-        rows = evaluate(
-            ratings,
-            presets,
-            seed=options["seed"],
-            overrides=overrides,
-            protocols=[p.strip().upper() for p in options["protocols"].split(",")],
-            on_progress=lambda message: self.stderr.write(f"  {message}"),
-        )
-        self.stdout.write(format_table(rows))
+        protocols = {p.strip().upper() for p in options["protocols"].split(",") if p.strip()}
+        unknown = sorted(protocols - {"R", "T", "P"})
+        if unknown:
+            raise CommandError(f"unknown protocol(s) {unknown}; known: R, T, P")
+        say = lambda message: self.stderr.write(f"  {message}")  # noqa: E731
+        models = 0
+        if protocols & {"R", "T"}:
+            rows = evaluate(
+                ratings,
+                presets,
+                seed=options["seed"],
+                overrides=overrides,
+                protocols=sorted(protocols),
+                on_progress=say,
+            )
+            self.stdout.write(format_table(rows))
+            models = len(rows)
+        if "P" in protocols:
+            people = evaluate_people(ratings, presets, seed=options["seed"], overrides=overrides, on_progress=say)
+            if people:
+                self.stdout.write("protocol P: people held out of training, known by their first k ratings")
+                self.stdout.write(format_people(people))
+            else:
+                self.stdout.write(f"protocol P: no user has the {P_MIN_RATINGS} ratings it needs to hold people out")
+            models = max(models, len({r["name"] for r in people}))
         self.stdout.write(
-            f"evaluated {len(rows)} models on {len(ratings):,} ratings in {time.monotonic() - started:.0f} s"
+            f"evaluated {models} models on {len(ratings):,} ratings in {time.monotonic() - started:.0f} s"
         )

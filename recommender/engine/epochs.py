@@ -1,0 +1,95 @@
+"""Epochs of one training pass: early stopping on validation, progress reports and cancellation."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from recommender.engine.dataset import Ratings
+from recommender.engine.model import JointConfig
+
+if TYPE_CHECKING:
+    from recommender.engine.sparse_trainer import RowSparseTrainer
+
+EpochCallback = Callable[[dict], None]
+# An epoch runs in segments of about this many ratings, so that cancellation is heard within seconds.
+SEGMENT_RATINGS = 4_000_000
+
+
+class TrainingCancelled(Exception):
+    """should_stop returned True before the first epoch finished: there is nothing to keep."""
+
+
+def run_pass(
+    trainer: RowSparseTrainer,
+    rating_pass: bool,
+    epochs: int,
+    config: JointConfig,
+    fit: Ratings,
+    rng: np.random.Generator,
+    history: list[dict],
+    on_epoch: EpochCallback | None,
+    should_stop: Callable[[], bool] | None,
+    measure: Callable[[dict[str, np.ndarray]], tuple[float, float]],
+) -> tuple[float, dict[str, np.ndarray], dict] | None:
+    """Epochs of one pass with early stopping; returns (score, weights, history row) of the best epoch.
+
+    The ranking pass keeps the best validation nDCG, the rating pass the best (lowest) RMSE.
+    """
+    phase = trainer.phase(rating_pass)
+    name = "rating" if rating_pass else "ranking"
+    best = None
+    waited = 0
+    for _ in range(epochs):
+        if should_stop is not None and should_stop():
+            break
+        order, n_batches = trainer.epoch_order(rng, len(fit))
+        t0 = time.perf_counter()
+        # The epoch runs in segments of about SEGMENT_RATINGS so that cancellation is heard within seconds.
+        per_segment = max(1, SEGMENT_RATINGS // trainer.batch)
+        total, done, stopped = 0.0, 0, False
+        for first_batch in range(0, n_batches, per_segment):
+            count = min(per_segment, n_batches - first_batch)
+            rows = order[first_batch * trainer.batch : (first_batch + count) * trainer.batch]
+            total += trainer.run(rating_pass, rows, count, phase) * count
+            done += count
+            if should_stop is not None and done < n_batches and should_stop():
+                stopped = True
+                break
+        loss = total / done
+        seconds = time.perf_counter() - t0
+        snap = trainer.snapshot()
+        rmse, ndcg = measure(snap)
+        row = {
+            "epoch": len(history) + 1,
+            "phase": name,
+            "loss": loss,
+            "val_rmse": rmse,
+            "val_ndcg": ndcg,
+            "seconds": seconds,
+            "ratings_per_s": min(len(fit), done * trainer.batch) / max(seconds, 1e-9),
+        }
+        if stopped:
+            row["partial"] = True
+        history.append(row)
+        if on_epoch:
+            on_epoch(row)
+        if not math.isfinite(loss):
+            break
+        if rating_pass:  # noqa: SIM108 (one line per pass reads clearer)
+            score = -rmse
+        else:
+            score = ndcg if math.isfinite(ndcg) else -loss
+        if best is None or score > best[0]:
+            best, waited = (score, snap, row), 0
+        else:
+            waited += 1
+            if waited >= (config.rating_patience if rating_pass else config.patience):
+                break
+        if stopped:
+            break
+    return best

@@ -1,0 +1,300 @@
+"""Fold-in: a user's vector from their ratings against fixed movie factors, and its calibration.
+
+Numpy only (web processes fold a person in on every rating). The calibration (the map from a
+least-squares solve to where trained users sit, and how much the popularity prior weighs at
+each number of ratings) is fitted once at export, on trained users, and stored in the head.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from recommender.engine.factors import Factors, UserVector
+from recommender.engine.stars import StarWeights
+
+# Bands of numbers of ratings (upper bounds, inclusive; the last band is beyond them), each with a
+# fold-in map and a popularity prior weight of its own, and the number of ratings a band is fitted on.
+BAND_LIMITS = (7, 15, 30, 60)
+BAND_SAMPLES = (5, 10, 20, 40, 100)
+# What protocol P and the picks call liked: 4 stars or more.
+LIKED = 4.0
+PRIOR_WEIGHTS = (1.6, 1.4, 1.2, 1.0, 0.8, 0.6)
+
+
+def _gram(factors: Factors) -> np.ndarray:
+    """V^T V of the movie vectors, cached on the factors object (d x d, computed once)."""
+    g = getattr(factors, "_gram_cache", None)
+    if g is None:
+        v = factors.movie_vectors.astype(np.float64)
+        g = v.T @ v
+        factors._gram_cache = g  # type: ignore[attr-defined]
+    return g
+
+
+def implicit_solve(
+    factors: Factors,
+    movie_indexes: np.ndarray,
+    stars: np.ndarray | None = None,
+    *,
+    alpha: float | None = None,
+    reg: float | None = None,
+) -> np.ndarray:
+    """The raw implicit least-squares user vector (before the calibration map).
+
+    Solves min_u sum_m c_m (p_m - u.v_m)^2 + reg |u|^2 where every movie is a weak "not chosen"
+    (p = 0, c = 1), a rated movie is "chosen" (p = 1) with confidence 1 + alpha * its positive
+    weight, and a disliked one is a firm "not chosen" (p = 0, c = 1 + alpha * its negative
+    weight): what the ranking objective learned from the stars (stars.StarWeights). V^T V is
+    cached, so one solve costs O(n_rated d^2 + d^3).
+
+    Args:
+        factors: the factors.
+        movie_indexes: rated movies.
+        stars: their stars (None: every rating counts as a full "chosen").
+        alpha: confidence of a rating (default: the artefact's fold-in setting).
+        reg: ridge term (default: the artefact's setting).
+
+    Returns:
+        float64 [dim].
+    """
+    alpha = float(factors.head.get("fold_alpha", 20.0)) if alpha is None else alpha
+    reg = float(factors.head.get("fold_reg", 1.0)) if reg is None else reg
+    m = np.asarray(movie_indexes, dtype=np.int64)
+    v = factors.movie_vectors[m].astype(np.float64)
+    if stars is None:
+        positive, negative = np.ones(len(m)), np.zeros(len(m))
+    else:
+        weights = StarWeights.from_head(factors.head)
+        positive, negative = weights.positive(stars), weights.negative(stars)
+    confidence = alpha * (positive + negative)
+    a = _gram(factors) + (v.T * confidence) @ v + reg * np.eye(v.shape[1])
+    b = ((1.0 + alpha * positive) * (positive > 0)) @ v
+    return np.linalg.solve(a, b)
+
+
+def band(n_ratings: int) -> int:
+    """The band of BAND_LIMITS that n ratings fall in."""
+    return int(np.searchsorted(np.asarray(BAND_LIMITS), n_ratings))
+
+
+def prior_weight(factors: Factors, n_ratings: int) -> float:
+    """How much the popularity prior weighs in the picks of a user folded in from n ratings.
+
+    Chosen on validation at export (fit_prior_weights); 1 (the trained users' weight) for an
+    artefact without the setting.
+    """
+    weights = factors.head.get("prior_weights")
+    return 1.0 if weights is None else float(np.asarray(weights)[band(n_ratings)])
+
+
+def _fold_map(factors: Factors, n_ratings: int) -> np.ndarray | None:
+    maps = factors.head.get("fold_maps")
+    if maps is not None:
+        return np.asarray(maps[band(n_ratings)], dtype=np.float64)
+    legacy = factors.head.get("fold_map")
+    return None if legacy is None else np.asarray(legacy, dtype=np.float64)
+
+
+def fold_in(
+    factors: Factors, movie_indexes: np.ndarray | list[int], ratings: np.ndarray | list[float], *, reg: float = 1.0
+) -> UserVector:
+    """A user's vector from their (movie, rating) pairs, against fixed movie factors.
+
+    Steps:
+        1. Ranking/shared vector. Joint head: the star-weighted implicit least-squares solve
+           (implicit_solve) mapped by the calibration matrix of its band of BAND_LIMITS,
+           fitted at export on trained users (head["fold_maps"]), so a folded-in vector lives
+           where the trained ones do.
+           Sigmoid (tutorial) head: none of that; step 2 solves it.
+        2. Rating side, a ridge least-squares solve on the stars with the vector of step 1
+           fixed: joint head -> the user's rating vector and bias from the residual
+           r - mean - movie bias - u.w.v; sigmoid head -> [u, bias] from the stars mapped
+           through the inverse sigmoid.
+        3. The popularity prior's weight for this many ratings (prior_weight).
+
+    Args:
+        factors: the factors.
+        movie_indexes: movies the user rated.
+        ratings: their stars, same order.
+        reg: ridge term of the rating-side solve.
+
+    Returns:
+        A UserVector for recommend(user_vector=...) and Factors.predict_ratings.
+    """
+    m = np.asarray(movie_indexes, dtype=np.int64)
+    r = np.asarray(ratings, dtype=np.float64)
+    if m.shape != r.shape:
+        raise ValueError("movie_indexes and ratings differ in length")
+    d = factors.dim
+    low, high = factors.rating_range
+    if len(m) == 0:
+        return UserVector(np.zeros(d, dtype=np.float32), 0.0, _zero_rating_vector(factors), prior_weight(factors, 0))
+    head = factors.head
+    if head["kind"] == "sigmoid":
+        # Invert the output: stars -> the pre-sigmoid sum u.v + b_u + b_m.
+        y = np.clip((r - low) / (high - low), 0.02, 0.98)
+        x = (np.log(y / (1 - y)) - float(head["bias"])) / float(head["kernel"])
+        target = x - np.asarray(head["movie_bias"], dtype=np.float64)[m]
+        feats = np.hstack([factors.movie_vectors[m].astype(np.float64), np.ones((len(m), 1))])
+        sol = _ridge(feats, target, reg, unpenalised_last=True)
+        return UserVector(sol[:d].astype(np.float32), float(sol[d]), np.zeros(0, dtype=np.float32))
+    raw = implicit_solve(factors, m, r)
+    fold_map = _fold_map(factors, len(m))
+    u = raw if fold_map is None else raw @ fold_map
+    v = factors.movie_vectors[m].astype(np.float64)
+    resid = (
+        r
+        - float(head["global_mean"])
+        - np.asarray(head["movie_bias"], dtype=np.float64)[m]
+        - (v * np.asarray(head["weight"], dtype=np.float64)) @ u
+    )
+    q = np.asarray(head["movie_rating_vectors"], dtype=np.float64)[m]
+    feats = np.hstack([q, np.ones((len(m), 1))])
+    sol = _ridge(feats, resid, reg, unpenalised_last=False)
+    return UserVector(u.astype(np.float32), float(sol[-1]), sol[:-1].astype(np.float32), prior_weight(factors, len(m)))
+
+
+def _zero_rating_vector(factors: Factors) -> np.ndarray:
+    q = factors.head.get("movie_rating_vectors")
+    return np.zeros(0 if q is None else q.shape[1], dtype=np.float32)
+
+
+def _ridge(x: np.ndarray, y: np.ndarray, reg: float, *, unpenalised_last: bool) -> np.ndarray:
+    """Solve (X^T X + reg D) w = X^T y; D is the identity, optionally sparing the bias column."""
+    pen = np.full(x.shape[1], reg)
+    if unpenalised_last:
+        pen[-1] = 1e-3  # the bias is not shrunk (barely: keeps the system solvable for one rating)
+    return np.linalg.solve(x.T @ x + np.diag(pen), x.T @ y)
+
+
+def _user_slices(user: np.ndarray, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(rows sorted by user, start and end of each of `users` in them)."""
+    order = np.argsort(user, kind="stable")
+    su = user[order]
+    return order, np.searchsorted(su, users, side="left"), np.searchsorted(su, users, side="right")
+
+
+def fit_fold_maps(
+    factors: Factors,
+    user: np.ndarray,
+    movie: np.ndarray,
+    rating: np.ndarray,
+    *,
+    max_users: int = 3000,
+    samples: int = 3,
+    seed: int = 0,
+) -> np.ndarray:
+    """The calibration matrices of fold_in, one per band: implicit solves -> trained user vectors.
+
+    A solve from 5 ratings is much shorter than one from 100, and each maps to where trained
+    users sit in its own way. For each band, every sample is the implicit_solve of BAND_SAMPLES
+    random training ratings of one user (all of them when they have fewer), regressed onto that
+    user's trained vector by ridge least squares.
+
+    Args:
+        factors: trained factors (joint head).
+        user: user index per training rating.
+        movie: movie index per training rating.
+        rating: stars per training rating.
+        max_users: how many users to fit on (cost grows with it; a few thousand suffice).
+        samples: handfuls per user and band.
+        seed: which users and ratings.
+
+    Returns:
+        float32 [bands, dim, dim]: u_trained ~= implicit_solve(...) @ maps[band].
+    """
+    rng = np.random.default_rng(seed)
+    users = np.unique(user)
+    if len(users) > max_users:
+        users = np.sort(rng.choice(users, max_users, replace=False))
+    order, starts, ends = _user_slices(user, users)
+    maps = []
+    for size in BAND_SAMPLES:
+        raw, target = [], []
+        for u, a, b in zip(users, starts, ends, strict=True):
+            rows = order[a:b]
+            for _ in range(samples if len(rows) > size else 1):
+                pick = rng.choice(rows, min(size, len(rows)), replace=False)
+                raw.append(implicit_solve(factors, movie[pick], rating[pick]))
+                target.append(factors.user_vectors[u])
+        x, y = np.asarray(raw), np.asarray(target, dtype=np.float64)
+        d = x.shape[1]
+        reg = 1e-3 * np.trace(x.T @ x) / d
+        maps.append(np.linalg.solve(x.T @ x + reg * np.eye(d), x.T @ y))
+    return np.asarray(maps, dtype=np.float32)
+
+
+def fit_prior_weights(
+    factors: Factors,
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    max_users: int = 300,
+    tolerance: float = 0.0,
+    k: int = 10,
+    seed: int = 0,
+) -> np.ndarray:
+    """The popularity prior's weight in a new user's picks, for each band of BAND_LIMITS.
+
+    How far a new user's few ratings can be trusted against what everyone watches differs with
+    their number. For each band, validation users are folded in from that many of their training
+    ratings, and each weight of PRIOR_WEIGHTS ranks the catalogue; the liked nDCG@k (validation
+    ratings of 4 stars or more relevant) of each is measured, and the smallest weight within
+    `tolerance` of the best is kept: the prior weighs only as far as it helps.
+
+    Args:
+        factors: the exported factors (fold_maps and star_blend set).
+        fit: (user, movie, rating) of the training ratings.
+        val: (user, movie, rating) of the validation ratings.
+        max_users: validation users measured (seeded sample).
+        tolerance: how much liked nDCG may be given up for a smaller prior.
+        k: list length.
+        seed: which users and ratings.
+
+    Returns:
+        float32 [len(BAND_LIMITS) + 1]: a weight per band, the last for more ratings than any band.
+    """
+    from recommender.engine.dataset import interactions  # scipy and pandas: training only
+    from recommender.engine.metrics import top_n_metrics
+    from recommender.engine.ranking import pick_space, pick_vectors  # ranking imports this module's types
+
+    chosen = np.ones(len(BAND_LIMITS) + 1, dtype=np.float32)
+    like_at = LIKED
+    vu, vm, vr = val
+    users = np.unique(vu[vr >= like_at])
+    fu, fm, fr = fit
+    order, starts, ends = _user_slices(fu, users)
+    has_fit = ends - starts >= 2
+    users, starts, ends = users[has_fit], starts[has_fit], ends[has_fit]
+    if len(users) == 0:
+        return chosen
+    rng = np.random.default_rng(seed)
+    if len(users) > max_users:
+        keep = np.sort(rng.choice(len(users), max_users, replace=False))
+        users, starts, ends = users[keep], starts[keep], ends[keep]
+    space = pick_space(factors)
+    k = min(k, factors.n_movies)
+    row_of = np.full(int(max(vu.max(), users.max())) + 1, -1, dtype=np.int64)
+    row_of[users] = np.arange(len(users))
+    keep = (vr >= like_at) & (row_of[vu] >= 0)
+    liked = interactions(row_of[vu[keep]], vm[keep], len(users), factors.n_movies)
+    for band, count in enumerate(BAND_SAMPLES):
+        sides, seen = [], []
+        for a, b in zip(starts, ends, strict=True):
+            rows = order[a:b]
+            pick = rng.choice(rows, min(count, len(rows)), replace=False)
+            sides.append(fold_in(factors, fm[pick], fr[pick]))
+            seen.append(fm[rows])
+        x = pick_vectors(factors, np.stack([s.vector for s in sides]), np.stack([s.rating_vector for s in sides]))
+        base = x @ space.movies.T + space.stars_bias
+        for i, movies in enumerate(seen):
+            base[i, movies] = -np.inf
+        ndcg = []
+        for weight in PRIOR_WEIGHTS:
+            scores = base + np.float32(weight) * space.prior
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
+            ndcg.append(top_n_metrics(top, liked, k=k)["ndcg"])
+        best = max(ndcg)
+        chosen[band] = min(w for w, v in zip(PRIOR_WEIGHTS, ndcg, strict=True) if v >= (1 - tolerance) * best)
+    return chosen

@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from recommender.engine.foldin import BAND_LIMITS, band, fold_in, implicit_solve, prior_weight
+from recommender.engine.ranking import recommend, scores_for
+
+
+def _movie(factors, raw_id: int) -> int:
+    return factors.movie_index(raw_id)
+
+
+def test_a_one_star_rating_pushes_movies_like_it_away(trained_default):
+    f = trained_default.factors
+    liked = [_movie(f, m) for m in (1000, 1001, 1002)]  # group 0's movies
+    others = np.array([_movie(f, m) for m in range(1004, 1030)])
+    fan = fold_in(f, liked, [5.0, 5.0, 5.0])
+    # The same person also found one movie of that kind bad: its kind moves down.
+    let_down = fold_in(f, [*liked, _movie(f, 1003)], [5.0, 5.0, 5.0, 1.0])
+    assert scores_for(f, let_down)[others].mean() < scores_for(f, fan)[others].mean()
+
+
+def test_the_stars_decide_what_a_rated_movie_says_not_only_that_it_was_rated(trained_default):
+    f = trained_default.factors
+    rated = [_movie(f, m) for m in (1000, 1001, 1030, 1031)]
+    loves_first = fold_in(f, rated, [5.0, 5.0, 1.0, 1.0])
+    loves_second = fold_in(f, rated, [1.0, 1.0, 5.0, 5.0])
+    a, _ = recommend(f, user_vector=loves_first, n=10, exclude=rated)
+    b, _ = recommend(f, user_vector=loves_second, n=10, exclude=rated)
+    assert not set(a.tolist()) & set(b.tolist())
+    assert all(f.movie_ids[i] < 1030 for i in a)
+    assert all(f.movie_ids[i] >= 1030 for i in b)
+
+
+def test_implicit_solve_reads_a_low_rating_as_not_chosen_and_a_high_one_as_chosen(trained_default):
+    f = trained_default.factors
+    m = [_movie(f, 1000), _movie(f, 1001)]
+    v = f.movie_vectors[m[1]]
+    liked_both = implicit_solve(f, m, np.array([5.0, 5.0]))
+    lukewarm = implicit_solve(f, m, np.array([5.0, 2.0]))
+    disliked_second = implicit_solve(f, m, np.array([5.0, 1.0]))
+    assert disliked_second @ v < lukewarm @ v < liked_both @ v
+    # A firm "not chosen" holds the movie's score near zero, where it would be "chosen" (one).
+    assert abs(disliked_second @ v) < abs(1.0 - disliked_second @ v)
+
+
+@pytest.mark.parametrize(("n", "expected"), [(0, 0), (7, 0), (8, 1), (60, 3), (61, 4), (10_000, 4)])
+def test_each_number_of_ratings_falls_in_one_band(n, expected):
+    assert band(n) == expected
+
+
+def test_the_popularity_prior_weight_follows_the_number_of_ratings(trained_default):
+    f = trained_default.factors
+    weights = np.asarray(f.head["prior_weights"])
+    assert weights.shape == (len(BAND_LIMITS) + 1,)
+    assert prior_weight(f, 3) == weights[0] and prior_weight(f, 500) == weights[-1]
+    user = fold_in(f, [_movie(f, 1000)], [5.0])
+    assert user.prior == weights[0]
