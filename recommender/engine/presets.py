@@ -9,10 +9,9 @@ from recommender.engine.model import Config, JointConfig, TutorialConfig
 PRESETS: dict[str, Config] = {
     "tutorial": TutorialConfig(),
     "default": JointConfig(),
-    # The default model and objectives with large pre-sliced batches for millions of ratings:
-    # the preset's batch of 1,024 runs at ~0.15M ratings/s, this at ~1M/s on 2 cores (bench/README.md).
-    # Its accuracy on real ML-25M has not been measured yet.
-    # One rating head, no refit: each rating epoch costs about two thirds of a ranking epoch here.
+    # The default model and objectives with large pre-sliced batches for millions of ratings, where
+    # the default's batch of 1,024 would take hours an epoch; one rating head and no refit, since
+    # each rating epoch costs most of a ranking epoch at that size (bench/README.md).
     "large": JointConfig(
         batch_size=131072, group_size=32, learning_rate=0.01, epochs=15, patience=3, rating_heads=1, refit=False
     ),

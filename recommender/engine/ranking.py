@@ -395,7 +395,7 @@ def recommend_all(
 
     BLAS runs on one thread per chunk while this runs (threadpoolctl, process-wide, restored
     at the end): the chunks in flight already fill the cores, and OpenBLAS threads on top of
-    them oversubscribe the cores (1.7x slower here).
+    them oversubscribe the cores (bench/README.md).
 
     Args:
         factors: the factors.

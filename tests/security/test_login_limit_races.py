@@ -10,8 +10,8 @@ from django.contrib.auth.models import User
 from django.db import connection
 from django.test import RequestFactory
 
+from accounts import login_limit
 from accounts.login_limit import TOO_MANY, LimitedAuthenticationForm
-from config import login_limit
 
 RIGHT = "a-long-correct-password"
 GUESSES = 40

@@ -5,7 +5,7 @@ from django.contrib.auth.models import User
 from django.core import mail
 from django.core.cache import cache
 
-from config import login_limit
+from accounts import login_limit
 
 pytestmark = pytest.mark.django_db
 
