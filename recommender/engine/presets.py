@@ -10,8 +10,8 @@ PRESETS: dict[str, Config] = {
     "tutorial": TutorialConfig(),
     "default": JointConfig(),
     # The default model and objectives with large pre-sliced batches for millions of ratings, where
-    # the default's batch of 1,024 would take hours an epoch; one rating head and no refit, since
-    # each rating epoch costs most of a ranking epoch at that size (bench/README.md).
+    # the default's batch of 1,024 runs several times slower per rating; one rating head and no
+    # refit, since each rating epoch costs most of a ranking epoch at that size (bench/README.md).
     "large": JointConfig(
         batch_size=131072, group_size=32, learning_rate=0.01, epochs=15, patience=3, rating_heads=1, refit=False
     ),
