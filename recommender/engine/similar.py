@@ -21,6 +21,7 @@ _SERIES_WORDS = re.compile(
     r"\b(?:[ivx]+|\d+|part|vol|volume|chapter|episode|one|two|three|four|five|eleven|twelve|thirteen)\b"
 )
 _ARTICLE_AFTER = re.compile(r", (?:the|a|an|les|la|le|il|der|die|das|el)\b")
+KNOWN_QUANTILE = 0.75  # similar_table: titles count toward the movies above this quantile of the ranking bias
 MIN_GENRE_SHARE = 0.2  # a genre names a cluster only if this share of its movies has it
 _WORD = r"(?u)\b[^\W\d_]{2,}\b"  # two letters or more
 _YEAR = re.compile(r"\s*\(\d{4}(?:-\d{4})?\)\s*$")
@@ -83,7 +84,7 @@ def similar_table(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Every movie's n most similar movies: the vectors' cosine plus title_weight times the cosine of
     their titles' words (TF-IDF), so a rare word two titles share ("Shrek", "Bourne") counts and a
-    common one ("Love") barely does.
+    common one ("Love") barely does; the title counts only toward well-known movies.
 
     Args:
         factors: the factors.
@@ -107,6 +108,9 @@ def similar_table(
         ).fit_transform(words)
     except ValueError:  # no title has a word left
         tfidf = None
+    # A shared title word counts only toward movies people know (the most chosen quarter):
+    # "Kid's Story" shares a word with "Toy Story", and nobody looking at one means the other.
+    known = (factors.movie_bias >= np.quantile(factors.movie_bias, KNOWN_QUANTILE))[None, :] if m else None
     out = np.zeros((m, max(n, 0)), dtype=np.int32)
     sims = np.zeros((m, max(n, 0)), dtype=np.float32)
     if n <= 0:
@@ -115,7 +119,7 @@ def similar_table(
         stop = min(start + chunk, m)
         s = unit[start:stop] @ unit.T
         if tfidf is not None:
-            s += title_weight * (tfidf[start:stop] @ tfidf.T).toarray()
+            s += title_weight * (tfidf[start:stop] @ tfidf.T).toarray() * known
         s[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         part = np.argpartition(-s, n - 1, axis=1)[:, :n]
         vals = np.take_along_axis(s, part, axis=1)
