@@ -21,7 +21,8 @@ _SERIES_WORDS = re.compile(
     r"\b(?:[ivx]+|\d+|part|vol|volume|chapter|episode|one|two|three|four|five|eleven|twelve|thirteen)\b"
 )
 _ARTICLE_AFTER = re.compile(r", (?:the|a|an|les|la|le|il|der|die|das|el)\b")
-KNOWN_QUANTILE = 0.75  # similar_table: titles count toward the movies above this quantile of the ranking bias
+SIMILAR_MIN_RATINGS = 5  # fewer ratings than this: never offered as similar
+KNOWN_QUANTILE = 0.75  # similar_table: titles count toward the movies above this quantile of rating counts
 MIN_GENRE_SHARE = 0.2  # a genre names a cluster only if this share of its movies has it
 _WORD = r"(?u)\b[^\W\d_]{2,}\b"  # two letters or more
 _YEAR = re.compile(r"\s*\(\d{4}(?:-\d{4})?\)\s*$")
@@ -47,6 +48,26 @@ def similarity_vectors(factors: Factors) -> np.ndarray:
     return cached
 
 
+def _rarely_rated(factors: Factors) -> np.ndarray:
+    """Movies never offered as similar: those with fewer than SIMILAR_MIN_RATINGS ratings (a vector
+    from a rating or two says little, and a person wants films they can know), unless that would
+    leave fewer than 20. An artefact without rating counts hides none."""
+    counts = factors.head.get("movie_counts")
+    if counts is None:
+        return np.zeros(factors.n_movies, dtype=bool)
+    hidden = np.asarray(counts) < SIMILAR_MIN_RATINGS
+    return hidden if (~hidden).sum() > 20 else np.zeros(factors.n_movies, dtype=bool)
+
+
+def _well_known(factors: Factors) -> np.ndarray:
+    """The most rated quarter of the movies (all of them for an artefact without rating counts)."""
+    counts = factors.head.get("movie_counts")
+    if counts is None:
+        return np.ones(factors.n_movies, dtype=bool)
+    counts = np.asarray(counts)
+    return counts >= np.quantile(counts, KNOWN_QUANTILE)
+
+
 def similar_movies(factors: Factors, movie_index: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
     """The n movies nearest to one movie by cosine of their vectors (the movie itself left out).
 
@@ -60,6 +81,7 @@ def similar_movies(factors: Factors, movie_index: int, n: int = 10) -> tuple[np.
     """
     unit = similarity_vectors(factors)
     cos = unit @ unit[movie_index]
+    cos[_rarely_rated(factors)] = -np.inf
     cos[movie_index] = -np.inf
     n = min(n, len(cos) - 1)
     if n <= 0:
@@ -108,9 +130,10 @@ def similar_table(
         ).fit_transform(words)
     except ValueError:  # no title has a word left
         tfidf = None
-    # A shared title word counts only toward movies people know (the most chosen quarter):
+    # A shared title word counts only toward movies people know (the most rated quarter):
     # "Kid's Story" shares a word with "Toy Story", and nobody looking at one means the other.
-    known = (factors.movie_bias >= np.quantile(factors.movie_bias, KNOWN_QUANTILE))[None, :] if m else None
+    known = _well_known(factors)[None, :]
+    hidden = _rarely_rated(factors)
     out = np.zeros((m, max(n, 0)), dtype=np.int32)
     sims = np.zeros((m, max(n, 0)), dtype=np.float32)
     if n <= 0:
@@ -120,6 +143,7 @@ def similar_table(
         s = unit[start:stop] @ unit.T
         if tfidf is not None:
             s += title_weight * (tfidf[start:stop] @ tfidf.T).toarray() * known
+        s[:, hidden] = -np.inf
         s[np.arange(stop - start), np.arange(start, stop)] = -np.inf
         part = np.argpartition(-s, n - 1, axis=1)[:, :n]
         vals = np.take_along_axis(s, part, axis=1)

@@ -111,6 +111,8 @@ def train(
         "train_seconds": seconds,
         **extra,
     }
+    # How many ratings each movie had: what "a movie people know" means to similar movies.
+    factors.head["movie_counts"] = np.bincount(data.movie, minlength=data.n_movies).astype(np.int32)
     factors.metadata.update(
         {
             "preset": preset,
