@@ -4,25 +4,21 @@ from pathlib import Path
 
 import pytest
 
-from recommender import services
 from recommender.models import ModelVersion
 from recommender.services import explore
 from recommender.services.explore import FILENAME, explore_write
-from tests.worlds import FAST, two_tastes_world
+from tests.trained import install
+from tests.worlds import two_tastes_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def trained(db) -> ModelVersion:
+def trained(db, trained_run) -> ModelVersion:
     """The two-tastes world (movies 1-20 Action, 21-40 Romance) with an active, trained version."""
     explore.forget()
     two_tastes_world()
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
-    version.refresh_from_db()
-    yield version
+    yield install(trained_run)
     explore.forget()
 
 

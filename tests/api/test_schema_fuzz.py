@@ -13,9 +13,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 
 from config.wsgi import application
-from recommender import services
 from recommender.services.tokens import api_token_create
-from tests.worlds import FAST, two_tastes_world
+from tests.trained import install
+from tests.worlds import two_tastes_world
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
@@ -23,12 +23,10 @@ EXAMPLES = 100
 
 
 @pytest.fixture
-def trained_world(db) -> str:
-    """The two-tastes world with a trained, active version; returns fan0's token."""
+def trained_world(db, trained_run) -> str:
+    """The two-tastes world with a trained, active version (the session's, copied); returns fan0's token."""
     users = two_tastes_world()
-    version = services.version_create(overrides={**FAST, "epochs": 3})
-    services.train_version(version=version)
-    services.lists_build(version=version, in_process=True)
+    install(trained_run)
     return api_token_create(user=users[0], name="fuzz").secret
 
 
