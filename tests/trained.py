@@ -33,8 +33,20 @@ from recommender.services.versions import artifact_dir, version_update
 from tests.worlds import FAST, two_tastes_world
 
 # The row's fields that train_version fills in; the rest belong to the copy (ids, times, path).
-_TRAINED_FIELDS = ("preset", "params", "state", "epoch", "epochs", "history", "step", "metrics", "error")
-_TRAINED_FIELDS += ("n_ratings", "n_users", "n_movies")
+_TRAINED_FIELDS = (
+    "preset",
+    "params",
+    "state",
+    "epoch",
+    "epochs",
+    "history",
+    "step",
+    "metrics",
+    "error",
+    "n_ratings",
+    "n_users",
+    "n_movies",
+)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Clusters of the active model: the list, one cluster with its movies (paged), and the 404s."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def trained(db, trained_run) -> ModelVersion:
+def trained(db, trained_run) -> Iterator[ModelVersion]:
     """The two-tastes world (movies 1-20 Action, 21-40 Romance) with an active, trained version."""
     explore.forget()
     two_tastes_world()

@@ -44,8 +44,7 @@ def _logged_in(user, **kwargs) -> Client:
 
 def _picks(response) -> list[int]:
     """Movie ids in the "Top picks for you" section, in order, read from the HTML."""
-    section = re.search(r'<section id="picks".*?</section>', response.content.decode(), re.S).group(0)
-    return [int(m) for m in re.findall(r'class="title" href="/movies/(\d+)/"', section)]
+    return [int(m) for m in _picks_in(response.content.decode())]
 
 
 def _without_tokens(html: str) -> str:
@@ -91,8 +90,9 @@ def test_deleting_a_rating_shows_at_once(fans):
 
 
 def _picks_in(html: str) -> list[str]:
-    section = re.search(r'<section id="picks".*?</section>', html, re.S).group(0)
-    return re.findall(r'class="title" href="/movies/(\d+)/"', section)
+    section = re.search(r'<section id="picks".*?</section>', html, re.S)
+    assert section is not None, "no picks section in the page"
+    return re.findall(r'class="title" href="/movies/(\d+)/"', section.group(0))
 
 
 def test_a_rating_through_the_htmx_widget_updates_the_picks_and_the_next_home_page(fans):

@@ -6,6 +6,7 @@ the database and, for the lock, Redis are the real ones.
 
 import os
 import uuid
+from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
@@ -38,7 +39,7 @@ def eager(settings):
 
 
 @pytest.fixture
-def lock_on_redis(settings) -> RetrainLock:
+def lock_on_redis(settings) -> Iterator[RetrainLock]:
     """The retrain lock on the real Redis under a key of this test's own; yields a lock to hold."""
     url = os.environ.get("REDIS_URL", "")
     need(bool(url), "REDIS_URL pointing at a running Redis")
