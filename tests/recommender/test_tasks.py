@@ -31,8 +31,10 @@ State = ModelVersion.State
 @pytest.fixture
 def eager(settings):
     """Tasks run in this process as soon as they are sent, as in embedded mode."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+    # Read before changing the settings: the app loads its configuration from them at first use,
+    # and would otherwise restore "eager" for every later test (whose workers would then get nothing).
     saved = celery_app.conf.task_always_eager
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = saved
