@@ -40,9 +40,11 @@ test: venv
 audit: venv
 	$(BIN)/pip-audit -r requirements-dev.txt --strict --progress-spinner off
 
+# Style and types: ruff's rules and formatting, then mypy with django-stubs (config in pyproject.toml).
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) var

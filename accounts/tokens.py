@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.cache import BaseCache, caches
 from django.core.cache.backends.dummy import DummyCache
 from django.core.cache.backends.locmem import LocMemCache
@@ -57,7 +57,7 @@ def token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def api_token_create(*, user: AbstractBaseUser, name: str) -> NewToken:
+def api_token_create(*, user: User, name: str) -> NewToken:
     """A new token for the user; the secret is in the result and nowhere else."""
     name = " ".join(name.split())
     if not name:
@@ -71,7 +71,7 @@ def api_token_create(*, user: AbstractBaseUser, name: str) -> NewToken:
     return NewToken(token=token, secret=secret)
 
 
-def api_token_revoke(*, user: AbstractBaseUser, token_id: int) -> bool:
+def api_token_revoke(*, user: User, token_id: int) -> bool:
     """Revoke one of the user's tokens. False when the user has no such live token."""
     return api_tokens_revoke(tokens=ApiToken.objects.filter(pk=token_id, user=user)) > 0
 
@@ -105,7 +105,7 @@ def api_tokens_forget(*, token_hashes: list[str], revoked: bool) -> None:
         shared.delete_many(keys)
 
 
-def api_token_user(*, secret: str) -> AbstractBaseUser | None:
+def api_token_user(*, secret: str) -> User | None:
     """The active user a live token belongs to, or None (unknown, revoked, or user inactive)."""
     if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
         return None
@@ -147,11 +147,11 @@ def _shared_cache() -> BaseCache | None:
 
 
 # What a remembered lookup keeps of the user: enough for the API, and never the password hash.
-def _user_fields(user: AbstractBaseUser) -> tuple:
+def _user_fields(user: User) -> tuple:
     return tuple(getattr(user, name) for name in _remembered_fields())
 
 
-def _user_from(values: tuple) -> AbstractBaseUser:
+def _user_from(values: tuple) -> User:
     # A user loaded with its other fields deferred: reading one queries it, and a save()
     # writes only these fields, so nothing is blanked by the missing ones.
     return get_user_model().from_db("default", _remembered_fields(), list(values))
@@ -162,7 +162,7 @@ def _remembered_fields() -> list[str]:
     return [user_model._meta.pk.attname, user_model.USERNAME_FIELD, "is_active"]
 
 
-def api_token_list_for_user(*, user: AbstractBaseUser) -> list[ApiToken]:
+def api_token_list_for_user(*, user: User) -> list[ApiToken]:
     return list(
         ApiToken.objects.filter(user=user).order_by(F("revoked_at").asc(nulls_first=True), "-created_at", "-id")
     )

@@ -6,12 +6,17 @@ or malformed variable fails with its name in the message.
 
 import os
 from pathlib import Path
+from typing import overload
 
 
 class EnvError(ValueError):
     pass
 
 
+@overload
+def env_str(name: str, default: str) -> str: ...
+@overload
+def env_str(name: str, default: None = None) -> str | None: ...
 def env_str(name: str, default: str | None = None) -> str | None:
     """A string, or the contents of the file named by NAME_FILE (for secrets)."""
     path = os.environ.get(f"{name}_FILE")

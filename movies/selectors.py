@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import connection
 from django.db.models import (
     Count,
@@ -26,7 +26,7 @@ from django.db.models.functions import RowNumber
 
 from movies.models import Dismissal, Genre, Movie, Rating, Tag
 
-AnyUser = AbstractBaseUser | AnonymousUser
+AnyUser = User | AnonymousUser
 
 # How a movie list can be ordered: name -> ORDER BY. "rating" also needs a minimum count (movie_search).
 MOVIE_SORTS = {
@@ -135,7 +135,7 @@ def movie_groups_well_known(*, genre_names: Iterable[str], per_group: int = 6) -
 
 
 def genre_list_favourite_for_user(
-    *, user: AbstractBaseUser, limit: int = 3, min_value: float = 4.0, recent: int = 200
+    *, user: User, limit: int = 3, min_value: float = 4.0, recent: int = 200
 ) -> list[Genre]:
     """The genres of the movies the user liked lately (their last `recent` ratings of min_value or more).
 
@@ -153,9 +153,7 @@ def genre_list_favourite_for_user(
     return [Genre(id=row["genre_id"], name=row["genre__name"]) for row in rows]
 
 
-def movie_list_top_in_genre_unseen(
-    *, user: AbstractBaseUser, genre: Genre, min_ratings: int, limit: int = 10
-) -> QuerySet[Movie]:
+def movie_list_top_in_genre_unseen(*, user: User, genre: Genre, min_ratings: int, limit: int = 10) -> QuerySet[Movie]:
     """The best rated movies of a genre that the user has neither rated nor dismissed."""
     return (
         Movie.objects.filter(genres=genre, ratings_count__gte=max(min_ratings, 1))
@@ -309,7 +307,7 @@ def rating_values_for_user(*, user: AnyUser, movie_ids: Iterable[int]) -> dict[i
     return dict(Rating.objects.filter(user=user, movie_id__in=ids).values_list("movie_id", "value"))
 
 
-def rating_list_for_user(*, user: AbstractBaseUser, sort: str = "newest") -> QuerySet[Rating]:
+def rating_list_for_user(*, user: User, sort: str = "newest") -> QuerySet[Rating]:
     """All of the user's ratings with their movies, ordered by sort (a key of RATING_SORTS)."""
     return (
         Rating.objects.filter(user=user)
@@ -318,7 +316,7 @@ def rating_list_for_user(*, user: AbstractBaseUser, sort: str = "newest") -> Que
     )
 
 
-def dismissal_list_for_user(*, user: AbstractBaseUser) -> QuerySet[Dismissal]:
+def dismissal_list_for_user(*, user: User) -> QuerySet[Dismissal]:
     return Dismissal.objects.filter(user=user).select_related("movie").order_by("-created_at", "-id")
 
 

@@ -8,7 +8,7 @@ written the view or API asks `recommender.services` to refresh the user's picks.
 
 from decimal import Decimal, InvalidOperation
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Avg, Count
@@ -33,7 +33,7 @@ def rating_value_clean(value: RatingValue) -> float:
     return float(number)
 
 
-def rating_create_or_update(*, user: AbstractBaseUser, movie_id: int, value: RatingValue) -> Rating:
+def rating_create_or_update(*, user: User, movie_id: int, value: RatingValue) -> Rating:
     """Set the user's rating of a movie, creating or replacing it.
 
     1. Validate the value (half stars from 0.5 to 5.0) and the user.
@@ -60,7 +60,7 @@ def rating_create_or_update(*, user: AbstractBaseUser, movie_id: int, value: Rat
     return rating
 
 
-def rating_delete(*, user: AbstractBaseUser, movie_id: int) -> bool:
+def rating_delete(*, user: User, movie_id: int) -> bool:
     """Remove the user's rating of a movie. Returns False when there was none."""
     _user_check(user)
     with transaction.atomic():
@@ -73,7 +73,7 @@ def rating_delete(*, user: AbstractBaseUser, movie_id: int) -> bool:
     return True
 
 
-def movie_dismiss(*, user: AbstractBaseUser, movie_id: int) -> Dismissal:
+def movie_dismiss(*, user: User, movie_id: int) -> Dismissal:
     """Mark a movie "not interested" for the user; marking it twice is harmless."""
     _user_check(user)
     with transaction.atomic():
@@ -83,14 +83,14 @@ def movie_dismiss(*, user: AbstractBaseUser, movie_id: int) -> Dismissal:
     return dismissal
 
 
-def movie_undismiss(*, user: AbstractBaseUser, movie_id: int) -> bool:
+def movie_undismiss(*, user: User, movie_id: int) -> bool:
     """Take back "not interested". Returns False when the movie was not dismissed."""
     _user_check(user)
     deleted, _by_model = Dismissal.objects.filter(user=user, movie_id=movie_id).delete()
     return deleted > 0
 
 
-def _user_check(user: AbstractBaseUser | AnonymousUser) -> None:
+def _user_check(user: User | AnonymousUser) -> None:
     if user is None or not user.is_authenticated or user.pk is None:
         raise ValidationError({"user": "Log in to rate movies."}, code="anonymous")
 

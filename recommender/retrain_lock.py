@@ -41,7 +41,7 @@ class RetrainLock:
         if self.client is None:
             return None
         raw = self.client.get(self.key)
-        return raw.decode() if raw is not None else None
+        return raw.decode() if isinstance(raw, bytes) else raw
 
     def acquire(self) -> bool:
         """Take the lock, or take it back if this owner already holds it; start renewing it."""

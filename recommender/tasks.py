@@ -35,7 +35,9 @@ class TrainTask(Task):
         version = ModelVersion.objects.filter(pk=args[0]).first() if args else None
         if version is not None and (version.is_running or isinstance(exc, TimeLimitExceeded)):
             # The killed child may have recorded only its own end (a signal); say why it ended.
-            reason = f"hard time limit of {exc} s exceeded" if isinstance(exc, TimeLimitExceeded) else str(exc)
+            # TimeLimitExceeded(60) prints as "TimeLimitExceeded(60,)": its argument is the limit.
+            limit = exc.args[0] if isinstance(exc, TimeLimitExceeded) and exc.args else None
+            reason = f"hard time limit of {limit} s exceeded" if isinstance(exc, TimeLimitExceeded) else str(exc)
             services.version_fail(
                 version=version,
                 error=f"{type(exc).__name__}: {reason}",

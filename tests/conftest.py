@@ -51,3 +51,21 @@ def redis_cache(settings):
     }
     yield caches["default"]
     caches["default"].delete_pattern("*")
+
+
+@pytest.fixture(scope="session")
+def trained_run(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The two-tastes world trained once for the session (seed 42); tests.trained.install() copies it."""
+    from tests.trained import train_once
+
+    with django_db_blocker.unblock():
+        return train_once(directory=tmp_path_factory.mktemp("trained"), seed=42)
+
+
+@pytest.fixture(scope="session")
+def other_trained_run(django_db_setup, django_db_blocker, tmp_path_factory):
+    """The same world trained with another seed: a second model whose picks and stars differ."""
+    from tests.trained import train_once
+
+    with django_db_blocker.unblock():
+        return train_once(directory=tmp_path_factory.mktemp("trained"), seed=7)

@@ -33,7 +33,7 @@ def movie_data(movie: Movie) -> dict[str, Any]:
 
 class ErrorOut(Schema):
     detail: str = Field(description="What went wrong, in words.")
-    errors: list[dict[str, Any]] | None = Field(None, description="Per-field problems of a 422.")
+    errors: list[dict[str, Any]] | None = Field(default=None, description="Per-field problems of a 422.")
 
 
 class MovieOut(Schema):

@@ -1,5 +1,6 @@
 """Clusters of the active model: the list, one cluster with its movies (paged), and the 404s."""
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -7,18 +8,18 @@ import pytest
 from recommender.models import ModelVersion
 from recommender.services import explore
 from recommender.services.explore import FILENAME, explore_write
-from tests.worlds import train_fast, two_tastes_world
+from tests.trained import install
+from tests.worlds import two_tastes_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def trained(db) -> ModelVersion:
+def trained(db, trained_run) -> Iterator[ModelVersion]:
     """The two-tastes world (movies 1-20 Action, 21-40 Romance) with an active, trained version."""
     explore.forget()
     two_tastes_world()
-    version = train_fast()
-    yield version
+    yield install(trained_run)
     explore.forget()
 
 

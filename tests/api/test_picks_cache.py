@@ -14,17 +14,18 @@ from recommender import services
 from recommender.api import me
 from recommender.cache_keys import api_picks
 from recommender.services import factors_cache
-from tests.worlds import train_fast, two_tastes_world
+from tests.trained import install
+from tests.worlds import two_tastes_world
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def fans():
+def fans(trained_run):
     """40 users of two tastes and a trained, active version; the cache empty before and after."""
     cache.clear()
     users = two_tastes_world()
-    train_fast()
+    install(trained_run)
     yield users
     cache.clear()
 
@@ -84,11 +85,11 @@ def test_a_rating_made_on_the_site_shows_in_the_api_at_once(fans):
     assert picked[0] not in _ids(client, n=5)
 
 
-def test_activating_another_version_changes_the_picks_at_once_and_a_roll_back_too(fans):
+def test_activating_another_version_changes_the_picks_at_once_and_a_roll_back_too(fans, other_trained_run):
     client = _client(fans[0])
     first_version = services.active_factors()[0]
     before = client.get("/api/me/picks", {"n": 5}).json()
-    train_fast(seed=7)  # another model, now active
+    install(other_trained_run)  # another model, now active
     after = client.get("/api/me/picks", {"n": 5}).json()
     cache.clear()
     assert after == client.get("/api/me/picks", {"n": 5}).json()  # what a first call under v2 gives

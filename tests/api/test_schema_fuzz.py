@@ -14,7 +14,8 @@ from schemathesis import GenerationMode
 
 from accounts.tokens import api_token_create
 from config.wsgi import application
-from tests.worlds import train_fast, two_tastes_world
+from tests.trained import install
+from tests.worlds import two_tastes_world
 
 pytestmark = [pytest.mark.schemathesis, pytest.mark.django_db]
 
@@ -22,10 +23,10 @@ EXAMPLES = 100
 
 
 @pytest.fixture
-def trained_world(db) -> str:
-    """The two-tastes world with a trained, active version; returns fan0's token."""
+def trained_world(db, trained_run) -> str:
+    """The two-tastes world with a trained, active version (the session's, copied); returns fan0's token."""
     users = two_tastes_world()
-    train_fast(epochs=3)
+    install(trained_run)
     return api_token_create(user=users[0], name="fuzz").secret
 
 

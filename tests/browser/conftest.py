@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from movies.models import Movie
 from tests.conftest import REPO, need
@@ -47,7 +48,7 @@ def browser() -> Iterator[object]:
 class Shots:
     """Saves a full-page screenshot of each page a test visits, numbered in visiting order."""
 
-    def __init__(self, page: object, test_name: str) -> None:
+    def __init__(self, page: Page, test_name: str) -> None:
         self.page = page
         self.folder = ARTIFACTS / re.sub(r"[^\w.-]+", "_", test_name)
         self.folder.mkdir(parents=True, exist_ok=True)

@@ -9,27 +9,28 @@ from playwright.sync_api import expect
 from recommender.models import ModelVersion
 from tests.browser.conftest import recount_movies
 from tests.integration.conftest import wait_for
-from tests.worlds import train_fast, two_tastes_world
+from tests.trained import TrainedRun, install
+from tests.worlds import two_tastes_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-long-test-passphrase-42"
 
 
-def _trained_world() -> None:
+def _trained_world(run: TrainedRun) -> None:
     """The two-tastes world with its totals, and a trained, active version with its map."""
     two_tastes_world()
     recount_movies()
-    train_fast()
+    install(run)
 
 
 def _pick_titles(page) -> list[str]:
     return page.locator("#picks .movie-card .title").all_inner_texts()
 
 
-def test_a_newcomer_signs_up_rates_five_movies_and_sees_picks_change_without_reload(page, shot, settings):
+def test_a_newcomer_signs_up_rates_five_movies_and_sees_picks_change_without_reload(page, shot, settings, trained_run):
     settings.RECOMMENDER_POPULAR_MIN_RATINGS = 0
-    _trained_world()
+    _trained_world(trained_run)
 
     page.goto("/accounts/signup/")
     shot("signup")
@@ -123,8 +124,8 @@ def _map_position(page, x: float, y: float) -> tuple[float, float]:
     return box["x"] + pad + (w - side) / 2 + x * side, box["y"] + pad + (h - side) / 2 + y * side
 
 
-def test_a_visitor_opens_the_movie_map_and_clicks_a_movie(page, shot):
-    _trained_world()
+def test_a_visitor_opens_the_movie_map_and_clicks_a_movie(page, shot, trained_run):
+    _trained_world(trained_run)
 
     page.goto("/explore/map/")
     canvas = page.locator("#movie-map[data-ready]")

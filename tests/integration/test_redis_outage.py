@@ -15,11 +15,12 @@ from django.urls import reverse
 
 from config import redis_breaker
 from movies.models import Rating
-from recommender import dispatch, services
+from recommender import services
 from recommender.services import factors_cache
 from recommender.store import get_store
 from tests.redis_server import private_redis
-from tests.worlds import FAST, two_tastes_world
+from tests.trained import install
+from tests.worlds import two_tastes_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -27,15 +28,14 @@ PAGES = 12
 
 
 @pytest.fixture
-def site_on_private_redis(settings, tmp_path, client):
+def site_on_private_redis(settings, tmp_path, client, trained_run):
     with private_redis(tmp_path) as (proc, url):
         settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
         settings.RECOMMENDER_LISTS_URL = url
         settings.RECOMMENDER_LISTS_PREFIX = "outage"
         factors_cache.forget()
         users = two_tastes_world()
-        version = services.version_create(overrides=FAST)
-        dispatch.version_train_and_publish(version=version, in_process=True)
+        version = install(trained_run)  # its lists built in the private Redis, and published
         assert get_store().count(version.pk) == len(users)
         client.force_login(users[0])
         yield proc, client, users[0]

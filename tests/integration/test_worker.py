@@ -15,6 +15,7 @@ from recommender.services.versions import artifact_dir
 from recommender.store import get_store
 from tests.integration.conftest import version_states, wait_for
 from tests.integration.retrains import slow_retrain_under_way
+from tests.trained import install
 from tests.worlds import FAST, two_tastes_world
 
 pytestmark = pytest.mark.integration
@@ -84,10 +85,9 @@ def test_a_killed_training_process_runs_again_and_publishes_one_version(stack, s
 
 
 @pytest.mark.parametrize("limit", ["soft", "hard"])
-def test_a_time_limit_cleans_up_and_the_previous_version_stays_active(stack, start_worker, mocker, limit):
+def test_a_time_limit_cleans_up_and_the_previous_version_stays_active(stack, start_worker, mocker, limit, trained_run):
     two_tastes_world()
-    previous = services.version_create(overrides=FAST)
-    dispatch.version_train_and_publish(version=previous, in_process=True)
+    previous = install(trained_run)
     # Time limits travel in the task message: the sender's task settings count, and the
     # worker's own apply when the message has none (a hard limit alone needs both unset).
     soft, hard = (8, 60) if limit == "soft" else (None, 12)

@@ -13,7 +13,8 @@ from django.urls import reverse
 
 from movies.models import Movie, Rating
 from recommender.services.user_generation import spread_lifetime, user_generation, user_generation_bump
-from tests.worlds import train_fast, two_tastes_world
+from tests.trained import install
+from tests.worlds import two_tastes_world
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -29,9 +30,9 @@ def _no_redis_lists(settings, tmp_path):
 
 
 @pytest.fixture
-def fans():
+def fans(trained_run):
     users = two_tastes_world()
-    train_fast()
+    install(trained_run)
     return users
 
 
@@ -43,8 +44,7 @@ def _logged_in(user, **kwargs) -> Client:
 
 def _picks(response) -> list[int]:
     """Movie ids in the "Top picks for you" section, in order, read from the HTML."""
-    section = re.search(r'<section id="picks".*?</section>', response.content.decode(), re.S).group(0)
-    return [int(m) for m in re.findall(r'class="title" href="/movies/(\d+)/"', section)]
+    return [int(m) for m in _picks_in(response.content.decode())]
 
 
 def _without_tokens(html: str) -> str:
@@ -90,8 +90,9 @@ def test_deleting_a_rating_shows_at_once(fans):
 
 
 def _picks_in(html: str) -> list[str]:
-    section = re.search(r'<section id="picks".*?</section>', html, re.S).group(0)
-    return re.findall(r'class="title" href="/movies/(\d+)/"', section)
+    section = re.search(r'<section id="picks".*?</section>', html, re.S)
+    assert section is not None, "no picks section in the page"
+    return re.findall(r'class="title" href="/movies/(\d+)/"', section.group(0))
 
 
 def test_a_rating_through_the_htmx_widget_updates_the_picks_and_the_next_home_page(fans):
@@ -104,10 +105,10 @@ def test_a_rating_through_the_htmx_widget_updates_the_picks_and_the_next_home_pa
     assert [str(m) for m in _picks(client.get(reverse("home")))] == oob
 
 
-def test_activating_another_version_changes_the_home_page_at_once(fans):
+def test_activating_another_version_changes_the_home_page_at_once(fans, other_trained_run):
     client = _logged_in(fans[0])
     before = client.get(reverse("home")).content.decode()
-    second = train_fast(seed=7)  # another model; lists_build activates it
+    second = install(other_trained_run)  # another model; building its lists activates it
     after = client.get(reverse("home")).content.decode()
     cache.clear()
     fresh = client.get(reverse("home")).content.decode()

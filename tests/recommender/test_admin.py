@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from recommender import dispatch, services
+from recommender import services
 from recommender.models import ModelVersion
+from tests.trained import install
 
 pytestmark = pytest.mark.django_db
 
@@ -38,13 +39,6 @@ def no_dispatch(settings, mocker):
     return mocker.patch("recommender.tasks.train_version.delay")
 
 
-def _trained() -> ModelVersion:
-    version = services.version_create(overrides=FAST)
-    dispatch.version_train_and_publish(version=version, in_process=True)
-    version.refresh_from_db()
-    return version
-
-
 def test_retrain_now_queues_a_version_and_shows_its_page(operator, no_dispatch, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         response = operator.post(reverse("admin:recommender_modelversion_retrain"))
@@ -66,8 +60,8 @@ def test_retrain_needs_a_post(operator):
     assert operator.get(reverse("admin:recommender_modelversion_retrain")).status_code == 405
 
 
-def test_staff_without_the_permission_cannot_retrain_cancel_or_activate(viewer, two_tastes):
-    version = _trained()
+def test_staff_without_the_permission_cannot_retrain_cancel_or_activate(viewer, two_tastes, trained_run):
+    version = install(trained_run)
     assert viewer.post(reverse("admin:recommender_modelversion_retrain")).status_code == 403
     assert viewer.post(reverse("admin:recommender_modelversion_cancel", args=[version.pk])).status_code == 403
     assert viewer.post(reverse("admin:recommender_modelversion_activate", args=[version.pk])).status_code == 403
@@ -80,8 +74,8 @@ def test_anonymous_users_are_sent_to_the_login(client):
     assert not ModelVersion.objects.exists()
 
 
-def test_progress_reports_state_epoch_and_history(viewer, two_tastes):
-    version = _trained()
+def test_progress_reports_state_epoch_and_history(viewer, two_tastes, trained_run):
+    version = install(trained_run)
     data = viewer.get(reverse("admin:recommender_modelversion_progress", args=[version.pk])).json()
     assert data["state"] == "active" and data["running"] is False
     assert data["epoch"] == len(data["history"]) >= 1
@@ -89,6 +83,7 @@ def test_progress_reports_state_epoch_and_history(viewer, two_tastes):
     assert data["step"] == ""  # nothing left running
 
 
+@pytest.mark.slow
 def test_progress_names_the_step_after_the_epochs_while_it_runs(viewer, two_tastes):
     version = services.version_create(overrides=FAST)
     seen = []
@@ -107,10 +102,9 @@ def test_progress_names_the_step_after_the_epochs_while_it_runs(viewer, two_tast
     assert version.step == ""
 
 
-def test_the_version_page_shows_progress_the_curves_and_the_comparison(operator, two_tastes):
-    first = _trained()
-    second = services.version_create(overrides=FAST)
-    services.train_version(version=second)
+def test_the_version_page_shows_progress_the_curves_and_the_comparison(operator, two_tastes, trained_run):
+    first = install(trained_run)
+    second = install(trained_run, publish=False)
     services.version_ready(version=second)
     page = operator.get(reverse("admin:recommender_modelversion_change", args=[second.pk])).content.decode()
     assert "<svg" in page and "val RMSE" in page
@@ -126,16 +120,16 @@ def test_cancel_stops_a_queued_version(operator, no_dispatch):
     assert version.state == ModelVersion.State.CANCELLED
 
 
-def test_roll_back_activates_the_older_version(operator, two_tastes):
-    first, second = _trained(), _trained()
+def test_roll_back_activates_the_older_version(operator, two_tastes, trained_run):
+    first, second = install(trained_run), install(trained_run)
     assert second.is_active
     operator.post(reverse("admin:recommender_modelversion_activate", args=[first.pk]))
     first.refresh_from_db()
     assert first.is_active
 
 
-def test_a_corrupt_artefact_is_refused_with_the_reason_and_the_active_version_stays(operator, two_tastes):
-    first, second = _trained(), _trained()
+def test_a_corrupt_artefact_is_refused_with_the_reason_and_the_active_version_stays(operator, two_tastes, trained_run):
+    first, second = install(trained_run), install(trained_run)
     Path(first.artifact_path).write_bytes(b"not a factors file")
     response = operator.post(reverse("admin:recommender_modelversion_activate", args=[first.pk]), follow=True)
     assert "was not activated" in response.content.decode()

@@ -7,7 +7,7 @@ from django.core.management import CommandError, call_command
 
 from recommender.models import ModelVersion
 from tests.conftest import REPO
-from tests.worlds import FAST
+from tests.trained import install
 
 pytestmark = pytest.mark.django_db
 
@@ -20,6 +20,7 @@ def _run(*args, **options) -> str:
     return out.getvalue()
 
 
+@pytest.mark.slow
 def test_train_prints_each_epoch_and_a_summary_line(two_tastes):
     output = _run("train", epochs=3, dim=8)
     version = ModelVersion.objects.get()
@@ -32,6 +33,7 @@ def test_train_prints_each_epoch_and_a_summary_line(two_tastes):
     assert "over RECOMMENDER_PROTOCOL_MAX_RATINGS" in version.metrics["protocols"]  # the tests set it to 0
 
 
+@pytest.mark.slow
 def test_train_with_no_protocols_skips_them_and_says_so_in_the_metrics(two_tastes):
     output = _run("train", epochs=2, dim=8, no_protocols=True)
     version = ModelVersion.objects.get()
@@ -45,18 +47,16 @@ def test_train_refuses_an_empty_catalogue_clearly(db):
         _run("train")
 
 
-def test_train_with_no_activate_keeps_the_new_version_ready(two_tastes):
-    _run("train", epochs=2, dim=8)
+@pytest.mark.slow
+def test_train_with_no_activate_keeps_the_new_version_ready(two_tastes, trained_run):
+    install(trained_run)  # an active version, as a first `train` leaves it
     _run("train", epochs=2, dim=8, no_activate=True)
     first, second = ModelVersion.objects.order_by("pk")
     assert first.is_active and second.state == ModelVersion.State.READY
 
 
-def test_recommend_prints_picks_with_stars_and_reasons(two_tastes):
-    from recommender import dispatch, services
-
-    version = services.version_create(overrides=FAST)
-    dispatch.version_train_and_publish(version=version, in_process=True)
+def test_recommend_prints_picks_with_stars_and_reasons(two_tastes, trained_run):
+    version = install(trained_run)
     output = _run("recommend", user="fan0", n=3)
     assert f"Top 3 for fan0 (model v{version.pk}):" in output
     assert output.count("★") == 3 and "because you rated" in output
@@ -97,7 +97,7 @@ def test_refresh_lists_needs_an_active_version(db):
         _run("refresh_lists")
 
 
-def test_refresh_lists_republishes_the_active_version(two_tastes):
-    _run("train", epochs=2, dim=8)
+def test_refresh_lists_republishes_the_active_version(two_tastes, trained_run):
+    install(trained_run)  # as `train` leaves it: trained, lists built, active
     version = ModelVersion.objects.get()
     assert _run("refresh_lists", here=True).strip() == f"v{version.pk}: Active"

@@ -12,18 +12,16 @@ from django.core.management import call_command
 from recommender import services
 from recommender.services import explore
 from tests.conftest import REPO
+from tests.trained import install
 from tests.worlds import FAST
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def version(two_tastes):
+def version(two_tastes, trained_run):
     explore.forget()
-    v = services.version_create(overrides=FAST)
-    services.train_version(version=v)
-    v.refresh_from_db()
-    yield v
+    yield install(trained_run, publish=False)  # as train_version leaves it
     explore.forget()
 
 
@@ -56,6 +54,7 @@ def test_a_version_without_the_file_has_no_explore_data(version):
     assert explore.explore_for(version_id=version.pk, artifact_path=version.artifact_path) is None
 
 
+@pytest.mark.slow
 def test_a_failure_in_the_explore_step_does_not_fail_training(two_tastes, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("boom")

@@ -9,20 +9,18 @@ from django.urls import reverse
 from django.utils import timezone
 
 from movies.models import Rating
-from recommender import dispatch, services
 from recommender.services import explore
 from recommender.services.predictions import predicted_order, predicted_stars
 from tests.conftest import REPO
-from tests.worlds import FAST
+from tests.trained import install
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def trained(two_tastes):
+def trained(two_tastes, trained_run):
     explore.forget()
-    version = services.version_create(overrides=FAST)
-    dispatch.version_train_and_publish(version=version, in_process=True)
+    install(trained_run)
     yield two_tastes
     explore.forget()
 

@@ -12,18 +12,17 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from movies.models import Dismissal, Movie, Rating
-from recommender import dispatch, services
+from recommender import services
 from recommender.store import ListStore
 from tests.conftest import REPO, need
-from tests.worlds import FAST
+from tests.trained import install
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def trained(two_tastes):
-    version = services.version_create(overrides=FAST)
-    dispatch.version_train_and_publish(version=version, in_process=True)
+def trained(two_tastes, trained_run):
+    install(trained_run)
     return two_tastes
 
 
@@ -122,9 +121,8 @@ def redis_store(settings):
 
 
 @pytest.mark.integration
-def test_publishing_writes_every_users_list_to_redis_and_a_rating_refreshes_one(two_tastes, redis_store):
-    version = services.version_create(overrides=FAST)
-    dispatch.version_train_and_publish(version=version, in_process=True)
+def test_publishing_writes_every_users_list_to_redis_and_a_rating_refreshes_one(two_tastes, redis_store, trained_run):
+    version = install(trained_run)  # builds the lists in Redis and publishes them
     assert redis_store.live_version() == version.pk
     assert redis_store.count(version.pk) == 40
     user = two_tastes[0]

@@ -10,6 +10,7 @@ from recommender import dispatch, services
 from recommender.engine.factors import ArtifactError
 from recommender.models import ModelVersion
 from recommender.snapshot import snapshot_read
+from tests.trained import install
 
 pytestmark = pytest.mark.django_db
 
@@ -23,6 +24,7 @@ def _trained(**overrides) -> ModelVersion:
     return version
 
 
+@pytest.mark.slow
 def test_training_records_metrics_history_and_an_artefact_then_activates(two_tastes):
     version = _trained()
     assert version.state == ModelVersion.State.ACTIVE and version.is_active
@@ -52,10 +54,9 @@ def test_ten_retrain_requests_queue_one_version(two_tastes, django_capture_on_co
     delay.assert_called_once_with(created[0].pk)
 
 
-def test_activating_a_corrupt_artefact_is_refused_and_the_active_version_stays(two_tastes):
-    first = _trained()
-    second = services.version_create(overrides=FAST)
-    services.train_version(version=second)
+def test_activating_a_corrupt_artefact_is_refused_and_the_active_version_stays(two_tastes, trained_run):
+    first = install(trained_run)
+    second = install(trained_run, publish=False)
     path = Path(second.artifact_path)
     path.write_bytes(path.read_bytes()[:-100])  # truncated on disk
     with pytest.raises(ArtifactError):
@@ -67,9 +68,9 @@ def test_activating_a_corrupt_artefact_is_refused_and_the_active_version_stays(t
     assert "not activated" in second.error
 
 
-def test_rolling_back_makes_the_older_version_active_again(two_tastes):
-    first = _trained()
-    second = _trained()
+def test_rolling_back_makes_the_older_version_active_again(two_tastes, trained_run):
+    first = install(trained_run)
+    second = install(trained_run)
     assert second.is_active
     services.version_activate(version=first)
     first.refresh_from_db()
@@ -101,8 +102,8 @@ def test_training_without_ratings_fails_clearly(db):
     assert "no ratings" in version.error
 
 
-def test_pruning_keeps_the_newest_versions_and_the_active_one(two_tastes, settings):
-    versions = [_trained() for _ in range(3)]
+def test_pruning_keeps_the_newest_versions_and_the_active_one(two_tastes, settings, trained_run):
+    versions = [install(trained_run) for _ in range(3)]
     services.version_activate(version=versions[0])
     pruned = services.versions_prune(keep=1)
     assert pruned == [versions[1].pk]
@@ -112,12 +113,14 @@ def test_pruning_keeps_the_newest_versions_and_the_active_one(two_tastes, settin
     assert versions[1].artifact_path == ""
 
 
+@pytest.mark.slow
 def test_the_snapshot_time_is_kept_so_later_ratings_are_folded_in(two_tastes):
     version = _trained()
     _, factors = services.active_factors()
     assert datetime.fromisoformat(factors.metadata["snapshot_at"]) == version.started_at
 
 
+@pytest.mark.slow
 def test_the_auto_preset_resolves_to_the_one_for_the_data_size(two_tastes):
     version = services.version_create(preset="auto", overrides=FAST)
     services.train_version(version=version)
@@ -134,6 +137,7 @@ def test_an_unknown_preset_fails_the_version_with_the_known_ones(two_tastes):
     assert "unknown preset 'fastest'" in version.error and "tutorial" in version.error
 
 
+@pytest.mark.slow
 def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, settings):
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 1_000_000
     version = services.version_create(overrides=FAST)
@@ -148,6 +152,7 @@ def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, 
     assert version.metrics["T_ndcg"] > version.metrics["T_ndcg_most_popular"]
 
 
+@pytest.mark.slow
 def test_protocols_are_skipped_and_said_so_above_the_limit(two_tastes, settings):
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 10
     version = services.version_create(overrides=FAST)

@@ -16,7 +16,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
-from django.urls.resolvers import RegexPattern, RoutePattern
+from django.urls.resolvers import LocalePrefixPattern, RegexPattern, RoutePattern
 
 from movies.models import Movie
 
@@ -46,7 +46,7 @@ def _regex_sample(regex: str) -> str:
     return _REGEX_GROUP.sub(value, regex.removeprefix("^").removesuffix("$"))
 
 
-def _sample(pattern: RoutePattern | RegexPattern) -> str:
+def _sample(pattern: RoutePattern | RegexPattern | LocalePrefixPattern) -> str:
     return _route_sample(str(pattern)) if isinstance(pattern, RoutePattern) else _regex_sample(str(pattern))
 
 
@@ -85,7 +85,9 @@ def test_every_url_pattern_gets_a_concrete_url_that_resolves():
 
 
 def _token_in(page: str) -> str:
-    return re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert found is not None, "no CSRF token in the page"
+    return found[1]
 
 
 @pytest.fixture
