@@ -326,7 +326,7 @@ def split_people(
     held = np.isin(data.user, users)
     order = np.lexsort((np.arange(len(data)), np.asarray(timestamp), data.user))
     order = order[held[order]]
-    bounds = np.searchsorted(data.user[order], np.r_[users, data.n_users])
+    bounds: list[int] = np.searchsorted(data.user[order], np.r_[users, data.n_users]).tolist()
     history = [order[a:b] for a, b in itertools.pairwise(bounds)]
     return PeopleSplit(np.flatnonzero(~held), users, history)
 

@@ -26,7 +26,7 @@ def _procfile() -> dict[str, str]:
 
 def _unit(name: str) -> configparser.ConfigParser:
     unit = configparser.ConfigParser(strict=False, interpolation=None)
-    unit.optionxform = str
+    unit.optionxform = str  # type: ignore[assignment,method-assign]  # keep the keys' case
     unit.read(UNITS / f"movies-{name}.service")
     return unit
 
