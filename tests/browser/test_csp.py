@@ -43,8 +43,8 @@ def _pages(movie_id: int, version_id: int, user_id: int) -> list[str]:
     ]
 
 
-def test_no_page_breaks_the_content_security_policy(page):
-    _trained_world()
+def test_no_page_breaks_the_content_security_policy(page, trained_run):
+    _trained_world(trained_run)
     User.objects.create_superuser("root", password=PASSWORD)
     root = User.objects.get(username="root")
     movie = Movie.objects.order_by("pk").first()
