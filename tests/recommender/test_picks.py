@@ -53,11 +53,18 @@ def test_stars_are_in_range_and_reasons_are_movies_the_user_liked(trained):
 
 
 def test_cards_show_stars_that_agree_with_the_order_and_none_below_three_while_better_remain(trained):
+    from recommender.services.predictions import predicted_stars
+
     for user in (trained[0], trained[25]):
         picks = services.recommend_for(user, n=10)
         shown = [round(p.stars, 1) for p in picks]
         assert shown == sorted(shown, reverse=True)
-        assert all(s >= 3.0 for s in shown) or len(picks) < 10
+        if shown and shown[-1] < 3.0:
+            # A pick below 3 stars only when no other movie left to pick reaches 3.
+            rated = set(Rating.objects.filter(user=user).values_list("movie_id", flat=True))
+            others = [m for m in Movie.objects.values_list("pk", flat=True) if m not in rated]
+            others = [m for m in others if m not in {p.movie.pk for p in picks}]
+            assert all(round(s, 1) < 3.0 for s in predicted_stars(user, others).values())
 
 
 def test_a_reason_never_names_a_movie_the_person_rated_low(trained):
