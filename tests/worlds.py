@@ -43,15 +43,3 @@ def two_tastes_world() -> list[User]:
             rows.append(Rating(user=user, movie_id=movie_id, value=4.5 if liked else 1.5, rated_at=at))
     Rating.objects.bulk_create(rows)
     return users
-
-
-def train_fast(seed: int = 42, **overrides):
-    """A version trained with FAST (and `overrides`) on the database's ratings, its lists built and
-    active, the processes' factors cache emptied: what the pages and the API serve from the next call."""
-    from recommender import dispatch, services
-    from recommender.services import factors_cache
-
-    version = services.version_create(overrides={**FAST, **overrides})
-    dispatch.version_train_and_publish(version=version, in_process=True, seed=seed)
-    factors_cache.forget()
-    return version
