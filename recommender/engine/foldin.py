@@ -259,9 +259,8 @@ def fit_prior_weights(
     from recommender.engine.ranking import pick_space, pick_vectors  # ranking imports this module's types
 
     chosen = np.ones(len(BAND_LIMITS) + 1, dtype=np.float32)
-    like_at = LIKED
     vu, vm, vr = val
-    users = np.unique(vu[vr >= like_at])
+    users = np.unique(vu[vr >= LIKED])
     fu, fm, fr = fit
     order, starts, ends = _user_slices(fu, users)
     has_fit = ends - starts >= 2
@@ -276,7 +275,7 @@ def fit_prior_weights(
     k = min(k, factors.n_movies)
     row_of = np.full(int(max(vu.max(), users.max())) + 1, -1, dtype=np.int64)
     row_of[users] = np.arange(len(users))
-    keep = (vr >= like_at) & (row_of[vu] >= 0)
+    keep = (vr >= LIKED) & (row_of[vu] >= 0)
     liked = interactions(row_of[vu[keep]], vm[keep], len(users), factors.n_movies)
     for band, count in enumerate(BAND_SAMPLES):
         sides, seen = [], []
