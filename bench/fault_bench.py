@@ -43,17 +43,16 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench import proof_bench  # noqa: E402 (after the path is set)
+from bench.api_bench import psql, site_prepare  # noqa: E402
 from bench.proof_bench import (  # noqa: E402
-    _accounts,
     _env,
     _load,
     _loadavg,
-    _prepare,
-    _psql,
     _retrain_as_staff,
     _versions,
+    stack_up,
 )
-from bench.proof_stack import Stack, wait_for_http, wait_for_log  # noqa: E402
+from bench.proof_stack import Stack, wait_for_log  # noqa: E402
 from bench.proof_users import Recorder, failures, summary  # noqa: E402
 from tests.redis_server import private_redis  # noqa: E402
 
@@ -352,22 +351,8 @@ def main() -> None:
         env = _env(args, redis_url)
         stack = Stack(REPO / "Procfile", env, REPO, VAR / "logs")
         try:
-            _prepare(args, env)
-            movies, tokens = _accounts()
-            stack.start_all()
-            base = f"http://127.0.0.1:{args.port}"
-            wait_for_http(base + "/accounts/login/")
-            for name in ("worker", "trainer"):
-                wait_for_log(stack, name, " ready.")
-            ctx = {
-                "base": base,
-                "movies": movies,
-                "tokens": tokens,
-                "stack": stack,
-                "redis_pid": redis_proc.pid,
-                "lists_url": redis_url.rsplit("/", 1)[0] + "/2",
-            }
-            print(f"stack up, load average {_loadavg()}", flush=True)
+            site_prepare(args.database, proof_bench.DB_NAME, env, train=[], static=True, quiet=True)
+            ctx = stack_up(args, stack, redis_proc.pid, redis_url)
             for name in RUNS if "all" in args.run else args.run:
                 try:
                     results[name] = RUNS[name](ctx)
@@ -380,7 +365,7 @@ def main() -> None:
             from django.db import connections
 
             connections.close_all()
-            _psql(args, f"DROP DATABASE IF EXISTS {proof_bench.DB_NAME}")
+            psql(args.database, f"DROP DATABASE IF EXISTS {proof_bench.DB_NAME}")
     print("\n" + ", ".join(f"{name}: {n} unexpected" for name, n in results.items()))
     total = sum(results.values())
     print(f"unexpected failures in all: {total}")

@@ -76,6 +76,25 @@ def _env(args: argparse.Namespace, redis_url: str) -> dict[str, str]:
     )
 
 
+def stack_up(args: argparse.Namespace, stack: Stack, redis_pid: int, redis_url: str) -> dict:
+    """Start every process of the stack, wait for the site and both workers; the runs' context."""
+    movies, tokens = _accounts()
+    stack.start_all()
+    base = f"http://127.0.0.1:{args.port}"
+    wait_for_http(base + "/accounts/login/")
+    for name in ("worker", "trainer"):
+        wait_for_log(stack, name, " ready.")
+    print(f"stack up ({', '.join(stack.commands)}), load average {_loadavg()}", flush=True)
+    return {
+        "base": base,
+        "movies": movies,
+        "tokens": tokens,
+        "stack": stack,
+        "redis_pid": redis_pid,
+        "lists_url": redis_url.rsplit("/", 1)[0] + "/2",
+    }
+
+
 def _accounts() -> tuple[list[int], dict[int, str]]:
     """The 500 most rated movies, and bearer tokens of the observers (MovieLens users who never rate here)."""
     import django
@@ -420,22 +439,8 @@ def main() -> None:
         stack = Stack(REPO / "Procfile", env, REPO, VAR / "logs")
         try:
             site_prepare(args.database, DB_NAME, env, train=[], static=True, quiet=True)
-            movies, tokens = _accounts()
-            stack.start_all()
-            base = f"http://127.0.0.1:{args.port}"
-            wait_for_http(base + "/accounts/login/")
-            for name in ("worker", "trainer"):
-                wait_for_log(stack, name, " ready.")
-            ctx = {
-                "base": base,
-                "movies": movies,
-                "tokens": tokens,
-                "stack": stack,
-                "redis_pid": redis_proc.pid,
-                "lists_url": redis_url.rsplit("/", 1)[0] + "/2",
-            }
-            print(f"stack up ({', '.join(stack.commands)}), load average {_loadavg()}", flush=True)
-            _health_timing(base)
+            ctx = stack_up(args, stack, redis_proc.pid, redis_url)
+            _health_timing(ctx["base"])
             for name in RUNS if "all" in args.run else args.run:
                 results[name] = RUNS[name](ctx)
                 sys.stdout.flush()

@@ -122,20 +122,24 @@ def pick_vectors(factors: Factors, vectors: np.ndarray, rating_vectors: np.ndarr
     return np.hstack([u + space.blend * (u * w), space.blend * p]).astype(np.float32)
 
 
-def scores_for(factors: Factors, user: int | UserVector | np.ndarray) -> np.ndarray:
-    """Pick scores of one user for every movie (see PickSpace).
+def scores_for(
+    factors: Factors, user: int | UserVector | np.ndarray, movie_indexes: np.ndarray | None = None
+) -> np.ndarray:
+    """Pick scores of one user for every movie, or for some (see PickSpace).
 
     Args:
         factors: the factors.
         user: a user index, a UserVector (fold-in) or a raw embedding [dim].
+        movie_indexes: the movies to score (default: every movie).
 
     Returns:
-        float32 [n_movies].
+        float32 [n_movies], or one score per movie_indexes.
     """
     u = _as_user(factors, user)
     space = pick_space(factors)
     x = pick_vectors(factors, u.vector[None, :], u.rating_vector[None, :] if u.rating_vector.size else None)[0]
-    return space.movies @ x + np.float32(u.prior) * space.prior + space.stars_bias
+    m = slice(None) if movie_indexes is None else np.asarray(movie_indexes, dtype=np.int64)
+    return space.movies[m] @ x + np.float32(u.prior) * space.prior[m] + space.stars_bias[m]
 
 
 def _shown(stars: np.ndarray) -> np.ndarray:

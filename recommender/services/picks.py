@@ -18,7 +18,7 @@ from django.conf import settings
 
 from movies.models import Movie
 from recommender.engine.factors import Factors, UserVector
-from recommender.engine.foldin import fold_in
+from recommender.engine.foldin import LIKED, fold_in
 from recommender.engine.ranking import GOOD_STARS, good_first, order_by_stars, recommend, scores_for
 from recommender.engine.similar import similar_movies, similarity_vectors
 from recommender.services.explore import active_explore
@@ -29,9 +29,8 @@ from recommender.store import get_store
 
 log = logging.getLogger(__name__)
 
-# Reasons name a movie the user liked: rated this many stars or more, or above their own mean
-# and at least LIKED_AT_LEAST.
-LIKED = 4.0
+# Reasons name a movie the user liked: rated LIKED stars or more (what protocol P calls liked),
+# or above their own mean and at least LIKED_AT_LEAST.
 LIKED_AT_LEAST = 3.0
 
 
@@ -187,7 +186,7 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     movies = movies_by_id([*ranked.tolist(), *(r for r in reasons.tolist() if r >= 0)])
     if not any(m in movies for m in ranked.tolist()):
         return popular_picks(n=n, exclude=excluded)
-    scores = scores_for(factors, state.side)[indexes]
+    scores = scores_for(factors, state.side, indexes)
     return [
         Pick(movie=movies[m], stars=float(s), score=float(sc), because=movies.get(r))
         for m, s, sc, r in zip(ranked.tolist(), stars, scores, reasons.tolist(), strict=True)
