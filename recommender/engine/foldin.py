@@ -229,7 +229,7 @@ def fit_prior_weights(
     fit: tuple[np.ndarray, np.ndarray, np.ndarray],
     val: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
-    max_users: int = 300,
+    max_users: int = 1000,
     tolerance: float = 0.0,
     k: int = 10,
     seed: int = 0,
@@ -246,7 +246,8 @@ def fit_prior_weights(
         factors: the exported factors (fold_maps and star_blend set).
         fit: (user, movie, rating) of the training ratings.
         val: (user, movie, rating) of the validation ratings.
-        max_users: validation users measured (seeded sample).
+        max_users: validation users measured (seeded sample; with a few hundred the chosen weights
+            swing from one sample to the next).
         tolerance: how much liked nDCG may be given up for a smaller prior.
         k: list length.
         seed: which users and ratings.
