@@ -298,7 +298,7 @@ def run_revoke(ctx: dict) -> int:
     from django.core.cache import cache
 
     cache.get("fault-bench")  # this process notices the pause, as a web process would
-    from recommender.models import ApiToken
+    from accounts.models import ApiToken
 
     api_tokens_revoke(tokens=ApiToken.objects.filter(pk=new.token.pk))
     user.set_password(PASSWORD + "-changed")

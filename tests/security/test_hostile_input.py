@@ -7,8 +7,8 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import ApiToken
 from movies.models import Rating
-from recommender.models import ApiToken
 from tests.api.conftest import PASSWORD, alice, alice_token, as_alice, bob, movies  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
