@@ -54,6 +54,7 @@ from bench.proof_bench import (  # noqa: E402
 )
 from bench.proof_stack import Stack, wait_for_log  # noqa: E402
 from bench.proof_users import Recorder, failures, summary  # noqa: E402
+from recommender import cache_keys  # noqa: E402
 from tests.redis_server import private_redis  # noqa: E402
 
 VAR = proof_bench.VAR
@@ -155,8 +156,8 @@ def _rating_refreshes_list(ctx: dict) -> bool:
 
     user_id, token = next(iter(ctx["tokens"].items()))
     client = redis.Redis.from_url(ctx["lists_url"])
-    live = client.get("rec:live")
-    key = f"rec:v{int(live)}:top" if live else None
+    live = client.get(cache_keys.lists_live(proof_bench.PREFIX))
+    key = cache_keys.lists_of_version(proof_bench.PREFIX, int(live)) if live else None
     before = client.hget(key, str(user_id)) if key else None
     movie = ctx["movies"][-1]
     headers = {"Authorization": f"Bearer {token}"}

@@ -22,7 +22,7 @@ from django.db import connection
 from config.celery import app as celery_app
 from recommender.models import ModelVersion
 from recommender.services import factors_cache
-from tests.conftest import REPO, need
+from tests.conftest import REPO, lists_forget, need
 
 BROKER_DB, RESULTS_DB, LISTS_DB = 10, 11, 12
 
@@ -36,17 +36,6 @@ def _use_broker(broker: str, results: str) -> None:
     # The app pools its broker connections: drop the pools built for the previous URL.
     celery_app._pool = None
     celery_app.amqp._producer_pool = None
-
-
-@pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "")
-    need(bool(url), "REDIS_URL pointing at a running Redis")
-    try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
-    except redis.ConnectionError:
-        need(False, f"Redis answering at {url}")
-    return url
 
 
 @pytest.fixture
@@ -84,9 +73,7 @@ def stack(transactional_db, settings, tmp_path, redis_url) -> Iterator[dict[str,
     }
     yield env
     _use_broker(*saved)
-    client = redis.Redis.from_url(lists)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
+    lists_forget(redis.Redis.from_url(lists), prefix)
     factors_cache.forget()
 
 

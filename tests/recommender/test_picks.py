@@ -3,18 +3,16 @@
 import os
 import subprocess
 import sys
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-import redis
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from movies.models import Dismissal, Movie, Rating
 from recommender import services
 from recommender.store import ListStore
-from tests.conftest import REPO, need
+from tests.conftest import REPO
 from tests.trained import install
 
 pytestmark = pytest.mark.django_db
@@ -112,19 +110,8 @@ def test_similar_movies_share_the_taste(trained):
 
 
 @pytest.fixture
-def redis_store(settings):
-    url = os.environ.get("REDIS_URL", "")
-    need(bool(url), "REDIS_URL pointing at a running Redis")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError:
-        need(False, f"Redis answering at {url}")
-    settings.RECOMMENDER_LISTS_URL = url
-    settings.RECOMMENDER_LISTS_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
-    store = ListStore.from_url(url, prefix=settings.RECOMMENDER_LISTS_PREFIX)
-    yield store
-    for key in store.client.scan_iter(f"{store.prefix}:*"):
-        store.client.delete(key)
+def redis_store(lists_on_redis, settings):
+    return ListStore.from_url(settings.RECOMMENDER_LISTS_URL, prefix=settings.RECOMMENDER_LISTS_PREFIX)
 
 
 @pytest.mark.integration
