@@ -32,6 +32,22 @@ def ml_latest_small() -> Path:
 
 
 @pytest.fixture
+def bob(db):
+    """A user who has rated nothing (tests/catalogue.py)."""
+    from tests.catalogue import user_create
+
+    return user_create("bob")
+
+
+@pytest.fixture
+def carol(db):
+    """A user who must never see, nor change, alice's ratings."""
+    from tests.catalogue import user_create
+
+    return user_create("carol")
+
+
+@pytest.fixture
 def postgres(settings) -> None:
     """For tests that must run on PostgreSQL (COPY, exact counts at scale)."""
     from django.db import connection
