@@ -1,8 +1,5 @@
 """Picks, stars, reasons and similar movies from a trained version."""
 
-import os
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pytest
@@ -12,7 +9,7 @@ from django.utils import timezone
 from movies.models import Dismissal, Movie, Rating
 from recommender import services
 from recommender.store import ListStore
-from tests.conftest import REPO
+from tests.fresh_interpreter import packages_loaded_by
 from tests.trained import install
 
 pytestmark = pytest.mark.django_db
@@ -134,18 +131,9 @@ def test_publishing_writes_every_users_list_to_redis_and_a_rating_refreshes_one(
 def test_serving_picks_never_loads_tensorflow_nor_the_training_libraries(trained):
     """A web process ranks with numpy: loading every view loads no TensorFlow, and none of what only
     training and imports use (pandas, pyarrow, scipy: 80 MB of a web worker's memory when they were)."""
-    code = (
-        "import django, sys; django.setup(); "
-        "from django.urls import get_resolver; get_resolver().url_patterns; "
-        "import recommender.services, recommender.admin, recommender.api, movies.views.catalogue; "
-        "loaded = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'pyarrow', 'scipy') if m in sys.modules); "
-        "assert not loaded, f'loaded {loaded}'"
-    )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
+    modules = ["recommender.services", "recommender.admin", "recommender.api", "movies.views.catalogue"]
+    training_only = ("tensorflow", "keras", "pandas", "pyarrow", "scipy")
+    assert packages_loaded_by(modules, among=training_only, web_process=True) == []
 
 
 def test_movies_marked_not_interested_never_appear(trained):
