@@ -1,3 +1,5 @@
+"""The exported factors: save and load, clipped predictions, refused damaged files, no pickle, no Django."""
+
 import json
 import zipfile
 
