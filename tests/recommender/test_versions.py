@@ -14,7 +14,7 @@ from tests.trained import install
 
 pytestmark = pytest.mark.django_db
 
-FAST = {"epochs": 4, "embedding_dim": 8, "rating_dim": 4}
+FAST = {"epochs": 4, "embedding_dim": 8, "rating_dim": 4, "jit": False}  # XLA compiles longer than it saves here
 
 
 def _trained(**overrides) -> ModelVersion:
