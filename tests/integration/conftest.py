@@ -24,7 +24,14 @@ from recommender.models import ModelVersion
 from recommender.services import factors_cache
 from tests.conftest import REPO, lists_forget, need
 
-BROKER_DB, RESULTS_DB, LISTS_DB = 10, 11, 12
+
+def _redis_dbs() -> tuple[int, int, int]:
+    """The broker's, the results' and the lists' Redis databases: 10-12, then 13-15 for a second
+    pytest-xdist worker, so that two workers never flush each other's queues."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    first = 10 + 3 * worker
+    assert first + 2 <= 15, "Redis has databases 0-15: at most 2 pytest-xdist workers run the integration tests"
+    return first, first + 1, first + 2
 
 
 def _with_db(url: str, db: int) -> str:
@@ -42,7 +49,7 @@ def _use_broker(broker: str, results: str) -> None:
 def stack(transactional_db, settings, tmp_path, redis_url) -> Iterator[dict[str, str]]:
     """Settings shared by this process and its workers; yields the workers' environment."""
     need(connection.vendor == "postgresql", "DATABASE_URL pointing at PostgreSQL")
-    broker, results, lists = (_with_db(redis_url, db) for db in (BROKER_DB, RESULTS_DB, LISTS_DB))
+    broker, results, lists = (_with_db(redis_url, db) for db in _redis_dbs())
     for url in (broker, results):
         redis.Redis.from_url(url).flushdb()
     prefix = f"it-{uuid.uuid4().hex[:8]}"
