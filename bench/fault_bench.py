@@ -48,8 +48,8 @@ from bench.proof_bench import (  # noqa: E402
     _env,
     _load,
     _loadavg,
-    _retrain_as_staff,
     _versions,
+    retrain_to_interrupt,
     stack_up,
 )
 from bench.proof_stack import Stack, wait_for_log  # noqa: E402
@@ -184,17 +184,13 @@ def run_trainer(ctx: dict) -> int:
 
     def until(t0: float) -> bool:
         now = time.monotonic()
-        if "retrain" not in marks and now - t0 >= 5:
-            _retrain_as_staff(ctx["base"])
-            marks["retrain"] = now
-        if "retrain" in marks and "killed" not in marks:
-            running = ModelVersion.objects.exclude(pk__in=before).order_by("pk").first()
-            if running is not None and running.state == "training" and running.epoch >= 2:
-                children = _children(stack.procs["trainer"].pid)
-                if children:
-                    os.kill(children[0], signal.SIGKILL)
-                    marks["killed"] = now
-                    print(f"killed the trainer's child {children[0]} at epoch {running.epoch}", flush=True)
+        running = retrain_to_interrupt(ctx["base"], marks, t0, now, before)
+        if running is not None:
+            children = _children(stack.procs["trainer"].pid)
+            if children:
+                os.kill(children[0], signal.SIGKILL)
+                marks["killed"] = now
+                print(f"killed the trainer's child {children[0]} at epoch {running.epoch}", flush=True)
         active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
         if "live" not in marks and active not in (None, previous):
             marks["live"] = now

@@ -367,6 +367,22 @@ def run_redis(ctx: dict) -> bool:
     return ok
 
 
+def retrain_to_interrupt(base: str, events: dict[str, float], t0: float, now: float, before: set[int]):
+    """Press "Retrain now" 5 s into a run (events["retrain"]); then, until events["killed"] is set,
+    the new version once it has trained two epochs, else None."""
+    from recommender.models import ModelVersion
+
+    if "retrain" not in events and now - t0 >= 5:
+        _retrain_as_staff(base)
+        events["retrain"] = now
+    if "retrain" not in events or "killed" in events:
+        return None
+    running = ModelVersion.objects.exclude(pk__in=before).order_by("pk").first()
+    if running is not None and running.state == "training" and running.epoch >= 2:
+        return running
+    return None
+
+
 def run_trainer(ctx: dict) -> bool:
     from recommender.models import ModelVersion
 
@@ -379,15 +395,11 @@ def run_trainer(ctx: dict) -> bool:
 
     def until(t0: float) -> bool:
         now = time.monotonic()
-        if "retrain" not in events and now - t0 >= 5:
-            _retrain_as_staff(ctx["base"])
-            events["retrain"] = now
-        if "retrain" in events and "killed" not in events:
-            running = ModelVersion.objects.exclude(pk__in=[p for p, _, _ in before]).first()
-            if running is not None and running.state == "training" and running.epoch >= 2:
-                stack.kill("trainer")
-                events["killed"] = time.monotonic()
-                events["killed_epoch"] = running.epoch
+        running = retrain_to_interrupt(ctx["base"], events, t0, now, {p for p, _, _ in before})
+        if running is not None:
+            stack.kill("trainer")
+            events["killed"] = time.monotonic()
+            events["killed_epoch"] = running.epoch
         if "killed" in events and "restarted" not in events and now - events["killed"] >= 5:
             stack.start("trainer")
             events["restarted"] = now
