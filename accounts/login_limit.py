@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import ipaddress
 import math
 import time
@@ -49,6 +48,9 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.core.cache import cache
 from django.core.cache.backends.locmem import LocMemCache
 from django.http import HttpRequest, HttpResponse
+
+from recommender import cache_keys
+from recommender.cache_keys import CounterKeys
 
 TOO_MANY = "too_many_attempts"
 
@@ -89,27 +91,25 @@ def _within(address: str, networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6
 _local = LocMemCache("login-limit", {"OPTIONS": {"MAX_ENTRIES": 50_000}})
 
 
-def _keys(username: str, address: str) -> tuple[str, str]:
-    # Hashed: usernames are user input of any length and characters, unfit for a cache key as they are.
-    account = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:32]
-    return f"login-fail:acct:{account}:{address}", f"login-fail:addr:{address}"
+def _keys(username: str, address: str) -> tuple[CounterKeys, CounterKeys]:
+    return cache_keys.login_failures_of_account(username, address), cache_keys.login_failures_of_address(address)
 
 
-def _count(key: str, now: float) -> tuple[int, float]:
-    """(failures, seconds left) of a key's window, the higher of the shared and the local count."""
+def _count(key: CounterKeys, now: float) -> tuple[int, float]:
+    """(failures, seconds left) of a counter's window, the higher of the shared and the local count."""
     return max(_count_in(cache, key, now), _count_in(_local, key, now))
 
 
-def _count_in(store: Any, key: str, now: float) -> tuple[int, float]:
-    """(failures, seconds left) of a key's window in one store; (0, 0) when none is open."""
-    since = store.get(f"{key}:since")
+def _count_in(store: Any, key: CounterKeys, now: float) -> tuple[int, float]:
+    """(failures, seconds left) of a counter's window in one store; (0, 0) when none is open."""
+    since = store.get(key.since)
     if since is None or now - since >= settings.LOGIN_LIMIT_WINDOW:
         return 0, 0.0
-    return int(store.get(f"{key}:n") or 0), since + settings.LOGIN_LIMIT_WINDOW - now
+    return int(store.get(key.n) or 0), since + settings.LOGIN_LIMIT_WINDOW - now
 
 
-def _take(key: str, now: float, window: int | None = None) -> tuple[int, float]:
-    """Count one more attempt on a key and return (attempts now, seconds left) of its window.
+def _take(key: CounterKeys, now: float, window: int | None = None) -> tuple[int, float]:
+    """Count one more attempt on a counter and return (attempts now, seconds left) of its window.
     The count is taken before the password is checked, in one atomic increment, so parallel
     guesses each see the attempts of all the others."""
     window = window or settings.LOGIN_LIMIT_WINDOW
@@ -121,28 +121,28 @@ def _take(key: str, now: float, window: int | None = None) -> tuple[int, float]:
     return shared if shared[0] else local
 
 
-def _take_in(store: Any, key: str, now: float, window: int) -> tuple[int, float]:
+def _take_in(store: Any, key: CounterKeys, now: float, window: int) -> tuple[int, float]:
     # add is atomic (SET NX in Redis): of parallel first attempts, one opens the window.
-    store.add(f"{key}:since", now, timeout=window)
-    since = store.get(f"{key}:since")
+    store.add(key.since, now, timeout=window)
+    since = store.get(key.since)
     if since is None:  # the shared cache is away: the local count alone limits
         return 0, 0.0
     if now - since >= window:  # an old window whose key outlived it: start a new one
-        store.set_many({f"{key}:since": now, f"{key}:n": 0}, timeout=window)
+        store.set_many({key.since: now, key.n: 0}, timeout=window)
         since = now
-    store.add(f"{key}:n", 0, timeout=window)
+    store.add(key.n, 0, timeout=window)
     try:
-        count = store.incr(f"{key}:n")  # atomic in Redis and in LocMemCache
+        count = store.incr(key.n)  # atomic in Redis and in LocMemCache
     except ValueError:  # expired between the two calls
-        store.set_many({f"{key}:since": now, f"{key}:n": 1}, timeout=window)
+        store.set_many({key.since: now, key.n: 1}, timeout=window)
         count = 1
     return int(count or 0), since + window - now
 
 
-def _give_back(key: str) -> None:
+def _give_back(key: CounterKeys) -> None:
     for store in (cache, _local):
         with contextlib.suppress(ValueError):  # the window ended meanwhile: nothing to give back
-            store.decr(f"{key}:n")
+            store.decr(key.n)
 
 
 def attempt_take(username: str, address: str) -> int:
@@ -178,7 +178,7 @@ def success_record(username: str, address: str) -> None:
     """A right password: the account's count ends, and the attempt no longer counts against the address."""
     account_key, address_key = _keys(username, address)
     for store in (cache, _local):
-        store.delete_many([f"{account_key}:since", f"{account_key}:n"])
+        store.delete_many(list(account_key))
     _give_back(address_key)
 
 
@@ -247,10 +247,9 @@ def reset_take(email: str, address: str) -> int:
     """
     now = _now()
     window = settings.PASSWORD_RESET_LIMIT_WINDOW
-    email_key = "reset:email:" + hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
     limits = (
-        (email_key, settings.PASSWORD_RESET_LIMIT_PER_EMAIL),
-        (f"reset:addr:{address}", settings.PASSWORD_RESET_LIMIT_PER_ADDRESS),
+        (cache_keys.reset_requests_of_email(email), settings.PASSWORD_RESET_LIMIT_PER_EMAIL),
+        (cache_keys.reset_requests_of_address(address), settings.PASSWORD_RESET_LIMIT_PER_ADDRESS),
     )
     wait = 0.0
     for key, limit in limits:

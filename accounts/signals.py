@@ -12,9 +12,9 @@ from django.contrib.auth import get_user_model
 from django.db.models.signals import post_save, pre_delete
 from django.dispatch import receiver
 
+from accounts.models import ApiToken
 from accounts.tokens import api_tokens_forget
 from recommender.credentials import credential_generation_bump
-from recommender.models import ApiToken
 
 
 @receiver(post_save, sender=get_user_model(), dispatch_uid="recommender.tokens.user_saved")

@@ -29,9 +29,9 @@ from django.core.exceptions import ValidationError
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from accounts.models import ApiToken
 from recommender import cache_keys
 from recommender.credentials import credential_generation, credential_generation_bump
-from recommender.models import ApiToken
 
 # Recognisable in logs and secret scanners, like GitHub's "ghp_".
 TOKEN_PREFIX = "mvr_"  # noqa: S105 - a public marker, not a secret

@@ -13,9 +13,9 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_list_for_user, api_token_revoke
 from movies.forms import SignUpForm
-from recommender.models import ApiToken
 
 
 class TokenForm(forms.Form):

@@ -129,9 +129,9 @@ def _tokens() -> list[str]:
     import django
 
     django.setup()
+    from accounts.models import ApiToken
     from accounts.tokens import api_token_create
     from movies.models import MovieLensAccount
-    from recommender.models import ApiToken
 
     ApiToken.objects.filter(name="bench").delete()
     accounts = MovieLensAccount.objects.select_related("user").order_by("movielens_id")[:USERS]

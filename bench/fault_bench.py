@@ -48,12 +48,13 @@ from bench.proof_bench import (  # noqa: E402
     _env,
     _load,
     _loadavg,
-    _retrain_as_staff,
     _versions,
+    retrain_to_interrupt,
     stack_up,
 )
 from bench.proof_stack import Stack, wait_for_log  # noqa: E402
 from bench.proof_users import Recorder, failures, summary  # noqa: E402
+from recommender import cache_keys  # noqa: E402
 from tests.redis_server import private_redis  # noqa: E402
 
 VAR = proof_bench.VAR
@@ -155,8 +156,8 @@ def _rating_refreshes_list(ctx: dict) -> bool:
 
     user_id, token = next(iter(ctx["tokens"].items()))
     client = redis.Redis.from_url(ctx["lists_url"])
-    live = client.get("rec:live")
-    key = f"rec:v{int(live)}:top" if live else None
+    live = client.get(cache_keys.lists_live(proof_bench.PREFIX))
+    key = cache_keys.lists_of_version(proof_bench.PREFIX, int(live)) if live else None
     before = client.hget(key, str(user_id)) if key else None
     movie = ctx["movies"][-1]
     headers = {"Authorization": f"Bearer {token}"}
@@ -183,17 +184,13 @@ def run_trainer(ctx: dict) -> int:
 
     def until(t0: float) -> bool:
         now = time.monotonic()
-        if "retrain" not in marks and now - t0 >= 5:
-            _retrain_as_staff(ctx["base"])
-            marks["retrain"] = now
-        if "retrain" in marks and "killed" not in marks:
-            running = ModelVersion.objects.exclude(pk__in=before).order_by("pk").first()
-            if running is not None and running.state == "training" and running.epoch >= 2:
-                children = _children(stack.procs["trainer"].pid)
-                if children:
-                    os.kill(children[0], signal.SIGKILL)
-                    marks["killed"] = now
-                    print(f"killed the trainer's child {children[0]} at epoch {running.epoch}", flush=True)
+        running = retrain_to_interrupt(ctx["base"], marks, t0, now, before)
+        if running is not None:
+            children = _children(stack.procs["trainer"].pid)
+            if children:
+                os.kill(children[0], signal.SIGKILL)
+                marks["killed"] = now
+                print(f"killed the trainer's child {children[0]} at epoch {running.epoch}", flush=True)
         active = ModelVersion.objects.filter(is_active=True).values_list("pk", flat=True).first()
         if "live" not in marks and active not in (None, previous):
             marks["live"] = now
@@ -298,7 +295,7 @@ def run_revoke(ctx: dict) -> int:
     from django.core.cache import cache
 
     cache.get("fault-bench")  # this process notices the pause, as a web process would
-    from recommender.models import ApiToken
+    from accounts.models import ApiToken
 
     api_tokens_revoke(tokens=ApiToken.objects.filter(pk=new.token.pk))
     user.set_password(PASSWORD + "-changed")

@@ -47,6 +47,7 @@ sys.path.insert(0, str(REPO))
 from bench.api_bench import bench_env, psql, site_prepare  # noqa: E402 (after the path is set)
 from bench.proof_stack import Stack, wait_for_http, wait_for_log  # noqa: E402
 from bench.proof_users import Recorder, failures, median_ms, run_users, summary  # noqa: E402
+from recommender import cache_keys  # noqa: E402
 from tests.redis_server import private_redis  # noqa: E402
 
 DB_NAME = "proof_bench"
@@ -173,11 +174,23 @@ class Observers(threading.Thread):
             self.stop.wait(0.1)
 
 
-_LIVE_AND_COUNT = """
-local v = redis.call('GET', KEYS[1])
-if not v then return false end
-return {v, redis.call('HLEN', ARGV[1] .. v .. ARGV[2])}
-"""
+def _live_and_count(client: redis.Redis) -> tuple[int, int] | None:
+    """The live version and the size of its hash, read at one instant: the count is taken in a
+    transaction that fails, and is tried again, if `live` changed since it was read."""
+    live_key = cache_keys.lists_live(PREFIX)
+    with client.pipeline() as pipe:
+        while True:
+            try:
+                pipe.watch(live_key)
+                live = pipe.get(live_key)
+                if live is None:
+                    return None
+                pipe.multi()
+                pipe.hlen(cache_keys.lists_of_version(PREFIX, int(live)))
+                (count,) = pipe.execute()
+                return int(live), int(count)
+            except redis.WatchError:
+                continue
 
 
 class LiveWatcher(threading.Thread):
@@ -192,11 +205,10 @@ class LiveWatcher(threading.Thread):
 
     def run(self) -> None:
         while not self.stop.wait(0.02):
-            # One script, so `live` and its hash's size are read at the same instant.
-            found = self.client.eval(_LIVE_AND_COUNT, 1, f"{PREFIX}:live", f"{PREFIX}:v", ":top")
-            if not found:
+            found = _live_and_count(self.client)
+            if found is None:
                 continue
-            version, count = int(found[0]), int(found[1])
+            version, count = found
             self.polls += 1
             if not self.lives or self.lives[-1] != version:
                 self.lives.append(version)
@@ -263,7 +275,7 @@ def _check_observed(observers: Observers, client: redis.Redis, complete: set[int
         candidates = {v for v in (before, after) if v is not None}
         matched = False
         for version in candidates:
-            raw = client.hget(f"{PREFIX}:v{version}:top", str(user))
+            raw = client.hget(cache_keys.lists_of_version(PREFIX, version), str(user))
             listed = set(np.frombuffer(raw, dtype="<u4").tolist()[:80]) if raw is not None else set()
             if raw is not None and set(picks) <= listed and version in complete:
                 matched = True
@@ -304,8 +316,11 @@ def run_retrain(ctx: dict) -> bool:
     bad, _total = _report("retrain", recorder, started, stopped)
     after = _versions()
     new = [pk for pk, _, _ in after if pk not in {p for p, _, _ in before}]
-    complete = {pk for pk in ModelVersion.objects.values_list("pk", flat=True) if client.exists(f"{PREFIX}:v{pk}:top")}
-    complete = {pk for pk in complete if client.hlen(f"{PREFIX}:v{pk}:top") >= ModelVersion.objects.get(pk=pk).n_users}
+    complete = set()
+    for pk, n_users in ModelVersion.objects.values_list("pk", "n_users"):
+        key = cache_keys.lists_of_version(PREFIX, pk)
+        if client.exists(key) and client.hlen(key) >= n_users:
+            complete.add(pk)
     problems = watcher.incomplete[:5] + _check_observed(observers, client, complete)
     print(f"versions before {before}, after {after}")
     print(
@@ -352,6 +367,22 @@ def run_redis(ctx: dict) -> bool:
     return ok
 
 
+def retrain_to_interrupt(base: str, events: dict[str, float], t0: float, now: float, before: set[int]):
+    """Press "Retrain now" 5 s into a run (events["retrain"]); then, until events["killed"] is set,
+    the new version once it has trained two epochs, else None."""
+    from recommender.models import ModelVersion
+
+    if "retrain" not in events and now - t0 >= 5:
+        _retrain_as_staff(base)
+        events["retrain"] = now
+    if "retrain" not in events or "killed" in events:
+        return None
+    running = ModelVersion.objects.exclude(pk__in=before).order_by("pk").first()
+    if running is not None and running.state == "training" and running.epoch >= 2:
+        return running
+    return None
+
+
 def run_trainer(ctx: dict) -> bool:
     from recommender.models import ModelVersion
 
@@ -364,15 +395,11 @@ def run_trainer(ctx: dict) -> bool:
 
     def until(t0: float) -> bool:
         now = time.monotonic()
-        if "retrain" not in events and now - t0 >= 5:
-            _retrain_as_staff(ctx["base"])
-            events["retrain"] = now
-        if "retrain" in events and "killed" not in events:
-            running = ModelVersion.objects.exclude(pk__in=[p for p, _, _ in before]).first()
-            if running is not None and running.state == "training" and running.epoch >= 2:
-                stack.kill("trainer")
-                events["killed"] = time.monotonic()
-                events["killed_epoch"] = running.epoch
+        running = retrain_to_interrupt(ctx["base"], events, t0, now, {p for p, _, _ in before})
+        if running is not None:
+            stack.kill("trainer")
+            events["killed"] = time.monotonic()
+            events["killed_epoch"] = running.epoch
         if "killed" in events and "restarted" not in events and now - events["killed"] >= 5:
             stack.start("trainer")
             events["restarted"] = now
@@ -386,7 +413,7 @@ def run_trainer(ctx: dict) -> bool:
     bad, _ = _report("trainer", recorder, started, stopped)
     after = _versions()
     new = [(pk, state, active) for pk, state, active in after if pk not in {p for p, _, _ in before}]
-    live = client.get(f"{PREFIX}:live")
+    live = client.get(cache_keys.lists_live(PREFIX))
     print(f"versions before {before}, after {after}")
     for key in ("killed", "restarted", "live"):
         print(f"  {key}: {events[key] - started:.0f} s into the run" if key in events else f"  {key}: never")
@@ -395,7 +422,7 @@ def run_trainer(ctx: dict) -> bool:
     ok_versions = len(new) == 1 and new[0][1] == "active" and new[0][2]
     ok_lists = ok_versions and live is not None and int(live) == new[0][0]
     if ok_lists:
-        count = client.hlen(f"{PREFIX}:v{new[0][0]}:top")
+        count = client.hlen(cache_keys.lists_of_version(PREFIX, new[0][0]))
         ok_lists = count >= ModelVersion.objects.get(pk=new[0][0]).n_users
         print(f"  live lists: v{int(live)}, {count} users")
     ok = bad == 0 and ok_versions and ok_lists

@@ -14,7 +14,12 @@ from config.settings import VAR_DIR
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ALLOWED_HOSTS = ["*"]
-MODEL_ARTIFACT_DIR = Path(os.environ.get("MODEL_ARTIFACT_DIR") or VAR_DIR / "test-models")
+# pytest-xdist runs the suite in several processes at once, each a test run of its own: its own
+# model folder and list keys (pytest-django gives each its own database).
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+MODEL_ARTIFACT_DIR = Path(os.environ.get("MODEL_ARTIFACT_DIR") or VAR_DIR / "test-models" / _XDIST_WORKER)
+if not os.environ.get("RECOMMENDER_LISTS_PREFIX"):
+    RECOMMENDER_LISTS_PREFIX = f"test-{_XDIST_WORKER or 'run'}"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -1,19 +1,15 @@
-"""Model versions in admin: retrain now, live progress, cancel, compare, activate and roll back.
-API tokens in admin: who has which, when each was last used, and a revoke action.
-"""
+"""Model versions in admin: retrain now, live progress, cancel, compare, activate and roll back."""
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from accounts.tokens import api_tokens_revoke
 from recommender import dispatch, services
 from recommender.engine.factors import ArtifactError
-from recommender.models import ApiToken, ModelVersion
+from recommender.models import ModelVersion
 
 RETRAIN_PERMISSION = "recommender.retrain_modelversion"
 COMPARED_METRICS = (
@@ -163,34 +159,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
                 request, f"v{pk} is being activated: its lists are computed, then it goes live.", messages.SUCCESS
             )
         return HttpResponseRedirect(self._version_url(version))
-
-
-@admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
-    """Read-only but for revoking. The secret is never stored and its hash is never shown:
-    the prefix is what the user sees on their own page, enough to tell tokens apart."""
-
-    list_display = ["name", "user", "prefix", "created_at", "last_used_at", "revoked_at"]
-    list_filter = [("revoked_at", admin.EmptyFieldListFilter)]
-    list_select_related = ["user"]
-    search_fields = ["user__username", "user__email"]
-    fields = ["user", "name", "prefix", "created_at", "last_used_at", "revoked_at"]
-    readonly_fields = fields
-    actions = ["revoke"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # users make their own tokens: only they may ever see a secret
-
-    # Deleting stays allowed (deleting a user deletes their tokens): a deleted token is refused at
-    # once like a revoked one (accounts/signals.py marks it in the shared cache).
-
-    @admin.action(description="Revoke the selected tokens", permissions=["change"])
-    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiToken]) -> None:
-        count = api_tokens_revoke(tokens=queryset)
-        if count:
-            self.message_user(request, f"Revoked {count} token(s): programs using them are refused from now on.")
-        else:
-            self.message_user(request, "The selected tokens were already revoked.", messages.WARNING)
 
 
 def _fmt(value: object) -> str:

@@ -4,13 +4,12 @@ Keys in the Django cache (Redis database 1 in production; Django adds KEY_PREFIX
 what makes them stale: a format tag (v1, v2) a release bumps when what it stores changes
 shape, and the model version where the value depends on it. Keys in the lists database
 (recommender.store) sit under RECOMMENDER_LISTS_PREFIX, so several sites can share a Redis.
-The login limit's counters (accounts/login_limit.py) keep their own builder beside their
-hashing of the username.
 """
 
 from __future__ import annotations
 
 import hashlib
+from typing import NamedTuple
 
 # --- Django cache -------------------------------------------------------------------------------
 
@@ -57,6 +56,46 @@ def api_token(digest: str) -> str:
     return f"api-token:v2:{digest}"
 
 
+# --- Attempt counters in the Django cache (accounts.login_limit) -------------------------------
+
+
+class CounterKeys(NamedTuple):
+    """The two entries of one attempt counter: when its window opened, and the attempts in it."""
+
+    since: str
+    n: str
+
+
+def _counter(name: str) -> CounterKeys:
+    return CounterKeys(f"{name}:since", f"{name}:n")
+
+
+def _hashed(text: str) -> str:
+    # User input of any length and characters, unfit for a cache key as it is; case and outer
+    # spaces do not make another account.
+    return hashlib.sha256(text.strip().lower().encode()).hexdigest()[:32]
+
+
+def login_failures_of_account(username: str, address: str) -> CounterKeys:
+    """Logins tried for one username from one address."""
+    return _counter(f"login-fail:acct:{_hashed(username)}:{address}")
+
+
+def login_failures_of_address(address: str) -> CounterKeys:
+    """Logins tried from one address, whatever the usernames."""
+    return _counter(f"login-fail:addr:{address}")
+
+
+def reset_requests_of_email(email: str) -> CounterKeys:
+    """Password reset emails asked for one address, whoever asked."""
+    return _counter(f"reset:email:{_hashed(email)}")
+
+
+def reset_requests_of_address(address: str) -> CounterKeys:
+    """Password reset emails asked from one client address."""
+    return _counter(f"reset:addr:{address}")
+
+
 # --- Lists database (recommender.store), under RECOMMENDER_LISTS_PREFIX -------------------------
 
 
@@ -68,6 +107,11 @@ def lists_live(prefix: str) -> str:
 def lists_of_version(prefix: str, version_id: int) -> str:
     """The hash of every user's list for one version."""
     return f"{prefix}:v{version_id}:top"
+
+
+def lists_every_key(prefix: str) -> str:
+    """A SCAN pattern matching every key of the lists database under the prefix."""
+    return f"{prefix}:*"
 
 
 def retrain_lock(prefix: str) -> str:

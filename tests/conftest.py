@@ -2,10 +2,14 @@
 
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
+import redis
+
+from recommender import cache_keys
 
 REPO = Path(__file__).resolve().parent.parent
 ML_LATEST_SMALL = Path(os.environ.get("ML_LATEST_SMALL", REPO.parent / "shared" / "data" / "ml-latest-small"))
@@ -28,11 +32,56 @@ def ml_latest_small() -> Path:
 
 
 @pytest.fixture
+def bob(db):
+    """A user who has rated nothing (tests/catalogue.py)."""
+    from tests.catalogue import user_create
+
+    return user_create("bob")
+
+
+@pytest.fixture
+def carol(db):
+    """A user who must never see, nor change, alice's ratings."""
+    from tests.catalogue import user_create
+
+    return user_create("carol")
+
+
+@pytest.fixture
 def postgres(settings) -> None:
     """For tests that must run on PostgreSQL (COPY, exact counts at scale)."""
     from django.db import connection
 
     need(connection.vendor == "postgresql", "DATABASE_URL pointing at PostgreSQL")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """REDIS_URL, checked to answer."""
+    url = os.environ.get("REDIS_URL", "")
+    need(bool(url), "REDIS_URL pointing at a running Redis")
+    try:
+        redis.Redis.from_url(url, socket_timeout=2).ping()
+    except redis.ConnectionError:
+        need(False, f"Redis answering at {url}")
+    return url
+
+
+def lists_forget(client: redis.Redis, prefix: str) -> None:
+    """Delete every key of the lists database under the prefix."""
+    for key in client.scan_iter(cache_keys.lists_every_key(prefix)):
+        client.delete(key)
+
+
+@pytest.fixture
+def lists_on_redis(settings, redis_url) -> Iterator[redis.Redis]:
+    """The lists database on the real Redis, under a key prefix of this test's own that the settings
+    name; yields a client. Every key under the prefix goes with the test."""
+    settings.RECOMMENDER_LISTS_URL = redis_url
+    settings.RECOMMENDER_LISTS_PREFIX = prefix = f"test-{uuid.uuid4().hex[:8]}"
+    client = redis.Redis.from_url(redis_url, socket_timeout=2)
+    yield client
+    lists_forget(client, prefix)
 
 
 @pytest.fixture

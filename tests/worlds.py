@@ -13,7 +13,8 @@ from django.contrib.auth.models import User
 
 from movies.models import Genre, Movie, Rating
 
-# Small batches so a handful of epochs on a few hundred ratings learns the two tastes.
+# Small batches so a handful of epochs on a few hundred ratings learns the two tastes. No XLA:
+# on so few ratings compiling the step costs more than it saves (the same model either way).
 FAST = {
     "epochs": 30,
     "patience": 30,
@@ -22,6 +23,7 @@ FAST = {
     "batch_size": 64,
     "group_size": 64,
     "learning_rate": 0.03,
+    "jit": False,
 }
 
 

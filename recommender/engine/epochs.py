@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +19,28 @@ if TYPE_CHECKING:
 EpochCallback = Callable[[dict], None]
 # An epoch runs in segments of about this many ratings, so that cancellation is heard within seconds.
 SEGMENT_RATINGS = 4_000_000
+
+
+@dataclass(frozen=True)
+class TrainingRun:
+    """What every preset's trainer gets beside its config: the split, the seed and the caller's hooks.
+
+    Attributes:
+        fit: the ratings trained on.
+        val: the held-out ratings for per-epoch metrics and early stopping (may be empty).
+        seed: seeds the initial weights, the batch order and the validation sample.
+        on_epoch: called after every epoch with its history row.
+        should_stop: polled during training; True ends it, keeping the best epoch so far.
+    """
+
+    fit: Ratings
+    val: Ratings
+    seed: int
+    on_epoch: EpochCallback | None = None
+    should_stop: Callable[[], bool] | None = None
+
+    def stopped(self) -> bool:
+        return self.should_stop is not None and self.should_stop()
 
 
 class TrainingCancelled(Exception):

@@ -25,7 +25,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from recommender.engine.dataset import Ratings, encode, split_per_user
-from recommender.engine.epochs import EpochCallback, TrainingCancelled, run_pass
+from recommender.engine.epochs import EpochCallback, TrainingCancelled, TrainingRun, run_pass
 from recommender.engine.factors import Factors
 from recommender.engine.foldin import BAND_LIMITS, fit_fold_maps, fit_prior_weights
 from recommender.engine.heads import combine_heads, export_joint, rating_heads, refit_heads
@@ -93,13 +93,12 @@ def train(
         train_rows, val_rows = split_per_user(data.user, test=validation, seed=seed + 1)
     else:
         train_rows, val_rows = np.arange(len(data)), np.zeros(0, dtype=np.int64)
-    fit = data.subset(train_rows)
-    val = data.subset(val_rows)
+    run = TrainingRun(data.subset(train_rows), data.subset(val_rows), seed, on_epoch, should_stop)
     started = time.perf_counter()
     if isinstance(config, TutorialConfig):
-        factors, history, extra = train_tutorial(config, fit, val, seed, on_epoch, should_stop)
+        factors, history, extra = train_tutorial(config, run)
     else:
-        factors, history, extra = _train_joint(config, fit, val, seed, on_epoch, should_stop)
+        factors, history, extra = _train_joint(config, run)
     seconds = time.perf_counter() - started
     params = {"preset": preset, "seed": seed, "validation": validation, **config_dict(config)}
     best = extra.pop("best_epoch_row", history[-1] if history else {})
@@ -127,14 +126,8 @@ def train(
     return TrainResult(factors=factors, history=history, metrics=result_metrics, params=params)
 
 
-def _train_joint(
-    config: JointConfig,
-    fit: Ratings,
-    val: Ratings,
-    seed: int,
-    on_epoch: EpochCallback | None,
-    should_stop: Callable[[], bool] | None,
-) -> tuple[Factors, list[dict], dict]:
+def _train_joint(config: JointConfig, run: TrainingRun) -> tuple[Factors, list[dict], dict]:
+    fit, val, seed = run.fit, run.val, run.seed
     low, high = low_high(fit)
     batch = min(config.batch_size, max(config.group_size, _round_up(len(fit), config.group_size)))
     group = min(config.group_size, batch)
@@ -160,23 +153,23 @@ def _train_joint(
         fit,
         rng,
         history,
-        on_epoch,
-        should_stop,
+        run.on_epoch,
+        run.should_stop,
         lambda snap: validate(export_joint(snap, config, fit, low, high)),
     )
     if best_rank is None:
         raise TrainingCancelled("training was cancelled before the first epoch finished")
     best, extra = best_rank, {}
     heads = []
-    if config.rating_epochs > 0 and len(val) and not (should_stop is not None and should_stop()):
-        heads = rating_heads(trainer, best_rank, config, fit, validate, seed, history, on_epoch, should_stop)
+    if config.rating_epochs > 0 and len(val) and not run.stopped():
+        heads = rating_heads(trainer, best_rank, config, fit, validate, seed, history, run.on_epoch, run.should_stop)
     if heads:
         best = min((h[1] for h in heads), key=lambda b: b[2]["val_rmse"])
         factors = combine_heads([h[1][1] for h in heads], config, fit, low, high)
         extra["val_rmse"] = validate.rmse(factors)  # the heads' mean, before the refit sees validation
         extra["rating_epochs"] = [h[0] for h in heads]
         if config.refit:
-            snaps = refit_heads(trainer, best_rank[1], [h[0] for h in heads], config, fit, val, seed, should_stop)
+            snaps = refit_heads(trainer, best_rank[1], [h[0] for h in heads], config, fit, val, seed, run.should_stop)
             if snaps is not None:
                 factors = combine_heads(snaps, config, fit, low, high)
                 extra["refit"] = True

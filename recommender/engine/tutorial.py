@@ -3,32 +3,25 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 
 import keras
 import numpy as np
 
 from recommender.engine.dataset import Ratings
-from recommender.engine.epochs import EpochCallback, TrainingCancelled
+from recommender.engine.epochs import TrainingCancelled, TrainingRun
 from recommender.engine.factors import Factors
 from recommender.engine.model import TutorialConfig, TutorialModel
 from recommender.engine.validation import Validator, low_high
 
 
-def train_tutorial(
-    config: TutorialConfig,
-    fit: Ratings,
-    val: Ratings,
-    seed: int,
-    on_epoch: EpochCallback | None,
-    should_stop: Callable[[], bool] | None,
-) -> tuple[Factors, list[dict], dict]:
+def train_tutorial(config: TutorialConfig, run: TrainingRun) -> tuple[Factors, list[dict], dict]:
+    fit = run.fit
     low, high = low_high(fit)
     model = TutorialModel(fit.n_users, fit.n_movies, config.embedding_dim, config.l2)
     model.compile(optimizer=keras.optimizers.Adam(config.learning_rate), loss="mse")
     x = np.stack([fit.user, fit.movie], axis=1).astype(np.int32)
     y = ((fit.rating - low) / (high - low)).astype(np.float32)  # targets scaled into the sigmoid's range
-    validate = Validator(fit, val, 2000, seed)
+    validate = Validator(fit, run.val, 2000, run.seed)
     history: list[dict] = []
 
     class _Progress(keras.callbacks.Callback):
@@ -36,7 +29,7 @@ def train_tutorial(
             self.t0 = time.perf_counter()
 
         def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
-            if should_stop is not None and batch % 20 == 0 and should_stop():
+            if batch % 20 == 0 and run.stopped():
                 self.model.stop_training = True
 
         def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
@@ -52,9 +45,9 @@ def train_tutorial(
                 "ratings_per_s": len(fit) / max(seconds, 1e-9),
             }
             history.append(row)
-            if on_epoch:
-                on_epoch(row)
-            if should_stop is not None and should_stop():
+            if run.on_epoch:
+                run.on_epoch(row)
+            if run.stopped():
                 self.model.stop_training = True
 
     model.fit(

@@ -6,15 +6,15 @@ Clients: `api` is anonymous; `as_alice` sends alice's bearer token on every call
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.test import Client
 
 from accounts.tokens import api_token_create
-from movies.models import Genre, Movie, Rating
+from movies.models import Movie, Rating
 from recommender.api import common
 from recommender.services import factors_cache
+from tests.catalogue import PASSWORD, genres_create, movies_create, user_create
 
-PASSWORD = "a-long-test-passphrase-42"
+__all__ = ["PASSWORD"]  # for the tests that log in
 
 # Every call of the "me" router, with a valid path.
 ME_CALLS = [
@@ -48,43 +48,16 @@ def _fresh_factors_cache(settings, tmp_path):
 
 @pytest.fixture
 def movies(db) -> dict[str, Movie]:
-    genres = {name: Genre.objects.create(name=name) for name in ["Animation", "Comedy", "Drama", "Sci-Fi"]}
-    rows = [
-        (1, "Toy Story", 1995, ["Animation", "Comedy"]),
-        (2, "Jumanji", 1995, ["Comedy"]),
-        (3, "Heat", 1995, ["Drama"]),
-        (4, "The Matrix", 1999, ["Sci-Fi"]),
-        (5, "Amélie", 2001, ["Comedy", "Drama"]),
-    ]
-    found = {}
-    for movie_id, title, year, names in rows:
-        movie = Movie.objects.create(id=movie_id, title=title, year=year, ratings_count=10 - movie_id, ratings_mean=4.0)
-        movie.genres.set([genres[n] for n in names])
-        found[title] = movie
-    return found
-
-
-def _user(username: str):
-    return get_user_model().objects.create_user(username=username, password=PASSWORD)
+    return movies_create(genres_create(), rated=True)
 
 
 @pytest.fixture
 def alice(movies):
-    user = _user("alice")
+    user = user_create("alice")
     at = datetime(2024, 1, 1, tzinfo=UTC)
     Rating.objects.create(user=user, movie=movies["Toy Story"], value=4.5, rated_at=at)
     Rating.objects.create(user=user, movie=movies["Heat"], value=2.0, rated_at=at)
     return user
-
-
-@pytest.fixture
-def bob(db):
-    return _user("bob")
-
-
-@pytest.fixture
-def carol(db):
-    return _user("carol")
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
 from movies.models import Rating
-from recommender.models import ApiToken
 
 from .conftest import ME_CALLS, PASSWORD
 from .conftest import call as _call

@@ -5,12 +5,12 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke
-from recommender.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 
-CHANGELIST = reverse("admin:recommender_apitoken_changelist")
+CHANGELIST = reverse("admin:accounts_apitoken_changelist")
 
 
 @pytest.fixture
@@ -59,12 +59,12 @@ def test_the_list_filters_live_and_revoked_tokens(admin_client, tokens):
 
 def test_one_token_page_is_read_only_and_hides_the_hash(admin_client, tokens):
     token = tokens["alice-phone"].token
-    response = admin_client.get(reverse("admin:recommender_apitoken_change", args=[token.pk]))
+    response = admin_client.get(reverse("admin:accounts_apitoken_change", args=[token.pk]))
     assert response.status_code == 200
     assert b"phone app" in response.content and b"token_hash" not in response.content
     assert not response.context["adminform"].form.fields  # every field is read-only
     _never_shown(response.content, tokens)
-    assert admin_client.get(reverse("admin:recommender_apitoken_add")).status_code == 403
+    assert admin_client.get(reverse("admin:accounts_apitoken_add")).status_code == 403
 
 
 def test_the_revoke_action_refuses_the_tokens_at_once(redis_cache, admin_client, tokens):
@@ -84,7 +84,7 @@ def test_deleting_a_token_in_admin_refuses_it_at_once(redis_cache, admin_client,
     phone = tokens["alice-phone"]
     as_phone = Client(headers={"Authorization": f"Bearer {phone.secret}"})
     assert as_phone.get("/api/me/ratings").status_code == 200
-    url = reverse("admin:recommender_apitoken_delete", args=[phone.token.pk])
+    url = reverse("admin:accounts_apitoken_delete", args=[phone.token.pk])
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
     assert not ApiToken.objects.filter(pk=phone.token.pk).exists()
     assert as_phone.get("/api/me/ratings").status_code == 401

@@ -4,9 +4,9 @@ import pytest
 from django.core.cache import caches
 
 from accounts import tokens as token_service
+from accounts.models import ApiToken
 from accounts.tokens import api_token_create, api_token_revoke, api_token_user, token_hash
 from recommender import cache_keys
-from recommender.models import ApiToken
 
 pytestmark = pytest.mark.django_db
 

@@ -3,8 +3,8 @@
 import pytest
 from django.test import Client
 
+from accounts.models import ApiToken
 from accounts.tokens import api_token_create
-from recommender.models import ApiToken
 
 from .conftest import PASSWORD
 

@@ -15,7 +15,7 @@ from playwright.sync_api import Page
 
 from movies.models import Movie
 from tests.conftest import REPO, need
-from tests.integration.conftest import redis_url, stack, start_worker  # noqa: F401 (fixtures)
+from tests.integration.conftest import stack, start_worker  # noqa: F401 (fixtures)
 
 CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
 ARTIFACTS = REPO / "test-artifacts" / "browser"

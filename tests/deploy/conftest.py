@@ -4,8 +4,8 @@ import socket
 
 import pytest
 
-# Fixtures: REDIS_URL checked to answer; the integration tests' settings and real Celery workers.
-from tests.integration.conftest import redis_url, stack, start_worker  # noqa: F401
+# Fixtures: the integration tests' settings and real Celery workers.
+from tests.integration.conftest import stack, start_worker  # noqa: F401
 
 
 @pytest.fixture

@@ -53,7 +53,7 @@ def trained_default(taste_ratings):
         taste_ratings,
         "default",
         overrides={"embedding_dim": 8, "rating_dim": 4, "epochs": 25, "rating_epochs": 10, "batch_size": 256,
-                   "group_size": 256, "learning_rate": 0.02, "l2": 0.01, "patience": 25},
+                   "group_size": 256, "learning_rate": 0.02, "l2": 0.01, "patience": 25, "jit": False},
         seed=1,
     )  # fmt: skip
 

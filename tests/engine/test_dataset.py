@@ -1,3 +1,5 @@
+"""The ratings table's encoding: id round trips, refused tables and unknown ids, seeded splits."""
+
 import numpy as np
 import pandas as pd
 import pytest

@@ -1,3 +1,5 @@
+"""Fold-in of one person's ratings: what the stars say, the bands and the popularity prior."""
+
 import numpy as np
 import pytest
 

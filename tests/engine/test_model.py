@@ -1,3 +1,5 @@
+"""The Keras models: one score a pair, scores equal to numpy formulas, rebuilt from their config."""
+
 import numpy as np
 
 from recommender.engine.model import JointModel, TutorialModel

@@ -1,3 +1,5 @@
+"""Top-N picks: brute-force equal, stars first, exclusions, every user at once, and fold-in picks."""
+
 import numpy as np
 import pytest
 import scipy.sparse as sp

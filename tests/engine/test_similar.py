@@ -1,3 +1,5 @@
+"""Similar movies, clusters and their names, the movie map and the bias tables."""
+
 import numpy as np
 
 from recommender.engine.similar import bias_table, cluster_movies, movie_map, similar_movies, similar_table, title_words

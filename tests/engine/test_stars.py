@@ -1,3 +1,5 @@
+"""How many stars make a rating say "chosen" or "not for me", and how the weights travel."""
+
 import numpy as np
 
 from recommender.engine.stars import StarWeights

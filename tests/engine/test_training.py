@@ -1,3 +1,5 @@
+"""Training: the presets learn, the tutorial stays faithful, cancellation, rating heads and passes."""
+
 import math
 
 import numpy as np

@@ -22,9 +22,16 @@ from django.db import connection
 from config.celery import app as celery_app
 from recommender.models import ModelVersion
 from recommender.services import factors_cache
-from tests.conftest import REPO, need
+from tests.conftest import REPO, lists_forget, need
 
-BROKER_DB, RESULTS_DB, LISTS_DB = 10, 11, 12
+
+def _redis_dbs() -> tuple[int, int, int]:
+    """The broker's, the results' and the lists' Redis databases: 10-12, then 13-15 for a second
+    pytest-xdist worker, so that two workers never flush each other's queues."""
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+    first = 10 + 3 * worker
+    assert first + 2 <= 15, "Redis has databases 0-15: at most 2 pytest-xdist workers run the integration tests"
+    return first, first + 1, first + 2
 
 
 def _with_db(url: str, db: int) -> str:
@@ -39,21 +46,10 @@ def _use_broker(broker: str, results: str) -> None:
 
 
 @pytest.fixture
-def redis_url() -> str:
-    url = os.environ.get("REDIS_URL", "")
-    need(bool(url), "REDIS_URL pointing at a running Redis")
-    try:
-        redis.Redis.from_url(url, socket_timeout=2).ping()
-    except redis.ConnectionError:
-        need(False, f"Redis answering at {url}")
-    return url
-
-
-@pytest.fixture
 def stack(transactional_db, settings, tmp_path, redis_url) -> Iterator[dict[str, str]]:
     """Settings shared by this process and its workers; yields the workers' environment."""
     need(connection.vendor == "postgresql", "DATABASE_URL pointing at PostgreSQL")
-    broker, results, lists = (_with_db(redis_url, db) for db in (BROKER_DB, RESULTS_DB, LISTS_DB))
+    broker, results, lists = (_with_db(redis_url, db) for db in _redis_dbs())
     for url in (broker, results):
         redis.Redis.from_url(url).flushdb()
     prefix = f"it-{uuid.uuid4().hex[:8]}"
@@ -84,9 +80,7 @@ def stack(transactional_db, settings, tmp_path, redis_url) -> Iterator[dict[str,
     }
     yield env
     _use_broker(*saved)
-    client = redis.Redis.from_url(lists)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
+    lists_forget(redis.Redis.from_url(lists), prefix)
     factors_cache.forget()
 
 

@@ -6,52 +6,26 @@ alice rates a lot, bob has rated nothing, carol must never see (or change) alice
 from datetime import UTC, datetime
 
 import pytest
-from django.contrib.auth import get_user_model
 
 from movies.models import Genre, Movie, Rating
+from tests.catalogue import PASSWORD, genres_create, movies_create, user_create
 
-PASSWORD = "a-long-test-passphrase-42"
+__all__ = ["PASSWORD"]  # for the tests that log in
 
 
 @pytest.fixture
 def genres(db) -> dict[str, Genre]:
-    return {name: Genre.objects.create(name=name) for name in ["Animation", "Comedy", "Drama", "Sci-Fi"]}
+    return genres_create()
 
 
 @pytest.fixture
 def movies(genres) -> dict[str, Movie]:
-    rows = [
-        (1, "Toy Story", 1995, ["Animation", "Comedy"], "0114709", 862),
-        (2, "Jumanji", 1995, ["Comedy"], "0113497", 8844),
-        (3, "Heat", 1995, ["Drama"], "0113277", 949),
-        (4, "The Matrix", 1999, ["Sci-Fi"], "0133093", 603),
-        (5, "Amélie", 2001, ["Comedy", "Drama"], "0211915", 194),
-    ]
-    found = {}
-    for movie_id, title, year, names, imdb, tmdb in rows:
-        movie = Movie.objects.create(id=movie_id, title=title, year=year, imdb_id=imdb, tmdb_id=tmdb)
-        movie.genres.set([genres[n] for n in names])
-        found[title] = movie
-    return found
-
-
-def _user(username: str):
-    return get_user_model().objects.create_user(username=username, password=PASSWORD)
+    return movies_create(genres)
 
 
 @pytest.fixture
 def alice(db):
-    return _user("alice")
-
-
-@pytest.fixture
-def bob(db):
-    return _user("bob")
-
-
-@pytest.fixture
-def carol(db):
-    return _user("carol")
+    return user_create("alice")
 
 
 @pytest.fixture

@@ -17,6 +17,11 @@ def _logged_in(user) -> Client:
     return client
 
 
+def _assert_rendered(response, template: str) -> None:
+    assert response.status_code == 200
+    assert template in [t.name for t in response.templates]
+
+
 @pytest.fixture
 def well_known(genres) -> list[Movie]:
     """Forty much-rated movies over four genres, a few in two of them."""
@@ -37,8 +42,7 @@ def test_a_new_user_is_asked_to_rate_well_known_movies_from_several_genres(
     client = _logged_in(bob)
     with django_assert_max_num_queries(5):
         response = client.get(reverse("home"))
-    assert response.status_code == 200
-    assert "movies/home_personal.html" in [t.name for t in response.templates]
+    _assert_rendered(response, "movies/home_personal.html")
     groups = response.context["onboarding_groups"]
     assert [g.genre.name for g in groups] == ["Comedy", "Drama", "Animation", "Sci-Fi"]
     ids = [m.pk for g in groups for m in g.movies]
@@ -89,8 +93,7 @@ def test_my_ratings_lists_only_the_users_own_ratings_paged_in_bounded_queries(
     client = _logged_in(alice)
     with django_assert_max_num_queries(4):
         response = client.get(reverse("movies:my_ratings"))
-    assert response.status_code == 200
-    assert "movies/rating_list.html" in [t.name for t in response.templates]
+    _assert_rendered(response, "movies/rating_list.html")
     page = response.context["page"]
     assert page.paginator.count == 40
     assert [r.movie.title for r in page][:2] == ["Known 39", "Known 38"]  # newest first

@@ -1,3 +1,5 @@
+"""The recommender tests' base: the two-tastes world, and a fresh factors cache in a folder of each test's own."""
+
 import pytest
 from django.contrib.auth.models import User
 

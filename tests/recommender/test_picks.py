@@ -1,20 +1,15 @@
 """Picks, stars, reasons and similar movies from a trained version."""
 
-import os
-import subprocess
-import sys
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-import redis
 from django.contrib.auth.models import User
 from django.utils import timezone
 
 from movies.models import Dismissal, Movie, Rating
 from recommender import services
 from recommender.store import ListStore
-from tests.conftest import REPO, need
+from tests.fresh_interpreter import packages_loaded_by
 from tests.trained import install
 
 pytestmark = pytest.mark.django_db
@@ -112,19 +107,8 @@ def test_similar_movies_share_the_taste(trained):
 
 
 @pytest.fixture
-def redis_store(settings):
-    url = os.environ.get("REDIS_URL", "")
-    need(bool(url), "REDIS_URL pointing at a running Redis")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError:
-        need(False, f"Redis answering at {url}")
-    settings.RECOMMENDER_LISTS_URL = url
-    settings.RECOMMENDER_LISTS_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
-    store = ListStore.from_url(url, prefix=settings.RECOMMENDER_LISTS_PREFIX)
-    yield store
-    for key in store.client.scan_iter(f"{store.prefix}:*"):
-        store.client.delete(key)
+def redis_store(lists_on_redis, settings):
+    return ListStore.from_url(settings.RECOMMENDER_LISTS_URL, prefix=settings.RECOMMENDER_LISTS_PREFIX)
 
 
 @pytest.mark.integration
@@ -147,18 +131,9 @@ def test_publishing_writes_every_users_list_to_redis_and_a_rating_refreshes_one(
 def test_serving_picks_never_loads_tensorflow_nor_the_training_libraries(trained):
     """A web process ranks with numpy: loading every view loads no TensorFlow, and none of what only
     training and imports use (pandas, pyarrow, scipy: 80 MB of a web worker's memory when they were)."""
-    code = (
-        "import django, sys; django.setup(); "
-        "from django.urls import get_resolver; get_resolver().url_patterns; "
-        "import recommender.services, recommender.admin, recommender.api, movies.views.catalogue; "
-        "loaded = sorted(m for m in ('tensorflow', 'keras', 'pandas', 'pyarrow', 'scipy') if m in sys.modules); "
-        "assert not loaded, f'loaded {loaded}'"
-    )
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings_test"}
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
+    modules = ["recommender.services", "recommender.admin", "recommender.api", "movies.views.catalogue"]
+    training_only = ("tensorflow", "keras", "pandas", "pyarrow", "scipy")
+    assert packages_loaded_by(modules, among=training_only, web_process=True) == []
 
 
 def test_movies_marked_not_interested_never_appear(trained):

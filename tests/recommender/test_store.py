@@ -3,32 +3,19 @@
 import os
 import signal
 import time
-import uuid
 
 import numpy as np
 import pytest
-import redis
 
 from recommender.store import ListStore
-from tests.conftest import need
 from tests.redis_server import private_redis
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def store():
-    url = os.environ.get("REDIS_URL", "")
-    need(bool(url), "REDIS_URL pointing at a running Redis")
-    client = redis.Redis.from_url(url, socket_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError:
-        need(False, f"Redis answering at {url}")
-    prefix = f"test-{uuid.uuid4().hex[:8]}"
-    yield ListStore(client, prefix=prefix, live_cache_seconds=0)
-    for key in client.scan_iter(f"{prefix}:*"):
-        client.delete(key)
+def store(lists_on_redis, settings):
+    return ListStore(lists_on_redis, prefix=settings.RECOMMENDER_LISTS_PREFIX, live_cache_seconds=0)
 
 
 def test_it_serves_nothing_before_a_version_is_published(store):

@@ -4,22 +4,17 @@ The broker is eager (tasks run here, through Celery's tracer, with their hooks);
 the database and, for the lock, Redis are the real ones.
 """
 
-import os
-import uuid
-from collections.abc import Iterator
 from types import SimpleNamespace
 
 import pytest
-import redis
 from celery.exceptions import Retry, TimeLimitExceeded
 
 from config.celery import app as celery_app
-from recommender import services
+from recommender import cache_keys, services
 from recommender.models import ModelVersion
 from recommender.retrain_lock import RetrainLock
 from recommender.services.versions import artifact_dir, version_update
 from recommender.tasks import train_version, training_resume
-from tests.conftest import need
 from tests.trained import install
 from tests.worlds import FAST
 
@@ -41,22 +36,9 @@ def eager(settings):
 
 
 @pytest.fixture
-def lock_on_redis(settings) -> Iterator[RetrainLock]:
-    """The retrain lock on the real Redis under a key of this test's own; yields a lock to hold."""
-    url = os.environ.get("REDIS_URL", "")
-    need(bool(url), "REDIS_URL pointing at a running Redis")
-    try:
-        redis.Redis.from_url(url).ping()
-    except redis.ConnectionError:
-        need(False, f"Redis answering at {url}")
-    settings.RECOMMENDER_LISTS_URL = url
-    settings.RECOMMENDER_LISTS_PREFIX = f"test-{uuid.uuid4().hex[:8]}"
-    client = redis.Redis.from_url(url)
-    key = f"{settings.RECOMMENDER_LISTS_PREFIX}:retrain-lock"
-    yield RetrainLock(client, "another-task", key=key)
-    client.delete(key)
-    for list_key in client.scan_iter(f"{settings.RECOMMENDER_LISTS_PREFIX}:*"):
-        client.delete(list_key)
+def lock_on_redis(lists_on_redis, settings) -> RetrainLock:
+    """The retrain lock on the real Redis under a key of this test's own; a lock to hold."""
+    return RetrainLock(lists_on_redis, "another-task", key=cache_keys.retrain_lock(settings.RECOMMENDER_LISTS_PREFIX))
 
 
 @pytest.fixture

@@ -14,12 +14,20 @@ from tests.trained import install
 
 pytestmark = pytest.mark.django_db
 
-FAST = {"epochs": 4, "embedding_dim": 8, "rating_dim": 4}
+FAST = {"epochs": 4, "embedding_dim": 8, "rating_dim": 4, "jit": False}  # XLA compiles longer than it saves here
 
 
 def _trained(**overrides) -> ModelVersion:
     version = services.version_create(preset="default", overrides={**FAST, **overrides})
     dispatch.version_train_and_publish(version=version, in_process=True)
+    version.refresh_from_db()
+    return version
+
+
+def _trained_unpublished(preset: str | None = None) -> ModelVersion:
+    """Trained by the training service alone, as the row it leaves."""
+    version = services.version_create(preset=preset, overrides=FAST)
+    services.train_version(version=version)
     version.refresh_from_db()
     return version
 
@@ -122,9 +130,7 @@ def test_the_snapshot_time_is_kept_so_later_ratings_are_folded_in(two_tastes):
 
 @pytest.mark.slow
 def test_the_auto_preset_resolves_to_the_one_for_the_data_size(two_tastes):
-    version = services.version_create(preset="auto", overrides=FAST)
-    services.train_version(version=version)
-    version.refresh_from_db()
+    version = _trained_unpublished(preset="auto")
     assert version.preset == "default"  # a few hundred ratings: the small-data preset
 
 
@@ -140,9 +146,7 @@ def test_an_unknown_preset_fails_the_version_with_the_known_ones(two_tastes):
 @pytest.mark.slow
 def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, settings):
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 1_000_000
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    version.refresh_from_db()
+    version = _trained_unpublished()
     snapshot = snapshot_read(services.versions.artifact_dir(version) / "ratings.parquet")
     assert len(snapshot) == version.n_ratings == Rating.objects.count()
     assert version.metrics["snapshot_bytes"] > 0
@@ -155,8 +159,6 @@ def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, 
 @pytest.mark.slow
 def test_protocols_are_skipped_and_said_so_above_the_limit(two_tastes, settings):
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 10
-    version = services.version_create(overrides=FAST)
-    services.train_version(version=version)
-    version.refresh_from_db()
+    version = _trained_unpublished()
     assert version.metrics["protocols"].startswith("skipped:")
     assert "R_rmse" not in version.metrics

@@ -7,9 +7,9 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
+from accounts.models import ApiToken
 from movies.models import Rating
-from recommender.models import ApiToken
-from tests.api.conftest import PASSWORD, alice, alice_token, as_alice, bob, movies  # noqa: F401 - fixtures
+from tests.api.conftest import PASSWORD, alice, alice_token, as_alice, movies  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,7 @@ def _logged_in(user) -> Client:
 
 
 @pytest.mark.parametrize("username", ["bob", "BOB", "Bob"])
-def test_signing_up_with_a_taken_username_in_any_case_is_a_form_error(bob, username):  # noqa: F811
+def test_signing_up_with_a_taken_username_in_any_case_is_a_form_error(bob, username):
     response = Client().post(reverse("signup"), {"username": username, "password1": PASSWORD, "password2": PASSWORD})
     assert response.status_code == 200
     assert "username" in response.context["form"].errors
