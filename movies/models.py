@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import get_script_prefix, get_urlconf, reverse
 
+from movies.titles import natural_title
+
 # Half stars from 0.5 to 5.0: exact in binary floating point, so an IN check is exact.
 RATING_VALUES = tuple(v / 2 for v in range(1, 11))
 
@@ -52,10 +54,15 @@ class Movie(models.Model):
         ordering = ["title"]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title
+        return f"{self.display_title} ({self.year})" if self.year else self.display_title
 
     def get_absolute_url(self) -> str:
         return movie_url(self.pk)
+
+    @property
+    def display_title(self) -> str:
+        """The title as people write it: "The Matrix" for MovieLens' "Matrix, The"."""
+        return natural_title(self.title)
 
     @property
     def imdb_url(self) -> str:

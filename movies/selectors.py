@@ -9,22 +9,29 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.postgres.lookups import TrigramWordSimilar
 from django.db import connection
 from django.db.models import (
+    Case,
     Count,
     Exists,
     F,
     FloatField,
+    Func,
     Model,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     Sum,
+    Value,
+    When,
     Window,
 )
 from django.db.models.functions import RowNumber
 
 from movies.models import Dismissal, Genre, Movie, Rating, Tag
+from movies.titles import natural_title, search_text
 
 AnyUser = User | AnonymousUser
 
@@ -75,17 +82,18 @@ def movie_search(
     sort: str = "rating",
     min_ratings: int = 0,
 ) -> QuerySet[Movie]:
-    """Movies matching a title search and filters, ordered by sort (a key of MOVIE_SORTS).
+    """Movies matching a title search and filters, ordered by sort (a key of MOVIE_SORTS, or "relevance").
 
     Sorting by average rating leaves out movies with fewer than min_ratings
     ratings, where a single 5-star rating would otherwise top the list.
-    The title search is a case-insensitive substring match; on PostgreSQL the
-    trigram index of migration 0003 serves it.
+    The title search ignores a leading article and tolerates typos (title_matching);
+    "relevance" orders its matches best match first, then most rated.
     """
     movies = Movie.objects.prefetch_related("genres")
-    query = " ".join(query.split())
-    if query:
-        movies = movies.filter(title__icontains=query)
+    if query.strip():
+        movies = title_matching(movies, query)
+    elif sort == "relevance":
+        sort = "rating"
     if genre is not None:
         movies = movies.filter(genres=genre)
     if year_from is not None:
@@ -94,7 +102,38 @@ def movie_search(
         movies = movies.filter(year__lte=year_to)
     if sort == "rating":
         movies = movies.filter(ratings_count__gte=max(min_ratings, 1))
+    if sort == "relevance":
+        return movies.order_by("-match", "-ratings_count", "title")
     return movies.order_by(*MOVIE_SORTS.get(sort, MOVIE_SORTS["rating"]))
+
+
+# pg_trgm's default word_similarity_threshold: "godfathr" (0.78) matches "Godfather, The", "matrix" misses "Mask".
+TITLE_MATCH_THRESHOLD = 0.6
+
+
+def title_matching(movies: QuerySet[Movie], query: str) -> QuerySet[Movie]:
+    """The movies whose title holds the query's words (any order, any case), or comes close to it
+    by trigrams, annotated with `match` (1 for every word found, else the trigram word similarity).
+
+    A leading article is dropped ("the matrix" finds "Matrix, The"). WORD_SIMILARITY is pg_trgm's
+    on PostgreSQL (migration 0005) and movies.titles.word_similarity on SQLite (registered in apps.py).
+    """
+    text = search_text(query)
+    if not text:
+        return movies.none()
+    words = Q()
+    for word in text.split():
+        words &= Q(title__icontains=word)
+    similarity = Func(Value(text), F("title"), function="WORD_SIMILARITY", output_field=FloatField())
+    # On PostgreSQL the %> operator (same measure, pg_trgm's threshold) can use the title's trigram index.
+    close: Q | TrigramWordSimilar = Q(close__gte=TITLE_MATCH_THRESHOLD)
+    if connection.vendor == "postgresql":
+        close = TrigramWordSimilar(F("title"), Value(text))
+    return (
+        movies.alias(close=similarity)
+        .filter(words | close)
+        .annotate(match=Case(When(words, then=Value(1.0)), default=similarity, output_field=FloatField()))
+    )
 
 
 @dataclass(frozen=True)
@@ -350,7 +389,7 @@ def movie_in_bulk_brief(*, movie_ids: Iterable[int]) -> dict[int, Movie]:
 def movie_labels(*, movie_ids: Iterable[int]) -> dict[int, str]:
     """id -> "Title (year)", or the title alone when the year is unknown; one query."""
     rows = Movie.objects.filter(pk__in=list(movie_ids)).values_list("pk", "title", "year")
-    return {pk: f"{title} ({year})" if year is not None else title for pk, title, year in rows}
+    return {pk: f"{natural_title(t)} ({year})" if year is not None else natural_title(t) for pk, t, year in rows}
 
 
 def movie_list_most_rated_among(*, movie_ids: Iterable[int], limit: int) -> list[Movie]:

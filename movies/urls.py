@@ -2,12 +2,13 @@
 
 from django.urls import path
 
-from movies.views import catalogue, explore, ratings
+from movies.views import catalogue, explore, finding, ratings
 
 app_name = "movies"
 
 urlpatterns = [
     path("movies/", catalogue.movie_list, name="list"),
+    path("movies/suggest/", finding.movie_suggest, name="suggest"),
     path("movies/<int:movie_id>/", catalogue.movie_detail, name="detail"),
     path("movies/<int:movie_id>/rating/", ratings.movie_rate, name="rate"),
     path("movies/<int:movie_id>/rating/delete/", ratings.movie_rating_delete, name="rating_delete"),

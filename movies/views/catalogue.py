@@ -127,7 +127,7 @@ def movie_list(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     # Defaults written into the data so the form shows what applies.
     data.setdefault("min_ratings", str(DEFAULT_MIN_RATINGS))
-    data.setdefault("sort", "count" if data.get("q", "").strip() else "rating")
+    data.setdefault("sort", "relevance" if data.get("q", "").strip() else "rating")
     form = MovieFilterForm(data, genres=genres)
     search = form.search_kwargs()
     order = predicted_order(request.user) if search["sort"] == "predicted" else None

@@ -118,7 +118,7 @@ def test_genre_links_lead_to_the_filtered_list(client, movies):
     assert Genre.objects.filter(name="Drama").exists()
 
 
-def test_a_title_search_lists_rarely_rated_matches_most_rated_first(client, catalogue, movies):
+def test_a_title_search_lists_rarely_rated_matches_best_match_first(client, catalogue, movies):
     response = client.get(reverse("movies:list"), {"q": "heat"})
     assert [m.title for m in response.context["page"]] == ["Heat"]
-    assert response.context["form"]["sort"].value() == "count"
+    assert response.context["form"]["sort"].value() == "relevance"
