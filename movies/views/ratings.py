@@ -15,7 +15,6 @@ from django.views.decorators.http import require_GET, require_POST
 from movies import selectors, services
 from movies.forms import RatingForm, RatingSortForm
 from movies.models import Movie
-from movies.views.catalogue import home_picks_context
 from movies.views.helpers import (
     is_htmx,
     login_required_htmx,
@@ -25,6 +24,7 @@ from movies.views.helpers import (
     query_without_page,
     redirect_back,
 )
+from movies.views.picks import home_picks_context
 from recommender.services import user_picks_refresh_logged
 
 RATINGS_PAGE_SIZE = 50
@@ -92,11 +92,14 @@ def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm
         "my_value": rating.value if rating else None,
         "form": form,
         "refresh": request.POST.get("refresh", ""),
+        "compact": request.POST.get("compact") == "1",
+        "slot": request.POST.get("slot", ""),
         "next": next_or(request, movie.get_absolute_url()),
     }
     if context["refresh"] == "picks" and not form.errors:
         context["oob"] = True
-        context.update(home_picks_context(request.user))
+        # The picks block as it is filtered on the page (the widget sends the filter form along).
+        context.update(home_picks_context(request.user, request.POST))
     return render(request, "movies/_rating_widget.html", context, status=422 if form.errors else 200)
 
 
