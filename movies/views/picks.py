@@ -73,19 +73,22 @@ class ReasonRow:
 def reason_rows(user: AbstractBaseUser, *, taken: set[int]) -> list[ReasonRow]:
     """Rows of picks that share a reason ("Because you liked Alien"), the fullest rows first.
 
-    From the user's longer list of picks, leaving out the movies already shown (`taken`); a
-    reason names only a movie the user liked (recommend_for decides that).
+    From the user's longer list of picks; in each row the movies not already shown (`taken`,
+    the top picks) come first, so a row mostly adds to what the page shows. A reason names only
+    a movie the user liked (recommend_for decides that).
     """
     by_reason: dict[int, list[Pick]] = defaultdict(list)
     reasons: dict[int, Movie] = {}
     for pick in recommend_for(user, n=settings.RECOMMENDER_LIST_LENGTH):
-        if pick.because is None or pick.movie.pk in taken:
-            continue
-        reasons[pick.because.pk] = pick.because
-        by_reason[pick.because.pk].append(pick)
+        if pick.because is not None:
+            reasons[pick.because.pk] = pick.because
+            by_reason[pick.because.pk].append(pick)
     fullest = sorted(by_reason, key=lambda m: -len(by_reason[m]))
     return [
-        ReasonRow(because=reasons[m], picks=by_reason[m][:REASON_ROW_LENGTH])
+        ReasonRow(
+            because=reasons[m],
+            picks=sorted(by_reason[m], key=lambda p: p.movie.pk in taken)[:REASON_ROW_LENGTH],  # stable: best first
+        )
         for m in fullest[:REASON_ROWS]
         if len(by_reason[m]) >= REASON_ROW_MIN
     ]
