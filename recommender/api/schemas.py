@@ -122,6 +122,10 @@ class DismissalOut(Schema):
     created_at: datetime
 
 
+class WatchlistOut(DismissalOut):
+    """A movie saved for later: kept out of the picks while it is on the watchlist."""
+
+
 class ClusterGenreOut(Schema):
     name: str
     share: float = Field(description="Share of the cluster's movies that have this genre, 0 to 1.")
