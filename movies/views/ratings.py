@@ -18,6 +18,7 @@ from movies.models import Movie
 from movies.views.helpers import (
     is_htmx,
     login_required_htmx,
+    mark_set,
     movie_or_404,
     next_or,
     page_of,
@@ -117,18 +118,13 @@ def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
 
 def _dismissed_set(request: HttpRequest, movie_id: int, *, dismissed: bool) -> HttpResponse:
     """Mark the movie "not interested" (or take the mark off), refresh the picks, answer."""
-    movie = movie_or_404(movie_id)
-    change = services.movie_dismiss if dismissed else services.movie_undismiss
-    change(user=request.user, movie_id=movie.pk)
-    user_picks_refresh_logged(user_id=request.user.pk)
-    if not is_htmx(request):
-        if dismissed:
-            messages.success(request, f"{movie} will not be suggested to you again.")
-        else:
-            messages.success(request, f"{movie} may be suggested to you again.")
-        return redirect_back(request, movie.get_absolute_url())
-    return render(
+    return mark_set(
         request,
-        "movies/_dismiss_toggle.html",
-        {"movie": movie, "is_dismissed": dismissed, "next": next_or(request, movie.get_absolute_url())},
+        movie_id,
+        change=services.movie_dismiss if dismissed else services.movie_undismiss,
+        template="movies/_dismiss_toggle.html",
+        state={"is_dismissed": dismissed},
+        message="{movie} will not be suggested to you again."
+        if dismissed
+        else "{movie} may be suggested to you again.",
     )

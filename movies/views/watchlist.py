@@ -3,15 +3,13 @@
 A saved movie stays out of the person's picks while it is on the list (recommender.services.picks).
 """
 
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET, require_POST
 
 from movies import selectors, services
-from movies.views.helpers import is_htmx, login_required_htmx, movie_or_404, next_or, redirect_back
-from recommender.services import user_picks_refresh_logged
+from movies.views.helpers import login_required_htmx, mark_set
 
 
 @login_required
@@ -40,15 +38,11 @@ def watchlist_remove(request: HttpRequest, movie_id: int) -> HttpResponse:
 
 def _saved_set(request: HttpRequest, movie_id: int, *, saved: bool) -> HttpResponse:
     """Put the movie on the watchlist (or take it off), refresh the picks, answer."""
-    movie = movie_or_404(movie_id)
-    change = services.watchlist_add if saved else services.watchlist_remove
-    change(user=request.user, movie_id=movie.pk)
-    user_picks_refresh_logged(user_id=request.user.pk)
-    if not is_htmx(request):
-        messages.success(request, f"{movie} is {'on' if saved else 'off'} your watchlist.")
-        return redirect_back(request, movie.get_absolute_url())
-    return render(
+    return mark_set(
         request,
-        "movies/_watchlist_toggle.html",
-        {"movie": movie, "is_saved": saved, "next": next_or(request, movie.get_absolute_url())},
+        movie_id,
+        change=services.watchlist_add if saved else services.watchlist_remove,
+        template="movies/_watchlist_toggle.html",
+        state={"is_saved": saved},
+        message="{movie} is on your watchlist." if saved else "{movie} is off your watchlist.",
     )

@@ -4,6 +4,7 @@ decade, genre rows only for genres rated highly; and the movie page's histogram 
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -88,6 +89,7 @@ def test_genre_rows_only_for_genres_the_user_rates_highly(alice, movies):
 
 
 def test_the_movie_page_shows_the_spread_of_ratings_and_tags_lead_to_a_tag_page(client, alice, bob, movies):
+    cache.clear()  # the page's parts for everybody are cached per movie: start from none an earlier test left
     heat = movies["Heat"]
     at = datetime(2024, 1, 1, tzinfo=UTC)
     services.rating_create_or_update(user=alice, movie_id=heat.pk, value=4.5)
