@@ -178,7 +178,7 @@ def movie_groups_well_known(
 
 
 def genre_list_rated_highly_by_user(
-    *, user: User, limit: int = 3, min_mean: float = 3.5, min_rated: int = 3, recent: int = 200
+    *, user: User, limit: int = 3, min_mean: float = 3.5, min_rated: int = 2, recent: int = 200
 ) -> list[Genre]:
     """The genres the user rates highly: of their last `recent` ratings, the genres with at least
     min_rated movies whose average is min_mean or more and at least the user's own average,
