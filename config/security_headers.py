@@ -20,8 +20,8 @@ POLICY = "; ".join(
         "style-src 'self'",
         "style-src-elem 'self'",
         "style-src-attr 'unsafe-inline'",
-        # data: for the admin's and Swagger UI's small inline icons.
-        "img-src 'self' data:",
+        # data: for the admin's and Swagger UI's small inline icons; TMDb's host for posters (fetch_tmdb).
+        "img-src 'self' data: https://image.tmdb.org",
         "font-src 'self'",
         "connect-src 'self'",
         "object-src 'none'",

@@ -268,5 +268,12 @@ RECOMMENDER_KEEP_VERSIONS = env_int("RECOMMENDER_KEEP_VERSIONS", 5)
 # at once; this only bounds how long catalogue totals in it (counts, averages) can lag.
 API_PICKS_CACHE_SECONDS = env_int("API_PICKS_CACHE_SECONDS", 300)
 
+# --- TMDb posters and plots (manage.py fetch_tmdb); without a key nothing is fetched ---
+TMDB_API_KEY = env_str("TMDB_API_KEY", "")
+TMDB_API_URL = env_str("TMDB_API_URL", "https://api.themoviedb.org/3")
+# TMDb allows about 40 requests a second; stay well below.
+TMDB_REQUESTS_PER_SECOND = env_int("TMDB_REQUESTS_PER_SECOND", 4)
+TMDB_CACHE_DIR = Path(env_str("TMDB_CACHE_DIR", str(VAR_DIR / "tmdb")))
+
 # One format, with the request's or task's id, for Django, gunicorn and Celery (config/log_context.py).
 LOGGING = logging_config(env_str("LOG_LEVEL") or "INFO")

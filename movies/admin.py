@@ -24,7 +24,7 @@ class GenreAdmin(admin.ModelAdmin):
 class MovieAdmin(admin.ModelAdmin):
     list_display = [
         "id",
-        "title",
+        "display_title",
         "year",
         "genre_names",
         "ratings_count",
@@ -40,6 +40,10 @@ class MovieAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Movie]:
         return super().get_queryset(request).prefetch_related("genres")
+
+    @admin.display(ordering="title", description="title")
+    def display_title(self, movie: Movie) -> str:
+        return movie.display_title
 
     @admin.display(description="genres")
     def genre_names(self, movie: Movie) -> str:

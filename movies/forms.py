@@ -64,6 +64,7 @@ class MovieFilterForm(forms.Form):
     sort = forms.ChoiceField(
         required=False,
         choices=[
+            ("relevance", "Best match"),
             ("rating", "Average rating"),
             ("count", "Number of ratings"),
             ("newest", "Newest"),
@@ -89,9 +90,9 @@ class MovieFilterForm(forms.Form):
         return self._genres.get(self.cleaned_data.get("genre") or "")
 
     def clean_sort(self) -> str:
-        # A title search lists every match, most rated first, unless asked otherwise:
+        # A title search lists every match, best match first, unless asked otherwise:
         # ordering by average would leave out the rarely rated ones.
-        default = "count" if (self.data.get("q") or "").strip() else "rating"
+        default = "relevance" if (self.data.get("q") or "").strip() else "rating"
         return self.cleaned_data.get("sort") or default
 
     def clean(self) -> dict[str, Any]:
@@ -112,7 +113,7 @@ class MovieFilterForm(forms.Form):
             "genre": data.get("genre"),
             "year_from": data.get("year_from"),
             "year_to": data.get("year_to"),
-            "sort": data.get("sort") or ("count" if data.get("q") else "rating"),
+            "sort": data.get("sort") or ("relevance" if data.get("q") else "rating"),
             "min_ratings": data.get("min_ratings") or DEFAULT_MIN_RATINGS,
         }
 

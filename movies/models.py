@@ -11,6 +11,8 @@ from django.conf import settings
 from django.db import models
 from django.urls import get_script_prefix, get_urlconf, reverse
 
+from movies.titles import natural_title
+
 # Half stars from 0.5 to 5.0: exact in binary floating point, so an IN check is exact.
 RATING_VALUES = tuple(v / 2 for v in range(1, 11))
 
@@ -52,10 +54,15 @@ class Movie(models.Model):
         ordering = ["title"]
 
     def __str__(self) -> str:
-        return f"{self.title} ({self.year})" if self.year else self.title
+        return f"{self.display_title} ({self.year})" if self.year else self.display_title
 
     def get_absolute_url(self) -> str:
         return movie_url(self.pk)
+
+    @property
+    def display_title(self) -> str:
+        """The title as people write it: "The Matrix" for MovieLens' "Matrix, The"."""
+        return natural_title(self.title)
 
     @property
     def imdb_url(self) -> str:
@@ -125,3 +132,56 @@ class Dismissal(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} is not interested in {self.movie_id}"
+
+
+class WatchlistEntry(models.Model):
+    """A movie the user saved for later: on their watchlist page, kept out of their picks while there."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlist")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="watchlisted")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "movie"], name="watchlist_one_per_user_and_movie"),
+        ]
+        verbose_name_plural = "watchlist entries"
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saved {self.movie_id} for later"
+
+
+class Skip(models.Model):
+    """A movie the user has not seen (onboarding's "haven't seen it"): not picked for them for a while."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="skips")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["user", "movie"], name="skip_one_per_user_and_movie"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} has not seen {self.movie_id}"
+
+
+class TmdbDetails(models.Model):
+    """A movie's plot and poster from TMDb (manage.py fetch_tmdb); a row with both empty means TMDb had none."""
+
+    movie = models.OneToOneField(Movie, on_delete=models.CASCADE, primary_key=True, related_name="tmdb")
+    plot = models.TextField(blank=True)
+    poster_path = models.CharField(max_length=200, blank=True, help_text="TMDb's image path, such as /abc.jpg.")
+    fetched_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "TMDb details"
+        verbose_name_plural = "TMDb details"
+
+    def __str__(self) -> str:
+        return f"TMDb details of {self.movie_id}"
+
+    @property
+    def poster_url(self) -> str:
+        return f"https://image.tmdb.org/t/p/w342{self.poster_path}" if self.poster_path else ""

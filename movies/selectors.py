@@ -9,24 +9,30 @@ from dataclasses import dataclass
 from functools import cache
 
 from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.postgres.lookups import TrigramWordSimilar
 from django.db import connection
 from django.db.models import (
     Count,
     Exists,
     F,
     FloatField,
+    Func,
     Model,
     OuterRef,
+    Q,
     QuerySet,
-    Subquery,
     Sum,
+    Value,
     Window,
 )
 from django.db.models.functions import RowNumber
 
-from movies.models import Dismissal, Genre, Movie, Rating, Tag
+from movies.models import RATING_VALUES, Dismissal, Genre, Movie, Rating, Skip, Tag, TmdbDetails, WatchlistEntry
+from movies.titles import natural_title, search_text
 
 AnyUser = User | AnonymousUser
+# What keeps a movie out of a user's rows of suggestions (movie_ids_seen_by_user).
+SEEN_MODELS: tuple[type[Model], ...] = (Rating, Dismissal, WatchlistEntry, Skip)
 
 # How a movie list can be ordered: name -> ORDER BY. "rating" also needs a minimum count (movie_search).
 MOVIE_SORTS = {
@@ -75,17 +81,18 @@ def movie_search(
     sort: str = "rating",
     min_ratings: int = 0,
 ) -> QuerySet[Movie]:
-    """Movies matching a title search and filters, ordered by sort (a key of MOVIE_SORTS).
+    """Movies matching a title search and filters, ordered by sort (a key of MOVIE_SORTS, or "relevance").
 
     Sorting by average rating leaves out movies with fewer than min_ratings
     ratings, where a single 5-star rating would otherwise top the list.
-    The title search is a case-insensitive substring match; on PostgreSQL the
-    trigram index of migration 0003 serves it.
+    The title search ignores a leading article and tolerates typos (title_matching);
+    "relevance" orders its matches best match first, then most rated.
     """
     movies = Movie.objects.prefetch_related("genres")
-    query = " ".join(query.split())
-    if query:
-        movies = movies.filter(title__icontains=query)
+    if query.strip():
+        movies = title_matching(movies, query)
+    elif sort == "relevance":
+        sort = "rating"
     if genre is not None:
         movies = movies.filter(genres=genre)
     if year_from is not None:
@@ -94,7 +101,39 @@ def movie_search(
         movies = movies.filter(year__lte=year_to)
     if sort == "rating":
         movies = movies.filter(ratings_count__gte=max(min_ratings, 1))
+    if sort == "relevance":
+        return movies.order_by("-match", "-ratings_count", "title")
     return movies.order_by(*MOVIE_SORTS.get(sort, MOVIE_SORTS["rating"]))
+
+
+# pg_trgm's default word_similarity_threshold: "godfathr" (0.78) matches "Godfather, The", "matrix" misses "Mask".
+TITLE_MATCH_THRESHOLD = 0.6
+
+
+def title_matching(movies: QuerySet[Movie], query: str) -> QuerySet[Movie]:
+    """The movies whose title matches the query best, annotated with `match` (trigram word similarity).
+
+    A leading article is dropped ("the matrix" finds "Matrix, The"). Then the first of these that
+    finds anything decides: titles holding the query as typed ("movie 3" is not "movie 13"),
+    titles holding all its words in any order ("star wars episode iv"), titles close to it by
+    trigrams ("godfathr"). WORD_SIMILARITY is pg_trgm's on PostgreSQL (migration 0005) and
+    movies.titles.word_similarity on SQLite (registered in apps.py).
+    """
+    text = search_text(query)
+    if not text:
+        return movies.none()
+    phrase = Q(title__icontains=text)
+    words = Q()
+    for word in text.split():
+        words &= Q(title__icontains=word)
+    movies = movies.annotate(match=Func(Value(text), F("title"), function="WORD_SIMILARITY", output_field=FloatField()))
+    for exact in (phrase, words):
+        if movies.filter(exact).exists():
+            return movies.filter(exact)
+    if connection.vendor == "postgresql":
+        # The %> operator (the same measure at pg_trgm's threshold) can use the title's trigram index.
+        return movies.filter(TrigramWordSimilar(F("title"), Value(text)))
+    return movies.filter(match__gte=TITLE_MATCH_THRESHOLD)
 
 
 @dataclass(frozen=True)
@@ -103,14 +142,18 @@ class MovieGroup:
     movies: list[Movie]
 
 
-def movie_groups_well_known(*, genre_names: Iterable[str], per_group: int = 6) -> list[MovieGroup]:
+def movie_groups_well_known(
+    *, genre_names: Iterable[str], per_group: int = 6, exclude: Iterable[int] = ()
+) -> list[MovieGroup]:
     """The most rated movies of a few genres, each movie in one group only; one query.
 
     Onboarding shows these so a new user finds movies they have seen across
     different tastes. A movie in several of the genres goes to the first group
-    that lists it, so groups may come out a little shorter than per_group.
+    that lists it, so groups may come out a little shorter than per_group. Movies in `exclude`
+    (those the user skipped as not seen) leave room for the next best known.
     """
     names = list(genre_names)
+    skipped = set(exclude)
     through = Movie.genres.through
     rows = (
         through.objects.filter(genre__name__in=names)
@@ -120,11 +163,11 @@ def movie_groups_well_known(*, genre_names: Iterable[str], per_group: int = 6) -
                 RowNumber(), partition_by=F("genre_id"), order_by=[F("movie__ratings_count").desc(), F("movie_id")]
             )
         )
-        .filter(rank__lte=per_group * 2)
+        .filter(rank__lte=per_group * 2 + len(skipped))
         .order_by("genre__name", "rank")
     )
     by_genre: dict[str, MovieGroup] = {}
-    seen: set[int] = set()
+    seen: set[int] = set(skipped)
     for row in rows:
         group = by_genre.setdefault(row.genre.name, MovieGroup(genre=row.genre, movies=[]))
         if row.movie_id in seen or len(group.movies) >= per_group or not row.movie.ratings_count:
@@ -134,34 +177,43 @@ def movie_groups_well_known(*, genre_names: Iterable[str], per_group: int = 6) -
     return [by_genre[name] for name in names if name in by_genre and by_genre[name].movies]
 
 
-def genre_list_favourite_for_user(
-    *, user: User, limit: int = 3, min_value: float = 4.0, recent: int = 200
+def genre_list_rated_highly_by_user(
+    *, user: User, limit: int = 3, min_mean: float = 3.5, min_rated: int = 2, recent: int = 200
 ) -> list[Genre]:
-    """The genres of the movies the user liked lately (their last `recent` ratings of min_value or more).
-
-    Starts from the user's own ratings, never from the genres (whose movies carry
-    millions of other users' ratings), and only the recent ones: taste moves, and
-    a MovieLens user with thousands of ratings then costs what a new one does.
+    """The genres the user rates highly: of their last `recent` ratings, the genres with at least
+    min_rated movies whose average is min_mean or more and at least the user's own average,
+    best average first. A genre they rate often but low never gets a row.
     """
-    liked = Rating.objects.filter(user=user, value__gte=min_value).order_by("-rated_at").values("movie_id")[:recent]
-    rows = (
-        Movie.genres.through.objects.filter(movie_id__in=Subquery(liked))
-        .values("genre_id", "genre__name")
-        .annotate(liked=Count("id"))
-        .order_by("-liked", "genre__name")[:limit]
+    mine = Rating.objects.filter(user=user).order_by("-rated_at").values("movie_id", "value")[:recent]
+    values = {row["movie_id"]: row["value"] for row in mine}
+    if not values:
+        return []
+    overall = sum(values.values()) / len(values)
+    by_genre: dict[tuple[int, str], list[float]] = {}
+    rows = Movie.genres.through.objects.filter(movie_id__in=list(values)).values_list(
+        "movie_id", "genre_id", "genre__name"
     )
-    return [Genre(id=row["genre_id"], name=row["genre__name"]) for row in rows]
+    for movie_id, genre_id, name in rows:
+        by_genre.setdefault((genre_id, name), []).append(values[movie_id])
+    liked = [
+        (sum(v) / len(v), len(v), genre_id, name)
+        for (genre_id, name), v in by_genre.items()
+        if len(v) >= min_rated and sum(v) / len(v) >= max(min_mean, overall)
+    ]
+    liked.sort(key=lambda row: (-row[0], -row[1], row[3]))
+    return [Genre(id=genre_id, name=name) for _, _, genre_id, name in liked[:limit]]
 
 
 def movie_list_top_in_genre_unseen(*, user: User, genre: Genre, min_ratings: int, limit: int = 10) -> QuerySet[Movie]:
-    """The best rated movies of a genre that the user has neither rated nor dismissed."""
+    """The best rated movies of a genre that the user has not rated, dismissed or saved for later."""
     return (
         Movie.objects.filter(genres=genre, ratings_count__gte=max(min_ratings, 1))
         .alias(
             rated=Exists(Rating.objects.filter(user=user, movie=OuterRef("pk"))),
             dismissed=Exists(Dismissal.objects.filter(user=user, movie=OuterRef("pk"))),
+            saved=Exists(WatchlistEntry.objects.filter(user=user, movie=OuterRef("pk"))),
         )
-        .filter(rated=False, dismissed=False)
+        .filter(rated=False, dismissed=False, saved=False)
         .order_by(*MOVIE_SORTS["rating"])[:limit]
     )
 
@@ -176,7 +228,7 @@ def movie_list_top_in_genre(*, genre_id: int, min_ratings: int, limit: int) -> l
 
 
 def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[int]:
-    """Which of movie_ids the user rated or marked "not interested", in one query.
+    """Which of movie_ids the user rated, marked "not interested", saved for later or skipped, in one query.
 
     Fixed SQL: for a home page's candidates (a few hundred ids), preparing the two IN lists
     through the ORM would cost more than the query itself.
@@ -188,30 +240,31 @@ def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[in
     sql = " UNION ".join(
         f"SELECT {_column(model, 'movie')} FROM {_table(model)} "  # noqa: S608 (names from _meta only)
         f"WHERE {_column(model, 'user')} = %s AND {_column(model, 'movie')} IN ({marks})"
-        for model in (Rating, Dismissal)
+        for model in SEEN_MODELS
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, *ids, user.pk, *ids])
+        cursor.execute(sql, [user.pk, *ids] * len(SEEN_MODELS))
         return {movie_id for (movie_id,) in cursor.fetchall()}
 
 
 def movie_get_for_user(*, movie_id: int, user: AnyUser) -> Movie:
-    """The movie with the user's stars (`my_value`, None if unrated) and `is_dismissed`, in one query.
+    """The movie with the user's stars (`my_value`, None if unrated), `is_dismissed` and `is_saved`
+    (on their watchlist), in one query.
 
     For a logged-in user it is fixed SQL: building the same query through annotate(Subquery,
     Exists) would cost more CPU than the rest of the movie page's view.
     """
     if not user.is_authenticated:
         movie = Movie.objects.get(pk=movie_id)
-        movie.my_value, movie.is_dismissed = None, False  # type: ignore[attr-defined]
+        movie.my_value, movie.is_dismissed, movie.is_saved = None, False, False  # type: ignore[attr-defined]
         return movie
     with connection.cursor() as cursor:
-        cursor.execute(_movie_for_user_sql(), [user.pk, user.pk, movie_id])
+        cursor.execute(_movie_for_user_sql(), [user.pk, user.pk, user.pk, movie_id])
         row = cursor.fetchone()
     if row is None:
         raise Movie.DoesNotExist(f"No movie with id {movie_id}.")
-    movie = Movie.from_db(connection.alias, _MOVIE_FIELDS, row[:-2])
-    movie.my_value, movie.is_dismissed = row[-2], bool(row[-1])  # type: ignore[attr-defined]
+    movie = Movie.from_db(connection.alias, _MOVIE_FIELDS, row[:-3])
+    movie.my_value, movie.is_dismissed, movie.is_saved = row[-3], bool(row[-2]), bool(row[-1])  # type: ignore[attr-defined]
     return movie
 
 
@@ -228,7 +281,7 @@ def _column(model: type[Model], field: str) -> str:
 
 @cache
 def _movie_for_user_sql() -> str:
-    """Every column of the movie, then the user's rating value and whether they dismissed it.
+    """Every column of the movie, then the user's rating value, whether they dismissed it and saved it.
     Only names from the models' _meta are formatted in; the values are parameters."""
     movie_id = f"m.{_column(Movie, 'id')}"
     return (
@@ -236,7 +289,9 @@ def _movie_for_user_sql() -> str:
         f"(SELECT r.{_column(Rating, 'value')} FROM {_table(Rating)} r "
         f"WHERE r.{_column(Rating, 'user')} = %s AND r.{_column(Rating, 'movie')} = {movie_id}), "
         f"EXISTS (SELECT 1 FROM {_table(Dismissal)} d "
-        f"WHERE d.{_column(Dismissal, 'user')} = %s AND d.{_column(Dismissal, 'movie')} = {movie_id}) "
+        f"WHERE d.{_column(Dismissal, 'user')} = %s AND d.{_column(Dismissal, 'movie')} = {movie_id}), "
+        f"EXISTS (SELECT 1 FROM {_table(WatchlistEntry)} w "
+        f"WHERE w.{_column(WatchlistEntry, 'user')} = %s AND w.{_column(WatchlistEntry, 'movie')} = {movie_id}) "
         f"FROM {_table(Movie)} m WHERE {movie_id} = %s"
     )
 
@@ -350,9 +405,77 @@ def movie_in_bulk_brief(*, movie_ids: Iterable[int]) -> dict[int, Movie]:
 def movie_labels(*, movie_ids: Iterable[int]) -> dict[int, str]:
     """id -> "Title (year)", or the title alone when the year is unknown; one query."""
     rows = Movie.objects.filter(pk__in=list(movie_ids)).values_list("pk", "title", "year")
-    return {pk: f"{title} ({year})" if year is not None else title for pk, title, year in rows}
+    return {pk: f"{natural_title(t)} ({year})" if year is not None else natural_title(t) for pk, t, year in rows}
 
 
 def movie_list_most_rated_among(*, movie_ids: Iterable[int], limit: int) -> list[Movie]:
     """The most rated of these movies, then by title."""
     return list(Movie.objects.filter(pk__in=list(movie_ids)).order_by("-ratings_count", "title")[:limit])
+
+
+def watchlist_for_user(*, user: User) -> QuerySet[WatchlistEntry]:
+    """The user's saved movies, last saved first, with their genres."""
+    return (
+        WatchlistEntry.objects.filter(user=user)
+        .select_related("movie")
+        .prefetch_related("movie__genres")
+        .order_by("-created_at", "-id")
+    )
+
+
+def watchlist_movie_ids(*, user: AnyUser, movie_ids: Iterable[int]) -> set[int]:
+    """Which of movie_ids are on the user's watchlist, in one query."""
+    ids = list(movie_ids)
+    if not user.is_authenticated or not ids:
+        return set()
+    return set(WatchlistEntry.objects.filter(user=user, movie_id__in=ids).values_list("movie_id", flat=True))
+
+
+def skipped_movie_ids(*, user: AnyUser) -> set[int]:
+    """The movies the user said they have not seen."""
+    if not user.is_authenticated:
+        return set()
+    return set(Skip.objects.filter(user=user).values_list("movie_id", flat=True))
+
+
+@dataclass(frozen=True)
+class StarBar:
+    value: float
+    count: int
+    share: float  # of the movie's ratings, 0 to 1
+    height: int  # percent of the tallest bar, for drawing
+
+
+def movie_rating_histogram(*, movie_id: int) -> list[StarBar]:
+    """How many ratings the movie has at each half star, 0.5 to 5 (one query on the movie's ratings)."""
+    counts = dict(
+        Rating.objects.filter(movie_id=movie_id).values("value").annotate(n=Count("id")).values_list("value", "n")
+    )
+    total = sum(counts.values())
+    tallest = max(counts.values(), default=0)
+    return [
+        StarBar(
+            value=value,
+            count=counts.get(value, 0),
+            share=counts.get(value, 0) / total if total else 0.0,
+            height=round(100 * counts.get(value, 0) / tallest) if tallest else 0,
+        )
+        for value in RATING_VALUES
+    ]
+
+
+def tmdb_details_get(*, movie_id: int) -> TmdbDetails | None:
+    return TmdbDetails.objects.filter(movie_id=movie_id).first()
+
+
+def movie_list_tagged(*, tag: str, limit: int = 60) -> list[Movie]:
+    """The movies tagged `tag` (any letter case), the most tagged with it first, then the most rated;
+    each with `tag_uses`."""
+    uses = dict(
+        Tag.objects.filter(text__iexact=tag).values("movie_id").annotate(n=Count("id")).values_list("movie_id", "n")
+    )
+    movies = list(Movie.objects.filter(pk__in=list(uses)).prefetch_related("genres"))
+    for movie in movies:
+        movie.tag_uses = uses[movie.pk]  # type: ignore[attr-defined]
+    movies.sort(key=lambda m: (-uses[m.pk], -m.ratings_count, m.title))
+    return movies[:limit]

@@ -7,6 +7,7 @@ written the view or API asks `recommender.services` to refresh the user's picks.
 """
 
 from decimal import Decimal, InvalidOperation
+from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
@@ -15,7 +16,9 @@ from django.db.models import Avg, Count
 from django.db.models.functions import Round
 from django.utils import timezone
 
-from movies.models import RATING_VALUES, Dismissal, Movie, Rating
+from movies.models import RATING_VALUES, Dismissal, Movie, Rating, Skip, WatchlistEntry
+
+M = TypeVar("M", Dismissal, WatchlistEntry, Skip)
 
 RatingValue = float | int | Decimal | str
 # Movie.ratings_mean is stored rounded to 4 places, the same as the importer's refresh_movie_stats.
@@ -75,18 +78,48 @@ def rating_delete(*, user: User, movie_id: int) -> bool:
 
 def movie_dismiss(*, user: User, movie_id: int) -> Dismissal:
     """Mark a movie "not interested" for the user; marking it twice is harmless."""
-    _user_check(user)
-    with transaction.atomic():
-        if not Movie.objects.filter(pk=movie_id).exists():
-            raise ValidationError({"movie_id": "No such movie."}, code="unknown_movie")
-        dismissal, _created = Dismissal.objects.get_or_create(user=user, movie_id=movie_id)
-    return dismissal
+    return _mark(Dismissal, user=user, movie_id=movie_id)
 
 
 def movie_undismiss(*, user: User, movie_id: int) -> bool:
     """Take back "not interested". Returns False when the movie was not dismissed."""
+    return _unmark(Dismissal, user=user, movie_id=movie_id)
+
+
+def watchlist_add(*, user: User, movie_id: int) -> WatchlistEntry:
+    """Save a movie for later; saving it twice is harmless."""
+    return _mark(WatchlistEntry, user=user, movie_id=movie_id)
+
+
+def watchlist_remove(*, user: User, movie_id: int) -> bool:
+    """Take a movie off the watchlist. Returns False when it was not on it."""
+    return _unmark(WatchlistEntry, user=user, movie_id=movie_id)
+
+
+def movie_skip(*, user: User, movie_id: int) -> Skip:
+    """Note that the user has not seen the movie ("haven't seen it"); skipping again restarts the pause."""
+    skip = _mark(Skip, user=user, movie_id=movie_id)
+    Skip.objects.filter(pk=skip.pk).update(created_at=timezone.now())
+    return skip
+
+
+def movie_unskip(*, user: User, movie_id: int) -> bool:
+    return _unmark(Skip, user=user, movie_id=movie_id)
+
+
+def _mark(model: type[M], *, user: User, movie_id: int) -> M:
+    """The user's row of model (Dismissal, WatchlistEntry, Skip) for the movie, created if missing."""
     _user_check(user)
-    deleted, _by_model = Dismissal.objects.filter(user=user, movie_id=movie_id).delete()
+    with transaction.atomic():
+        if not Movie.objects.filter(pk=movie_id).exists():
+            raise ValidationError({"movie_id": "No such movie."}, code="unknown_movie")
+        row, _created = model.objects.get_or_create(user=user, movie_id=movie_id)  # type: ignore[attr-defined]
+    return row
+
+
+def _unmark(model: type[Dismissal | WatchlistEntry | Skip], *, user: User, movie_id: int) -> bool:
+    _user_check(user)
+    deleted, _by_model = model.objects.filter(user=user, movie_id=movie_id).delete()
     return deleted > 0
 
 

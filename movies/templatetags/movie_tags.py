@@ -43,21 +43,23 @@ def contains(collection: object, item: object) -> bool:
 
 
 @register.simple_tag
-def star_radios(movie_id: int, checked: float | None) -> SafeString:
+def star_radios(movie_id: int, checked: float | None, slot: str | None = None) -> SafeString:
     """The ten radio inputs and half-star labels of the rating widget, highest first.
 
     Highest first so that CSS can light a checked star and every half star to its
     left with `input:checked ~ label` (the row is shown reversed). Built here, not
     in a template loop, because a page of 50 widgets would otherwise spend most of
-    its time resolving template variables.
+    its time resolving template variables. `slot` (letters only) prefixes the ids when the same
+    movie has two widgets on one page, so each label still checks its own input.
     """
     movie_id = int(movie_id)  # an int: nothing in the markup below needs escaping per call
-    chosen = float(checked) if checked is not None else None
+    prefix = f"rate-{slot}" if slot and str(slot).isalpha() else "rate"
+    chosen = float(checked) if checked not in (None, "") else None  # "" when the template had no value
     return mark_safe(  # noqa: S308 (ints and the escaped labels of _STAR_ROWS only)
         "\n".join(
-            f'<input type="radio" name="value" value="{value}" id="rate-{movie_id}-{index}"'
+            f'<input type="radio" name="value" value="{value}" id="{prefix}-{movie_id}-{index}"'
             f"{' checked' if chosen == value else ''}>"
-            f'<label for="rate-{movie_id}-{index}" class="{kind}" title="{label}">'
+            f'<label for="{prefix}-{movie_id}-{index}" class="{kind}" title="{label}">'
             f'<span class="sr-only">{label}</span></label>'
             for value, index, kind, label in _STAR_ROWS
         )

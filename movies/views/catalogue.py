@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
@@ -16,17 +17,15 @@ from movies import selectors
 from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm
 from movies.models import Genre, Movie
 from movies.views.helpers import page_of, query_without_page
-from recommender.services import Pick, recommend_for, similar_to
+from movies.views.picks import ONBOARDING_RATINGS, home_picks_context, reason_rows
+from recommender.services import similar_to
 from recommender.services.explore import active_explore
 from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
-from recommender.services.sections import genre_top_cards, movie_page_parts, personal_section
+from recommender.services.sections import CSRF_PLACEHOLDER, genre_top_cards, movie_page_parts, personal_section
 
 PAGE_SIZE = 24
-PICKS_COUNT = 20
 # Lists ordered by average rating ignore movies with fewer ratings than this.
 TOP_RATED_MIN_RATINGS = 50
-# A new user sees the onboarding groups until they have rated this many movies.
-ONBOARDING_RATINGS = 5
 ONBOARDING_GENRES = ["Comedy", "Drama", "Action", "Animation", "Sci-Fi", "Romance", "Horror", "Documentary"]
 FAVOURITE_GENRE_ROWS = 3
 GENRE_ROW_LENGTH = 10
@@ -63,25 +62,25 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
     rated = selectors.rating_count_for_user(user=user)
     context: dict = {"rated_count": rated, "onboarding_ratings": ONBOARDING_RATINGS}
     if rated < ONBOARDING_RATINGS:
-        groups = selectors.movie_groups_well_known(genre_names=ONBOARDING_GENRES)
+        groups = selectors.movie_groups_well_known(
+            genre_names=ONBOARDING_GENRES, exclude=selectors.skipped_movie_ids(user=user)
+        )
         ids = [m.pk for g in groups for m in g.movies]
         context["onboarding_groups"] = groups
         context["my_values"] = selectors.rating_values_for_user(user=user, movie_ids=ids)
         context["to_go"] = ONBOARDING_RATINGS - rated
         return context
-    context["picks"] = _picks_for(user)
-    genres = selectors.genre_list_favourite_for_user(user=user, limit=FAVOURITE_GENRE_ROWS)
+    context.update(home_picks_context(user))
+    shown = {p.movie.pk for p in context["picks"]}
+    context["reason_rows"] = reason_rows(user, taken=shown)
+    genres = selectors.genre_list_rated_highly_by_user(user=user, limit=FAVOURITE_GENRE_ROWS)
     context["genre_rows"] = _genre_rows(user, genres)
     return context
 
 
-def _picks_for(user: AbstractBaseUser, n: int = PICKS_COUNT) -> list[Pick]:
-    """The user's top picks (never a movie they rated or marked "not interested")."""
-    return recommend_for(user, n=n)
-
-
 def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> list[tuple[Genre, list[tuple[int, SafeString]]]]:
-    """The best rated movies of each genre that the user has neither rated nor dismissed, as cards.
+    """The best rated movies of each genre that the user has neither rated nor dismissed, as cards,
+    each movie in the first genre's row that has it.
 
     Each genre's top list is the same for everybody (the section cache keeps it as rendered
     cards, since a card here shows nothing of the user); the user's own movies are taken out
@@ -105,6 +104,7 @@ def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> list[tuple[Genre
     rows = []
     for genre in genres:
         unseen = [card for card in tops[genre.pk] if card[0] not in seen][:GENRE_ROW_LENGTH]
+        seen |= {pk for pk, _ in unseen}
         if len(unseen) < GENRE_ROW_LENGTH and len(tops[genre.pk]) == GENRE_TOP_CANDIDATES:
             unseen = _movie_cards(
                 selectors.movie_list_top_in_genre_unseen(
@@ -116,9 +116,13 @@ def _genre_rows(user: AbstractBaseUser, genres: list[Genre]) -> list[tuple[Genre
 
 
 def _movie_cards(movies: Iterable[Movie]) -> list[tuple[int, str]]:
-    """(id, card html) of each movie as everybody sees it (no stars of the user's, no "not interested")."""
+    """(id, card html) of each movie as everybody sees it: stars to rate it (the user's own movies are
+    left out of these rows), a rating refreshes the picks; the CSRF token is filled in per request."""
     template = get_template("movies/_movie_card.html")
-    return [(movie.pk, template.render({"movie": movie})) for movie in movies]
+    context = {"can_rate": True, "refresh": "picks", "slot": "g", "show_save": True, "next": reverse("home")}
+    return [
+        (movie.pk, template.render({**context, "movie": movie, "csrf_token": CSRF_PLACEHOLDER})) for movie in movies
+    ]
 
 
 @require_GET
@@ -127,7 +131,7 @@ def movie_list(request: HttpRequest) -> HttpResponse:
     data = request.GET.copy()
     # Defaults written into the data so the form shows what applies.
     data.setdefault("min_ratings", str(DEFAULT_MIN_RATINGS))
-    data.setdefault("sort", "count" if data.get("q", "").strip() else "rating")
+    data.setdefault("sort", "relevance" if data.get("q", "").strip() else "rating")
     form = MovieFilterForm(data, genres=genres)
     search = form.search_kwargs()
     order = predicted_order(request.user) if search["sort"] == "predicted" else None
@@ -148,6 +152,7 @@ def movie_list(request: HttpRequest) -> HttpResponse:
             "query_string": query_without_page(request),
             "my_values": selectors.rating_values_for_user(user=request.user, movie_ids=ids),
             "dismissed": selectors.dismissed_movie_ids(user=request.user, movie_ids=ids),
+            "saved": selectors.watchlist_movie_ids(user=request.user, movie_ids=ids),
             "predicted": predicted,
         },
     )
@@ -176,6 +181,11 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     except Movie.DoesNotExist:
         raise Http404("No such movie") from None
     about, stars = movie_page_parts(request.user, movie, lambda: _movie_about(movie))
+    # Forms in the parts cached for everybody carry a placeholder for this session's token, and the
+    # similar movies' stars are unset there: the person's own come along as JSON (static/js/site.js).
+    about["model"] = mark_safe(about["model"].replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308
+    similar_ids = [int(i) for i in about.get("similar_ids", "").split(",") if i]
+    my_stars = selectors.rating_values_for_user(user=request.user, movie_ids=similar_ids)
     return render(
         request,
         "movies/detail.html",
@@ -185,28 +195,28 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
             "predicted_stars": stars,
             "my_value": movie.my_value,
             "is_dismissed": movie.is_dismissed,
+            "is_saved": movie.is_saved,
+            "my_stars": my_stars,
         },
     )
 
 
 def _movie_about(movie: Movie) -> dict[str, str]:
-    """What the movie page shows everybody under the active version: genres, group, similar movies, tags."""
+    """What the movie page shows everybody under the active version: genres, group, similar movies (with
+    stars to rate them), tags, the spread of ratings, and TMDb's plot and poster when fetched."""
     explore = active_explore()
     cluster = explore.by_label.get(explore.cluster_of.get(movie.pk, -1)) if explore else None
     similar = [other for other, _ in similar_to(movie, n=SIMILAR_COUNT)]
     genres = selectors.movie_genre_names(movie_ids=[movie.pk])[movie.pk]
+    model = {"movie": movie, "cluster": cluster, "similar": similar, "csrf_token": CSRF_PLACEHOLDER}
     return {
         "genres": render_to_string("movies/_movie_genres.html", {"genres": genres}),
-        "model": render_to_string("movies/_movie_model.html", {"movie": movie, "cluster": cluster, "similar": similar}),
+        "model": render_to_string("movies/_movie_model.html", model),
+        "similar_ids": ",".join(str(other.pk) for other in similar),
         "tags": render_to_string("movies/_movie_tags.html", {"tags": selectors.movie_tag_list(movie_id=movie.pk)}),
-    }
-
-
-def home_picks_context(user: AbstractBaseUser) -> dict:
-    rated = selectors.rating_count_for_user(user=user)
-    return {
-        "rated_count": rated,
-        "onboarding_ratings": ONBOARDING_RATINGS,
-        "to_go": max(ONBOARDING_RATINGS - rated, 0),
-        "picks": _picks_for(user) if rated >= ONBOARDING_RATINGS else [],
+        "histogram": render_to_string(
+            "movies/_movie_histogram.html",
+            {"movie": movie, "bars": selectors.movie_rating_histogram(movie_id=movie.pk)},
+        ),
+        "tmdb": render_to_string("movies/_movie_tmdb.html", {"tmdb": selectors.tmdb_details_get(movie_id=movie.pk)}),
     }

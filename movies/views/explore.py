@@ -92,10 +92,17 @@ def cluster_detail(request: HttpRequest, label: int) -> HttpResponse:
     cluster = explore.by_label[label]
     # Most rated first: the ones people know tell what the cluster is about.
     movies = selectors.movie_list_most_rated_among(movie_ids=cluster.movie_ids, limit=CLUSTER_PAGE_MOVIES)
+    my_values = selectors.rating_values_for_user(user=request.user, movie_ids=[m.pk for m in movies])
     return render(
         request,
         "movies/explore_cluster.html",
-        {"explore": explore, "cluster": cluster, "movies": movies, "size": len(cluster.movie_ids)},
+        {
+            "explore": explore,
+            "cluster": cluster,
+            "movies": movies,
+            "size": len(cluster.movie_ids),
+            "my_values": my_values,
+        },
     )
 
 

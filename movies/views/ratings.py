@@ -15,16 +15,17 @@ from django.views.decorators.http import require_GET, require_POST
 from movies import selectors, services
 from movies.forms import RatingForm, RatingSortForm
 from movies.models import Movie
-from movies.views.catalogue import home_picks_context
 from movies.views.helpers import (
     is_htmx,
     login_required_htmx,
+    mark_set,
     movie_or_404,
     next_or,
     page_of,
     query_without_page,
     redirect_back,
 )
+from movies.views.picks import home_picks_context
 from recommender.services import user_picks_refresh_logged
 
 RATINGS_PAGE_SIZE = 50
@@ -92,11 +93,14 @@ def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm
         "my_value": rating.value if rating else None,
         "form": form,
         "refresh": request.POST.get("refresh", ""),
+        "compact": request.POST.get("compact") == "1",
+        "slot": request.POST.get("slot", ""),
         "next": next_or(request, movie.get_absolute_url()),
     }
     if context["refresh"] == "picks" and not form.errors:
         context["oob"] = True
-        context.update(home_picks_context(request.user))
+        # The picks block as it is filtered on the page (the widget sends the filter form along).
+        context.update(home_picks_context(request.user, request.POST))
     return render(request, "movies/_rating_widget.html", context, status=422 if form.errors else 200)
 
 
@@ -114,18 +118,13 @@ def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
 
 def _dismissed_set(request: HttpRequest, movie_id: int, *, dismissed: bool) -> HttpResponse:
     """Mark the movie "not interested" (or take the mark off), refresh the picks, answer."""
-    movie = movie_or_404(movie_id)
-    change = services.movie_dismiss if dismissed else services.movie_undismiss
-    change(user=request.user, movie_id=movie.pk)
-    user_picks_refresh_logged(user_id=request.user.pk)
-    if not is_htmx(request):
-        if dismissed:
-            messages.success(request, f"{movie} will not be suggested to you again.")
-        else:
-            messages.success(request, f"{movie} may be suggested to you again.")
-        return redirect_back(request, movie.get_absolute_url())
-    return render(
+    return mark_set(
         request,
-        "movies/_dismiss_toggle.html",
-        {"movie": movie, "is_dismissed": dismissed, "next": next_or(request, movie.get_absolute_url())},
+        movie_id,
+        change=services.movie_dismiss if dismissed else services.movie_undismiss,
+        template="movies/_dismiss_toggle.html",
+        state={"is_dismissed": dismissed},
+        message="{movie} will not be suggested to you again."
+        if dismissed
+        else "{movie} may be suggested to you again.",
     )

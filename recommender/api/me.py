@@ -1,4 +1,4 @@
-"""The authenticated user's own data: picks, ratings, "not interested".
+"""The authenticated user's own data: picks, ratings, "not interested", the watchlist.
 
 Every query here is scoped to request.auth (the caller): there is no user id in
 any path, so no call can reach another user's ratings.
@@ -27,6 +27,7 @@ from recommender.api.schemas import (
     RatingOut,
     RatingPageOut,
     RatingSort,
+    WatchlistOut,
     movie_data,
 )
 from recommender.services import recommend_for, user_picks_refresh_logged
@@ -142,5 +143,33 @@ def dismissal_put(request: HttpRequest, movie_id: MovieId) -> Any:
 def dismissal_delete(request: HttpRequest, movie_id: MovieId) -> Any:
     if not services.movie_undismiss(user=request.auth, movie_id=movie_id):
         return Status(404, ErrorOut(detail=f"Movie {movie_id} is not marked 'not interested'."))
+    user_picks_refresh_logged(user_id=request.auth.pk)
+    return Status(204, None)
+
+
+@router.get("/me/watchlist", response={200: list[WatchlistOut], **USER_ERRORS}, summary="Movies I saved for later")
+def watchlist_list(request: HttpRequest) -> list[Any]:
+    rows = list(selectors.watchlist_for_user(user=request.auth))
+    with_genre_names(e.movie for e in rows)
+    return rows
+
+
+@router.put("/me/watchlist/{movie_id}", response={200: WatchlistOut, **USER_ERRORS}, summary="Save a movie for later")
+def watchlist_put(request: HttpRequest, movie_id: MovieId) -> Any:
+    try:
+        entry = services.watchlist_add(user=request.auth, movie_id=movie_id)
+    except ValidationError as error:
+        if "movie_id" in error.message_dict:
+            return _no_movie(movie_id)
+        raise
+    user_picks_refresh_logged(user_id=request.auth.pk)
+    with_genre_names([entry.movie])
+    return entry
+
+
+@router.delete("/me/watchlist/{movie_id}", response={204: None, **USER_ERRORS}, summary="Take it off the watchlist")
+def watchlist_delete(request: HttpRequest, movie_id: MovieId) -> Any:
+    if not services.watchlist_remove(user=request.auth, movie_id=movie_id):
+        return Status(404, ErrorOut(detail=f"Movie {movie_id} is not on your watchlist."))
     user_picks_refresh_logged(user_id=request.auth.pk)
     return Status(204, None)

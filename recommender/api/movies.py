@@ -36,7 +36,10 @@ def movie_list(
     genre: Annotated[str | None, Query(max_length=64, pattern=SEARCH_PATTERN, description="A genre name.")] = None,
     year_from: Annotated[int | None, Query(ge=1800, le=2100)] = None,
     year_to: Annotated[int | None, Query(ge=1800, le=2100)] = None,
-    sort: Annotated[MovieSort, Query(description="rating needs min_ratings ratings.")] = "rating",
+    sort: Annotated[
+        MovieSort | None,
+        Query(description="Default: relevance (best match first) with q, else rating (needs min_ratings ratings)."),
+    ] = None,
     min_ratings: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     page_size: Annotated[int, Query(ge=1, le=100)] = 24,
@@ -47,7 +50,12 @@ def movie_list(
         if genre_row is None:  # a genre no movie has: no movies, as a filter should say
             return {"count": 0, "page": page, "pages": 1, "results": []}
     movies = selectors.movie_search(
-        query=q, genre=genre_row, year_from=year_from, year_to=year_to, sort=sort, min_ratings=min_ratings
+        query=q,
+        genre=genre_row,
+        year_from=year_from,
+        year_to=year_to,
+        sort=sort or ("relevance" if q.strip() else "rating"),
+        min_ratings=min_ratings,
     )
     return page_of(movies, page=page, page_size=page_size)
 

@@ -11,7 +11,7 @@ from pydantic import ConfigDict
 from movies.models import Movie, movie_url
 
 MAX_ID = 2**31 - 1  # PostgreSQL integer: a larger id is a 404/422, never a database error
-MovieSort = Literal["rating", "count", "title", "newest"]
+MovieSort = Literal["relevance", "rating", "count", "title", "newest"]
 RatingSort = Literal["newest", "oldest", "highest", "lowest", "title"]
 
 
@@ -20,7 +20,7 @@ def movie_data(movie: Movie) -> dict[str, Any]:
     a model instance through ninja's attribute getter."""
     return {
         "id": movie.pk,
-        "title": movie.title,
+        "title": movie.display_title,
         "year": movie.year,
         "genres": MovieOut.resolve_genres(movie),
         "ratings_count": movie.ratings_count,
@@ -38,7 +38,7 @@ class ErrorOut(Schema):
 
 class MovieOut(Schema):
     id: int
-    title: str
+    title: str = Field(description='As people write it: "The Matrix", not MovieLens\' "Matrix, The".')
     year: int | None
     genres: list[str]
     ratings_count: int
@@ -46,6 +46,10 @@ class MovieOut(Schema):
     url: str = Field(description="The movie's page on this site.")
     imdb_url: str
     tmdb_url: str
+
+    @staticmethod
+    def resolve_title(movie: Movie | dict) -> str:
+        return movie["title"] if isinstance(movie, dict) else movie.display_title
 
     @staticmethod
     def resolve_genres(movie: Movie | dict) -> list[str]:
@@ -116,6 +120,10 @@ class RatingPageOut(Schema):
 class DismissalOut(Schema):
     movie: MovieOut
     created_at: datetime
+
+
+class WatchlistOut(DismissalOut):
+    """A movie saved for later: kept out of the picks while it is on the watchlist."""
 
 
 class ClusterGenreOut(Schema):

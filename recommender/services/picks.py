@@ -23,7 +23,7 @@ from recommender.engine.ranking import GOOD_STARS, good_first, order_by_stars, r
 from recommender.engine.similar import similar_movies, similarity_vectors
 from recommender.services.explore import active_explore
 from recommender.services.factors_cache import active_factors
-from recommender.services.picks_queries import DISMISSED, movies_by_id, user_rows
+from recommender.services.picks_queries import movies_by_id, user_rows
 from recommender.services.user_generation import user_generation_bump
 from recommender.store import get_store
 
@@ -55,14 +55,14 @@ class _UserState:
 
 
 def _user_rows(user_id: int, since: datetime | None) -> tuple[list[tuple[int, float]], set[int], bool]:
-    """In one query: the user's ratings, every movie never to pick for them (rated or
-    dismissed), and whether they rated after `since` (the training snapshot).
+    """In one query: the user's ratings, every movie never to pick for them (rated, dismissed,
+    saved for later, skipped lately), and whether they rated after `since` (the training snapshot).
 
     Picks are read on every page: one round trip here instead of three is most of
     what a request spends outside the template.
     """
     rows = user_rows(user_id, since)
-    rated = [(m, v) for m, v, _ in rows if v != DISMISSED]
+    rated = [(m, v) for m, v, _ in rows if v >= 0]  # below 0: dismissed, saved for later or skipped
     return rated, {m for m, _, _ in rows}, any(n for _, _, n in rows)
 
 

@@ -9,13 +9,17 @@ still lands here, and the SQL is plain enough for SQLite (the embedded default) 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import connection
+from django.utils import timezone
 
-from movies.models import Dismissal, Movie, Rating
+from movies.models import Dismissal, Movie, Rating, Skip, WatchlistEntry
 
 DISMISSED = -1.0  # the value column of a "not interested" row in user_rows
+SAVED = -2.0  # ... of a movie on the watchlist
+SKIPPED = -3.0  # ... of a movie skipped as not seen, for SKIP_DAYS
+SKIP_DAYS = 30
 
 
 def _q(name: str) -> str:
@@ -27,21 +31,32 @@ def _column(model: type, field: str) -> str:
 
 
 def user_rows(user_id: int, since: datetime | None) -> list[tuple[int, float, bool]]:
-    """(movie id, value, rated after `since`) for each of the user's ratings, and
-    (movie id, DISMISSED, False) for each movie they marked "not interested"; one round trip."""
-    rating, dismissal = _q(Rating._meta.db_table), _q(Dismissal._meta.db_table)
+    """(movie id, value, rated after `since`) for each of the user's ratings, and (movie id, DISMISSED,
+    False) for each movie they marked "not interested", (.., SAVED, ..) for each on their watchlist and
+    (.., SKIPPED, ..) for each they skipped as not seen in the last SKIP_DAYS; one round trip.
+
+    Every value below 0 is a movie never to pick, and no rating."""
+    rating = _q(Rating._meta.db_table)
     # (1 = 0) is false on both PostgreSQL (a boolean, as the comparison) and SQLite (0).
     newer = f"({_column(Rating, 'rated_at')} > %s)" if since is not None else "(1 = 0)"
     # Only names from the models' _meta are formatted in; every value is a parameter.
     sql = (
         f"SELECT {_column(Rating, 'movie')}, {_column(Rating, 'value')}, {newer} FROM {rating} "  # noqa: S608
-        f"WHERE {_column(Rating, 'user')} = %s "
-        f"UNION ALL SELECT {_column(Dismissal, 'movie')}, %s, (1 = 0) FROM {dismissal} "
-        f"WHERE {_column(Dismissal, 'user')} = %s"
+        f"WHERE {_column(Rating, 'user')} = %s"
     )
-    params: list[object] = [user_id, DISMISSED, user_id]
+    params: list[object] = [user_id]
     if since is not None:
         params.insert(0, connection.ops.adapt_datetimefield_value(since))
+    for model, value in ((Dismissal, DISMISSED), (WatchlistEntry, SAVED), (Skip, SKIPPED)):
+        sql += (
+            f" UNION ALL SELECT {_column(model, 'movie')}, %s, (1 = 0) FROM {_q(model._meta.db_table)} "  # noqa: S608
+            f"WHERE {_column(model, 'user')} = %s"
+        )
+        params += [value, user_id]
+        if model is Skip:
+            sql += f" AND {_column(Skip, 'created_at')} > %s"
+            cutoff = timezone.now() - timedelta(days=SKIP_DAYS)
+            params.append(connection.ops.adapt_datetimefield_value(cutoff))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(int(m), float(v), bool(n)) for m, v, n in cursor.fetchall()]

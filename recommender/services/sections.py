@@ -115,3 +115,9 @@ def genre_top_cards(
             cache.set(key, top, spread_lifetime(seconds))
         tops[genre_id] = top
     return tops
+
+
+def movie_sections_forget(*, movie_ids: Sequence[int]) -> None:
+    """Drop the cached shared parts of these movies' pages (after their TMDb details changed)."""
+    version_id = active_version_id()
+    cache.delete_many([cache_keys.movie_section(movie_id, version_id) for movie_id in movie_ids])

@@ -25,6 +25,9 @@ ME_CALLS = [
     ("get", "/api/me/not-interested"),
     ("put", "/api/me/not-interested/4"),
     ("delete", "/api/me/not-interested/4"),
+    ("get", "/api/me/watchlist"),
+    ("put", "/api/me/watchlist/4"),
+    ("delete", "/api/me/watchlist/4"),
 ]
 
 

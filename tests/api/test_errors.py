@@ -75,6 +75,8 @@ def test_a_malformed_id_is_a_422_naming_the_id(as_alice, movies, method, url, ba
         ("delete", "/api/me/ratings/4", 404, "You have not rated movie 4"),
         ("put", "/api/me/not-interested/999", 404, "No movie with id 999"),
         ("delete", "/api/me/not-interested/1", 404, "not marked"),
+        ("put", "/api/me/watchlist/999", 404, "No movie with id 999"),
+        ("delete", "/api/me/watchlist/1", 404, "not on your watchlist"),
         ("get", "/api/clusters/0", 404, "No model version is active"),
         ("get", "/api/model", 404, "No model version is active"),
     ],
