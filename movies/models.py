@@ -44,8 +44,9 @@ class Movie(models.Model):
     genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
     imdb_id = models.CharField(max_length=16, blank=True, help_text="IMDb id without the 'tt' prefix.")
     tmdb_id = models.PositiveIntegerField(null=True, blank=True)
-    # Kept up to date by the import and by rating services, so lists sort without aggregating.
+    # Kept up to date by the import and by each rating write (movies.totals), so lists sort without aggregating.
     ratings_count = models.PositiveIntegerField(default=0, db_index=True)
+    ratings_sum = models.FloatField(default=0, help_text="The stars of all its ratings added up.")
     ratings_mean = models.FloatField(null=True, blank=True)
 
     class Meta:

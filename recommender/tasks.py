@@ -12,6 +12,7 @@ from celery.exceptions import TimeLimitExceeded
 from celery.signals import worker_ready
 from django.conf import settings
 
+from movies.totals import movie_totals_check
 from recommender import cache_keys, dispatch, services
 from recommender.models import ModelVersion
 from recommender.retrain_lock import RetrainLock
@@ -107,6 +108,11 @@ def training_resume(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
 
 @shared_task(name="recommender.retrain")
 def retrain() -> int:
-    """The scheduled retrain (django-celery-beat): queue one unless one is running."""
+    """The nightly retrain (django-celery-beat): check every movie's rating totals, then queue a retrain.
+
+    Rating writes keep the totals by adding deltas; the exact recount here logs and repairs
+    whatever drifted (a cascade, a hand edit). The retrain is queued unless one is running.
+    """
+    movie_totals_check()
     version, _ = dispatch.retrain_request()
     return version.pk
