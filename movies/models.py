@@ -90,7 +90,12 @@ class Rating(models.Model):
             models.UniqueConstraint(fields=["user", "movie"], name="rating_one_per_user_and_movie"),
             models.CheckConstraint(condition=models.Q(value__in=RATING_VALUES), name="rating_value_half_stars"),
         ]
-        indexes = [models.Index(fields=["movie"], name="rating_movie_idx")]
+        indexes = [
+            models.Index(fields=["movie"], name="rating_movie_idx"),
+            # Ratings made since a version's snapshot: its list chunks and its publish read
+            # only those from the database (recommender.services.lists).
+            models.Index(fields=["rated_at"], name="rating_rated_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} rated {self.movie_id}: {self.value}"

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 from django.conf import settings
-from django.db.models import Max
+from django.db.models import QuerySet
 
 from movies.models import Dismissal, Rating
 from recommender.engine.factors import Factors
@@ -16,6 +17,7 @@ from recommender.models import ModelVersion
 from recommender.services.factors_cache import factors_for, forget
 from recommender.services.versions import (
     State,
+    artifact_dir,
     version_activate,
     version_update,
     versions_prune,
@@ -66,22 +68,11 @@ def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
     user_ids = factors.user_ids[start:stop]
     if len(user_ids) == 0:
         return 0
-    low, high = int(user_ids[0]), int(user_ids[-1])
-    from recommender.snapshot import ratings_snapshot  # pandas: list workers only, never a web process
-
-    rated = ratings_snapshot(users_between=(low, high))
-    dismissed = np.array(
-        Dismissal.objects.filter(user_id__gte=low, user_id__lte=high).values_list("user_id", "movie_id"), dtype=np.int64
-    ).reshape(-1, 2)
-    exclude = exclusions(
-        factors,
-        np.concatenate([rated["userId"].to_numpy(), dismissed[:, 0]]),
-        np.concatenate([rated["movieId"].to_numpy(), dismissed[:, 1]]),
-    )
+    users, movies = chunk_exclusions(version=version, low=int(user_ids[0]), high=int(user_ids[-1]))
     top = recommend_all(
         factors,
         n=settings.RECOMMENDER_LIST_LENGTH,
-        exclude=exclude,
+        exclude=exclusions(factors, users, movies),
         users=np.arange(start, stop),
         threads=1,  # one task per worker process: more workers, not more threads, scale it
     )
@@ -91,6 +82,44 @@ def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
         return 0
     store.put_many(version.pk, user_ids.tolist(), movie_ids)
     return len(user_ids)
+
+
+def chunk_exclusions(*, version: ModelVersion, low: int, high: int) -> tuple[np.ndarray, np.ndarray]:
+    """(user ids, movie ids) that users low <= id <= high must not be offered: rated or dismissed.
+
+    1. The ratings the version learned from come from its Parquet snapshot, sorted by
+       user, so the chunk reads only its own row groups (no database scan).
+    2. Ratings made since the snapshot (rated_at after the version started) come from the
+       database through rating_rated_at_idx; a rating changed since then is in both, which
+       excludes the same movie twice and changes nothing.
+    3. Dismissals are not in the snapshot: all of the chunk's come from the database (a
+       small table, read by its user index).
+    A version without a snapshot file reads all of the chunk's ratings from the database.
+    A rating deleted since the snapshot still excludes its movie until the next version.
+    """
+    from recommender.snapshot import ratings_snapshot, snapshot_read_users  # pandas/pyarrow: list workers only
+
+    snapshot = snapshot_path(version)
+    parts: list[np.ndarray] = []
+    if version.started_at is not None and snapshot.exists():
+        parts.append(np.column_stack(snapshot_read_users(snapshot, low, high)))
+        since = Rating.objects.filter(rated_at__gt=version.started_at, user_id__gte=low, user_id__lte=high)
+        parts.append(_pairs(since))
+    else:
+        rated = ratings_snapshot(users_between=(low, high))
+        parts.append(np.column_stack([rated["userId"].to_numpy(), rated["movieId"].to_numpy()]))
+    parts.append(_pairs(Dismissal.objects.filter(user_id__gte=low, user_id__lte=high)))
+    pairs = np.concatenate([p.astype(np.int64, copy=False) for p in parts])
+    return pairs[:, 0], pairs[:, 1]
+
+
+def snapshot_path(version: ModelVersion) -> Path:
+    """The Parquet snapshot of the ratings a version was trained on (services.versions writes it)."""
+    return artifact_dir(version) / "ratings.parquet"
+
+
+def _pairs(queryset: QuerySet) -> np.ndarray:
+    return np.array(queryset.values_list("user_id", "movie_id"), dtype=np.int64).reshape(-1, 2)
 
 
 def lists_publish(*, version: ModelVersion) -> ModelVersion:
@@ -110,13 +139,14 @@ def lists_publish(*, version: ModelVersion) -> ModelVersion:
         store.publish(version.pk)
     forget()
     if version.started_at:
+        # Through rating_rated_at_idx: only the ratings made since the snapshot are read.
         recent = (
-            Rating.objects.values("user_id")
-            .annotate(last=Max("rated_at"))
-            .filter(last__gt=version.started_at)
+            Rating.objects.filter(rated_at__gt=version.started_at)
+            .order_by()
             .values_list("user_id", flat=True)
+            .distinct()
         )
-        for user_id in recent.iterator():
+        for user_id in list(recent):
             user_picks_refresh(user_id=user_id)
     versions_prune()
     return version
