@@ -49,17 +49,39 @@ def lists_failed(*, version: ModelVersion, error: str) -> None:
 def exclusions(factors: Factors, ratings_user: np.ndarray, ratings_movie: np.ndarray) -> sp.csr_matrix:
     """(user, movie) pairs never to pick as a [users, movies] matrix of the factors' indexes.
 
-    Unknown ids are dropped; a pair given twice (rated and dismissed) is still one entry's worth.
+    Unknown ids are dropped. A pair given twice (rated and dismissed) stays two entries, which
+    exclude the movie once: ranking only reads which columns a row holds, so the matrix is
+    built straight from its rows' order (near linear for a snapshot sorted by user) with no
+    de-duplicating sort.
     """
     import scipy.sparse as sp  # list workers only: web processes import this module, never scipy
 
-    rows = factors.users.index(ratings_user, unknown="missing")
-    cols = factors.movies.index(ratings_movie, unknown="missing")
+    rows = _positions(factors.users.raw, ratings_user)
+    cols = _positions(factors.movies.raw, ratings_movie)
     keep = (rows >= 0) & (cols >= 0)
-    data = np.ones(int(keep.sum()), dtype=np.int8)
-    matrix = sp.csr_matrix((data, (rows[keep], cols[keep])), shape=(factors.n_users, factors.n_movies))
-    matrix.sum_duplicates()
-    return matrix
+    if not keep.all():
+        rows, cols = rows[keep], cols[keep]
+    order = np.argsort(rows, kind="stable")
+    indptr = np.zeros(factors.n_users + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=factors.n_users), out=indptr[1:])
+    data = np.ones(len(rows), dtype=np.int8)
+    return sp.csr_matrix((data, cols[order], indptr), shape=(factors.n_users, factors.n_movies))
+
+
+def _positions(raw: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Indexes of `ids` in the sorted array `raw`, -1 for ids not in it.
+
+    Through a table of every id up to the largest (an array gather) when the ids are dense, as
+    primary keys and MovieLens ids are: binary searches of 1.5M ids took longer than ranking them.
+    """
+    ids = np.asarray(ids, dtype=np.int64)
+    if len(raw) == 0 or raw[0] < 0 or raw[-1] > 8 * len(raw) + 1_000_000:
+        pos = np.minimum(np.searchsorted(raw, ids), max(len(raw) - 1, 0))
+        found = raw[pos] == ids if len(raw) else np.zeros(len(ids), dtype=bool)
+        return np.where(found, pos, -1).astype(np.int32)
+    table = np.full(int(raw[-1]) + 2, -1, dtype=np.int32)  # the last slot answers every id out of range
+    table[raw] = np.arange(len(raw), dtype=np.int32)
+    return table[np.clip(ids, -1, len(table) - 1)]
 
 
 def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:

@@ -1,13 +1,15 @@
 """What a list chunk leaves out: the version's snapshot for the ratings it learned from, the database for the rest."""
 
+import dataclasses
+
+import numpy as np
 import pytest
 
 from movies import services as movie_services
 from movies.models import Rating
-from recommender.services.lists import chunk_exclusions, snapshot_path
+from recommender.services.lists import chunk_exclusions, exclusions, snapshot_path
+from tests.engine.conftest import random_factors
 from tests.trained import install
-
-pytestmark = pytest.mark.django_db
 
 
 def _pairs(users, movies) -> set[tuple[int, int]]:
@@ -19,6 +21,7 @@ def _unrated(user) -> list[int]:
     return [movie_id for movie_id in range(1, 41) if movie_id not in rated]
 
 
+@pytest.mark.django_db
 def test_a_chunk_reads_the_snapshot_then_only_what_changed_since_from_the_database(two_tastes, trained_run):
     version = install(trained_run, publish=False)
     low, high = two_tastes[2].pk, two_tastes[5].pk
@@ -39,6 +42,7 @@ def test_a_chunk_reads_the_snapshot_then_only_what_changed_since_from_the_databa
     assert all(low <= user <= high for user, _ in found)
 
 
+@pytest.mark.django_db
 def test_a_version_without_its_snapshot_reads_the_chunks_ratings_from_the_database(two_tastes, trained_run):
     version = install(trained_run, publish=False)
     low, high = two_tastes[0].pk, two_tastes[39].pk
@@ -50,3 +54,25 @@ def test_a_version_without_its_snapshot_reads_the_chunks_ratings_from_the_databa
 
     assert found == set(Rating.objects.values_list("user_id", "movie_id"))
     assert (gone.user_id, gone.movie_id) not in found
+
+
+@pytest.mark.parametrize("sparse_ids", [False, True])
+def test_the_exclusion_matrix_holds_exactly_the_known_pairs_given(sparse_ids):
+    factors = random_factors(n_users=30, n_movies=40)
+    if sparse_ids:  # ids too far apart for a lookup table: binary searches instead
+        factors = dataclasses.replace(factors, user_ids=factors.user_ids * 10**9, movie_ids=factors.movie_ids * 10**9)
+    rng = np.random.default_rng(4)
+    users = rng.choice(factors.user_ids, 300)
+    movies = rng.choice(factors.movie_ids, 300)
+    # Unknown ids (negative, between known ones, past the largest) are dropped; a repeated pair is kept once.
+    users = np.concatenate([users, [-5, factors.user_ids[2] + 1, factors.user_ids[-1] + 1, users[0]]])
+    movies = np.concatenate([movies, [movies[0], movies[1], movies[2], movies[0]]])
+
+    matrix = exclusions(factors, users, movies)
+
+    index = {int(raw): i for i, raw in enumerate(factors.user_ids)}
+    columns = {int(raw): i for i, raw in enumerate(factors.movie_ids)}
+    wanted = {(index[int(u)], columns[int(m)]) for u, m in zip(users, movies, strict=True) if int(u) in index}
+    rows, cols = matrix.nonzero()
+    assert set(zip(rows.tolist(), cols.tolist(), strict=True)) == wanted
+    assert matrix.shape == (factors.n_users, factors.n_movies)
