@@ -84,8 +84,12 @@ def _positions(raw: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return table[np.clip(ids, -1, len(table) - 1)]
 
 
-def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
-    """Compute and store the lists of user rows [start, stop) of a version; returns how many."""
+def lists_compute(*, version: ModelVersion, start: int, stop: int, threads: int | None = None) -> int:
+    """Compute and store the lists of user rows [start, stop) of a version; returns how many.
+
+    `threads` ranks that many user blocks at once (recommend_all's default when None); a
+    Celery worker gives each chunk the cores its other processes leave free.
+    """
     factors = factors_for(version)
     user_ids = factors.user_ids[start:stop]
     if len(user_ids) == 0:
@@ -96,7 +100,7 @@ def lists_compute(*, version: ModelVersion, start: int, stop: int) -> int:
         n=settings.RECOMMENDER_LIST_LENGTH,
         exclude=exclusions(factors, users, movies),
         users=np.arange(start, stop),
-        threads=1,  # one task per worker process: more workers, not more threads, scale it
+        threads=threads,
     )
     movie_ids = np.where(top >= 0, factors.movie_ids[np.maximum(top, 0)], -1)
     store = get_store()
