@@ -355,7 +355,9 @@ def _time_rating_posts_on_popular_movies(samples: int) -> list[tuple[str, list[f
     popular = list(Movie.objects.order_by("-ratings_count").values_list("pk", "ratings_count")[:10])
     rng = np.random.default_rng(1)
     raters = User.objects.filter(ratings__isnull=False).values_list("pk", flat=True).distinct()
-    candidates = rng.choice(np.array(raters), size=samples * 4, replace=False)
+    raters = np.array(raters)
+    # Most people have rated some of the 10 most-rated movies: draw plenty to find those who have not.
+    candidates = rng.choice(raters, size=min(len(raters), samples * 40), replace=False)
     times: dict[str, list[float]] = {"delta": [], "recount": []}
     taken = 0
     for i in range(samples * 2 + 4):
