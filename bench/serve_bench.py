@@ -1,18 +1,26 @@
-"""Computing and publishing every user's list, Redis memory, and a rating's instant refresh.
+"""Computing and publishing every user's list, Redis memory, and a rating's write and instant refresh.
 
     flock /tmp/bench.lock .venv/bin/python bench/serve_bench.py --scale 1.0
 
 1. Imports ML-25M-shaped synthetic data (movies.synthetic, cached under var/bench/)
-   into a fresh PostgreSQL database, bench_serve.
+   into a fresh PostgreSQL database, bench_serve (`--db-name` for another).
 2. Makes a version with random factors for every user and movie (64 dims): list
    computing costs the same whatever the values, and this skips a long training.
-3. For 1, 2 and then 4 worker processes: starts a real Celery worker (`-c N`) on a
-   Redis broker, fans the lists out as a Celery group (lists_build, as after a
-   retrain) and times until the version is live. The baseline in the same run is
-   one process computing every list with no Celery and no Redis writes.
-4. Reports the Redis memory of one version's lists.
-5. Times a rating POST through Django (save, fold-in, top-100, Redis write) and the
-   refresh alone, for users with few and with many ratings.
+   Its Parquet snapshot is written as training writes it.
+3. Where the time of one list chunk goes, step by step, with the database read it
+   replaced beside the snapshot read.
+4. Baselines: `recommend_all` alone over every user with the exclusions already in
+   memory (the compute), and one process reading every rating from the database,
+   computing every list, with no Celery and no Redis writes.
+5. For each process count: starts a real Celery worker (`-c N`) on a Redis broker,
+   fans the lists out as a Celery chord (lists_build, as after a retrain) and times
+   until the version is live; then again with 1 process and the chunks reading their
+   exclusions from the database (no snapshot), as before the snapshot was read.
+6. Reports the Redis memory of one version's lists.
+7. Times a rating POST through Django (save, totals, fold-in, top-100, Redis write)
+   for the most-rated movies, today's write (a delta on the movie's totals) beside the
+   write it replaced (lock the movie, recount its ratings) in the same run, alternating.
+   Then the refresh alone and the POST for users with few and with many ratings.
 """
 
 from __future__ import annotations
@@ -29,7 +37,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench.api_bench import _with_db  # noqa: E402 (after the path is set)
 
-DB_NAME = "bench_serve"
 PREFIX = "bench"
 
 
@@ -40,7 +47,7 @@ def _setup_env(args: argparse.Namespace) -> dict[str, str]:
         "SECRET_KEY": "bench-only",
         "HTTPS": "false",  # the test client speaks plain http
         "ALLOWED_HOSTS": "testserver,127.0.0.1",
-        "DATABASE_URL": _with_db(args.database, DB_NAME),
+        "DATABASE_URL": _with_db(args.database, args.db_name),
         "REDIS_URL": args.redis,
         "CELERY_BROKER_URL": _with_db(args.redis, 9),
         "CELERY_RESULT_BACKEND": _with_db(args.redis, 9),
@@ -62,8 +69,8 @@ def _prepare_database(args: argparse.Namespace, env: dict[str, str]) -> None:
         print(f"generating {data} ...", flush=True)
         write_movielens(data, scale=args.scale, seed=0, progress=True)
     admin = _with_db(args.database, "postgres")
-    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {DB_NAME}"], check=True)
-    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {DB_NAME}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"DROP DATABASE IF EXISTS {args.db_name}"], check=True)
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {args.db_name}"], check=True)
     manage = [sys.executable, "manage.py"]
     subprocess.run([*manage, "migrate", "-v0"], cwd=REPO, env=env, check=True)
     started = time.monotonic()
@@ -110,11 +117,18 @@ def _random_version(dim: int):  # -> ModelVersion
     version.artifact_path = str(save_factors(factors, artifact_dir(version)))
     version.n_users, version.n_movies = n, m
     version.save()
+    # As training does: the snapshot is read after the version started.
+    from recommender.services.lists import snapshot_path
+    from recommender.snapshot import ratings_snapshot, snapshot_write
+
+    started = time.monotonic()
+    snapshot_write(ratings_snapshot(), snapshot_path(version))
+    print(f"snapshot read and written in {time.monotonic() - started:.1f} s", flush=True)
     return version
 
 
 def _time_in_process(version) -> float:
-    """The baseline: every list in one process, no Celery, no Redis writes."""
+    """The old baseline: every list in one process, every rating read from the database, no Celery, no Redis."""
     import numpy as np
 
     from recommender.engine.ranking import recommend_all
@@ -128,6 +142,103 @@ def _time_in_process(version) -> float:
     exclude = exclusions(factors, rated["userId"].to_numpy(), rated["movieId"].to_numpy())
     recommend_all(factors, n=100, exclude=exclude, users=np.arange(factors.n_users))
     return time.monotonic() - started
+
+
+def _time_compute_alone(version) -> dict[str, float]:
+    """recommend_all over every user, the exclusions already in memory: the compute the publish path wraps."""
+    import numpy as np
+
+    from recommender.engine.ranking import recommend_all
+    from recommender.services.factors_cache import factors_for
+    from recommender.services.lists import exclusions, snapshot_path
+    from recommender.snapshot import snapshot_read
+
+    factors = factors_for(version)
+    rated = snapshot_read(snapshot_path(version))
+    exclude = exclusions(factors, rated["userId"].to_numpy(), rated["movieId"].to_numpy())
+    out = {}
+    for threads in (2, 1):
+        started = time.monotonic()
+        recommend_all(factors, n=100, exclude=exclude, users=np.arange(factors.n_users), threads=threads)
+        out[f"recommend_all alone, exclusions in memory, {threads} thread(s)"] = time.monotonic() - started
+    return out
+
+
+def _chunk_profile(version) -> list[tuple[str, float]]:
+    """Where one list chunk's time goes, step by step (the middle chunk, one thread as in a task)."""
+    import numpy as np
+    from django.conf import settings
+
+    from movies.models import Dismissal, Rating
+    from recommender.engine.ranking import recommend_all
+    from recommender.services.factors_cache import factors_for
+    from recommender.services.lists import exclusions, list_chunks, snapshot_path
+    from recommender.snapshot import ratings_snapshot, snapshot_read_users
+    from recommender.store import get_store
+
+    chunks = list_chunks(version=version)
+    start, stop = chunks[len(chunks) // 2]
+    factors = factors_for(version)
+    user_ids = factors.user_ids[start:stop]
+    low, high = int(user_ids[0]), int(user_ids[-1])
+    rows: list[tuple[str, float]] = []
+
+    def timed(name: str, call):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        result = call()
+        rows.append((name, time.perf_counter() - started))
+        return result
+
+    old = timed(
+        "ratings from the database (before: ratings_snapshot of the chunk)",
+        lambda: ratings_snapshot(users_between=(low, high)),
+    )
+    users, movies = timed(
+        "ratings from the Parquet snapshot (now)", lambda: snapshot_read_users(snapshot_path(version), low, high)
+    )
+    timed(
+        "ratings since the snapshot, from the database (now)",
+        lambda: list(
+            Rating.objects.filter(rated_at__gt=version.started_at, user_id__gte=low, user_id__lte=high).values_list(
+                "user_id", "movie_id"
+            )
+        ),
+    )
+    timed(
+        "dismissals, from the database",
+        lambda: list(Dismissal.objects.filter(user_id__gte=low, user_id__lte=high).values_list("user_id", "movie_id")),
+    )
+    exclude = timed("exclusions as a sparse matrix", lambda: exclusions(factors, users, movies))
+    top = timed(
+        "recommend_all of the chunk, 1 thread",
+        lambda: recommend_all(
+            factors, n=settings.RECOMMENDER_LIST_LENGTH, exclude=exclude, users=np.arange(start, stop), threads=1
+        ),
+    )
+    movie_ids = np.where(top >= 0, factors.movie_ids[np.maximum(top, 0)], -1)
+    store = get_store()
+    scratch = 10**9 + version.pk
+    timed("lists written to Redis (pipelined HSETs)", lambda: store.put_many(scratch, user_ids.tolist(), movie_ids))
+    store.drop(scratch)
+    rows.insert(0, (f"chunk of {stop - start:,} users ({len(old):,} ratings), 1 of {len(chunks)}", float("nan")))
+    return rows
+
+
+def _time_publish_queries(version) -> list[tuple[str, float]]:
+    """The publish step's search for users who rated since the snapshot, before and now."""
+    from django.db.models import Max
+
+    from movies.models import Rating
+
+    rows = []
+    started = time.perf_counter()
+    list(Rating.objects.values("user_id").annotate(last=Max("rated_at")).filter(last__gt=version.started_at)
+         .values_list("user_id", flat=True))  # fmt: skip
+    rows.append(("publish: users who rated since, grouping every rating (before)", time.perf_counter() - started))
+    started = time.perf_counter()
+    list(Rating.objects.filter(rated_at__gt=version.started_at).order_by().values_list("user_id", flat=True).distinct())
+    rows.append(("publish: users who rated since, through rating_rated_at_idx (now)", time.perf_counter() - started))
+    return rows
 
 
 def _time_with_workers(version, processes: int, env: dict[str, str]) -> float:
@@ -197,16 +308,107 @@ def _time_rating_refresh(version, samples: int) -> dict[str, float]:
     return out
 
 
+def _rating_write_with_recount(*, user, movie_id: int, value) -> object:  # type: ignore[no-untyped-def]
+    """The write this bench compares with: lock the movie row, write, recount all its ratings.
+
+    The service before the totals became deltas, kept here (also setting ratings_sum) so both
+    run in the same process against the same data.
+    """
+    from django.db import transaction
+    from django.db.models import Avg, Count, Sum
+    from django.db.models.functions import Round
+    from django.utils import timezone
+
+    from movies.models import Movie, Rating
+    from movies.services import rating_value_clean
+
+    stars = rating_value_clean(value)
+    with transaction.atomic():
+        list(Movie.objects.select_for_update().filter(pk=movie_id).values_list("pk", flat=True))
+        rating, _ = Rating.objects.update_or_create(
+            user=user, movie_id=movie_id, defaults={"value": stars, "rated_at": timezone.now()}
+        )
+        totals = Rating.objects.filter(movie_id=movie_id).aggregate(
+            count=Count("id"), total=Sum("value"), mean=Round(Avg("value"), 4)
+        )
+        Movie.objects.filter(pk=movie_id).update(
+            ratings_count=totals["count"], ratings_sum=totals["total"] or 0, ratings_mean=totals["mean"]
+        )
+    return rating
+
+
+def _time_rating_posts_on_popular_movies(samples: int) -> list[tuple[str, list[float]]]:
+    """A rating POST (incl. the refreshed list) on the 10 most-rated movies: today's write beside the recount.
+
+    Each sample is a user who has not rated the movie (a first rating, which both paths count);
+    the two paths alternate so that load on the machine falls on both alike.
+    """
+    import numpy as np
+    from django.contrib.auth.models import User
+    from django.test import Client
+    from django.urls import reverse
+
+    import movies.services
+    from movies.models import Movie, Rating
+
+    today = movies.services.rating_create_or_update
+    popular = list(Movie.objects.order_by("-ratings_count").values_list("pk", "ratings_count")[:10])
+    rng = np.random.default_rng(1)
+    raters = User.objects.filter(ratings__isnull=False).values_list("pk", flat=True).distinct()
+    raters = np.array(raters)
+    # Most people have rated some of the 10 most-rated movies: draw plenty to find those who have not.
+    candidates = rng.choice(raters, size=min(len(raters), samples * 40), replace=False)
+    times: dict[str, list[float]] = {"delta": [], "recount": []}
+    taken = 0
+    for i in range(samples * 2 + 4):
+        path = "delta" if i % 2 else "recount"
+        movie_id, _count = popular[i % len(popular)]
+        while Rating.objects.filter(user_id=int(candidates[taken]), movie_id=movie_id).exists():
+            taken += 1
+        user = User.objects.get(pk=int(candidates[taken]))
+        taken += 1
+        client = Client()
+        client.force_login(user)
+        movies.services.rating_create_or_update = today if path == "delta" else _rating_write_with_recount
+        try:
+            started = time.perf_counter()
+            response = client.post(reverse("movies:rate", args=[movie_id]), {"value": "3.5"})
+            elapsed = time.perf_counter() - started
+        finally:
+            movies.services.rating_create_or_update = today
+        assert response.status_code in (200, 302), response.status_code
+        if i >= 4:  # the first two of each warm the caches
+            times[path].append(elapsed)
+    counts = ", ".join(f"{n:,}" for _, n in popular[:3])
+    return [
+        (f"today: add the delta (10 most-rated movies: {counts}, ... ratings)", times["delta"]),
+        ("before: lock the movie, recount its ratings", times["recount"]),
+    ]
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", type=float, default=1.0, help="1.0 is ML-25M's shape")
     parser.add_argument("--dim", type=int, default=64)
     parser.add_argument("--database", default="postgres://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--db-name", default="bench_serve", help="the scratch database to import into and use")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0")
-    parser.add_argument("--skip-import", action="store_true", help="reuse the bench_serve database")
+    parser.add_argument("--skip-import", action="store_true", help="reuse the database of an earlier run")
     parser.add_argument("--samples", type=int, default=60)
+    parser.add_argument("--post-samples", type=int, default=200, help="rating POSTs per path on the most-rated movies")
     parser.add_argument(
-        "--processes", type=int, nargs="+", default=[1, 2, 4], help="worker process counts to time the fan-out with"
+        "--processes", type=int, nargs="+", default=[1, 2], help="worker process counts to time the fan-out with"
+    )
+    parser.add_argument(
+        "--skip-lists", action="store_true", help="time only the rating writes (on an earlier run's live version)"
     )
     args = parser.parse_args()
     env = _setup_env(args)
@@ -216,29 +418,66 @@ def main() -> None:
     import django
 
     django.setup()
+    from recommender.services.lists import snapshot_path
     from recommender.store import get_store
 
-    print(f"load average at the start: {' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
-    version = _random_version(args.dim)
+    print(f"load average at the start: {_load()}", flush=True)
+    from recommender.models import ModelVersion
+
+    active = ModelVersion.objects.filter(is_active=True).first()
+    # The rating writes alone need only a live version: an earlier run's, when there is one.
+    version = active if args.skip_lists and active is not None else _random_version(args.dim)
     print(f"v{version.pk}: {version.n_users:,} users x {version.n_movies:,} movies x {args.dim} dims", flush=True)
-    rows = [("one process, no Celery, no Redis (baseline)", _time_in_process(version))]
-    for processes in args.processes:
-        rows.append(
-            (
-                f"Celery group, {processes} worker process(es), published to Redis",
-                _time_with_workers(version, processes, env),
+    if not args.skip_lists:
+        print("\n| one list chunk, step by step | seconds |\n| --- | ---: |")
+        for name, seconds in [*_chunk_profile(version), *_time_publish_queries(version)]:
+            print(f"| {name} | {'' if seconds != seconds else f'{seconds:.2f}'} |", flush=True)
+        compute = _time_compute_alone(version)
+        rows = [*compute.items(), ("one process, no Celery, no Redis, ratings from the database (before)",
+                                    _time_in_process(version))]  # fmt: skip
+        by_processes = {}
+        for processes in args.processes:
+            by_processes[processes] = _time_with_workers(version, processes, env)
+            rows.append((f"Celery chord, {processes} worker process(es), published to Redis (now)",
+                         by_processes[processes]))  # fmt: skip
+            print(f"{rows[-1][0]}: {rows[-1][1]:.1f} s (load {_load()})", flush=True)
+        snapshot = snapshot_path(version)
+        hidden = snapshot.with_name("hidden-" + snapshot.name)
+        snapshot.rename(hidden)
+        try:
+            rows.append(("Celery chord, 1 worker process, chunks read the database (before)",
+                         _time_with_workers(version, 1, env)))  # fmt: skip
+        finally:
+            hidden.rename(snapshot)
+        store = get_store()
+        memory = store.memory_bytes(version.pk)
+        print(f"\nload average at the end of the lists: {_load()} on {os.cpu_count()} cores")
+        print("| all users' top-100 lists | seconds |\n| --- | ---: |")
+        for name, seconds in rows:
+            print(f"| {name} | {seconds:.1f} |")
+        alone = compute["recommend_all alone, exclusions in memory, 2 thread(s)"]
+        if 1 in by_processes:
+            one = by_processes[1]
+            print(f"\nCelery, 1 process, start to published: {one / alone:.2f}x recommend_all alone (target <= 2x)")
+        if 1 in by_processes and 2 in by_processes:
+            print(
+                f"Celery, 2 processes: {by_processes[2]:.1f} s against {by_processes[1]:.1f} s with 1 (target: faster)"
             )
+        print(f"\nRedis memory of one version's lists: {memory / 2**20:.1f} MiB for {store.count(version.pk):,} users")
+    print(f"\nload average before the rating writes: {_load()}", flush=True)
+    print("\n| rating POST incl. the refreshed list, most-rated movies | n | median ms | p90 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, times in _time_rating_posts_on_popular_movies(args.post_samples):
+        ms = sorted(t * 1000 for t in times)
+        print(
+            f"| {name} | {len(ms)} | {statistics.median(ms):.1f} | {_quantile(ms, 0.9):.1f} "
+            f"| {_quantile(ms, 0.99):.1f} |",
+            flush=True,
         )
-    store = get_store()
-    memory = store.memory_bytes(version.pk)
-    print(f"\nload average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
-    print("| all users' top-100 lists | seconds |\n| --- | ---: |")
-    for name, seconds in rows:
-        print(f"| {name} | {seconds:.1f} |")
-    print(f"\nRedis memory of one version's lists: {memory / 2**20:.1f} MiB for {store.count(version.pk):,} users")
     print("\n| instant update | ms |\n| --- | ---: |")
     for name, ms in _time_rating_refresh(version, args.samples).items():
         print(f"| {name} | {ms:.1f} |")
+    print(f"\nload average at the end: {_load()}")
 
 
 if __name__ == "__main__":

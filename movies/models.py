@@ -46,8 +46,9 @@ class Movie(models.Model):
     genres = models.ManyToManyField(Genre, related_name="movies", blank=True)
     imdb_id = models.CharField(max_length=16, blank=True, help_text="IMDb id without the 'tt' prefix.")
     tmdb_id = models.PositiveIntegerField(null=True, blank=True)
-    # Kept up to date by the import and by rating services, so lists sort without aggregating.
+    # Kept up to date by the import and by each rating write (movies.totals), so lists sort without aggregating.
     ratings_count = models.PositiveIntegerField(default=0, db_index=True)
+    ratings_sum = models.FloatField(default=0, help_text="The stars of all its ratings added up.")
     ratings_mean = models.FloatField(null=True, blank=True)
 
     class Meta:
@@ -96,7 +97,12 @@ class Rating(models.Model):
             models.UniqueConstraint(fields=["user", "movie"], name="rating_one_per_user_and_movie"),
             models.CheckConstraint(condition=models.Q(value__in=RATING_VALUES), name="rating_value_half_stars"),
         ]
-        indexes = [models.Index(fields=["movie"], name="rating_movie_idx")]
+        indexes = [
+            models.Index(fields=["movie"], name="rating_movie_idx"),
+            # Ratings made since a version's snapshot: its list chunks and its publish read
+            # only those from the database (recommender.services.lists).
+            models.Index(fields=["rated_at"], name="rating_rated_at_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.user_id} rated {self.movie_id}: {self.value}"

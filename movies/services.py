@@ -11,18 +11,15 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Avg, Count
-from django.db.models.functions import Round
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from movies.models import RATING_VALUES, Dismissal, Movie, Rating, Skip, WatchlistEntry
+from movies.totals import movie_totals_add
 
 M = TypeVar("M", Dismissal, WatchlistEntry, Skip)
 
 RatingValue = float | int | Decimal | str
-# Movie.ratings_mean is stored rounded to 4 places, the same as the importer's refresh_movie_stats.
-MEAN_DECIMALS = 4
 
 
 def rating_value_clean(value: RatingValue) -> float:
@@ -40,39 +37,49 @@ def rating_create_or_update(*, user: User, movie_id: int, value: RatingValue) ->
     """Set the user's rating of a movie, creating or replacing it.
 
     1. Validate the value (half stars from 0.5 to 5.0) and the user.
-    2. Lock the movie row: it must exist, and concurrent ratings of the same
-       movie (including a double click) then run one after the other.
-    3. Write the rating, then recount the movie's ratings_count and ratings_mean.
+    2. Lock this user's rating of the movie, if there is one: a double click waits for the
+       first, while other people rating the same movie never wait for each other here.
+    3. Write the rating (a first rating that loses the insert to its own double click
+       becomes an update of the winner's).
+    4. Add the change to the movie's count and sum in one UPDATE, the transaction's last
+       statement, so the movie row stays locked only until the commit. No recount: the
+       nightly retrain checks the totals (movies.totals).
     """
     stars = rating_value_clean(value)
     _user_check(user)
     with transaction.atomic():
-        _movie_lock(movie_id=movie_id)
-        rating = Rating.objects.filter(user=user, movie_id=movie_id).first()
-        now = timezone.now()
-        if rating is None:
-            rating = Rating.objects.create(user=user, movie_id=movie_id, value=stars, rated_at=now)
-            changed = True
+        for _attempt in range(3):
+            rating = _rating_locked(user=user, movie_id=movie_id)
+            if rating is not None:
+                added, change = 0, stars - rating.value
+                rating.value = stars
+                rating.rated_at = timezone.now()
+                rating.save(update_fields=["value", "rated_at"])
+                break
+            rating = _rating_insert(user=user, movie_id=movie_id, stars=stars)
+            if rating is not None:
+                added, change = 1, stars
+                break
+            # Our own concurrent first rating (a double click) won the insert: replace it, unless
+            # yet another request deleted it meanwhile, then insert again.
         else:
-            changed = rating.value != stars
-            rating.value = stars
-            rating.rated_at = now
-            rating.save(update_fields=["value", "rated_at"])
-        if changed:
-            _movie_totals_recount(movie_id=movie_id)
+            raise ValidationError({"movie_id": "That rating changed meanwhile: try again."}, code="conflict")
+        # An unknown movie shows here (the rating's foreign key is checked only at the commit);
+        # an unchanged value touches no movie row at all.
+        if (added or change) and not movie_totals_add(movie_id=movie_id, count=added, total=change):
+            raise ValidationError({"movie_id": "No such movie."}, code="unknown_movie")
     return rating
 
 
 def rating_delete(*, user: User, movie_id: int) -> bool:
-    """Remove the user's rating of a movie. Returns False when there was none."""
+    """Remove the user's rating of a movie and take it off the movie's totals. Returns False when there was none."""
     _user_check(user)
     with transaction.atomic():
-        _movie_lock(movie_id=movie_id)
-        rating = Rating.objects.filter(user=user, movie_id=movie_id).first()
+        rating = _rating_locked(user=user, movie_id=movie_id)
         if rating is None:
             return False
-        rating.delete()
-        _movie_totals_recount(movie_id=movie_id)
+        Rating.objects.filter(pk=rating.pk).delete()
+        movie_totals_add(movie_id=movie_id, count=-1, total=-rating.value)
     return True
 
 
@@ -128,22 +135,15 @@ def _user_check(user: User | AnonymousUser) -> None:
         raise ValidationError({"user": "Log in to rate movies."}, code="anonymous")
 
 
-def _movie_lock(*, movie_id: int) -> None:
-    found = Movie.objects.select_for_update().filter(pk=movie_id).order_by().values_list("pk", flat=True)
-    if not list(found):
-        raise ValidationError({"movie_id": "No such movie."}, code="unknown_movie")
+def _rating_insert(*, user: User, movie_id: int, stars: float) -> Rating | None:
+    """A new rating, or None when the same user's concurrent request has just inserted it."""
+    try:
+        with transaction.atomic():  # a savepoint: losing the race leaves the outer transaction usable
+            return Rating.objects.create(user=user, movie_id=movie_id, value=stars, rated_at=timezone.now())
+    except IntegrityError:
+        return None
 
 
-def _movie_totals_recount(*, movie_id: int) -> None:
-    """Set a movie's ratings_count and ratings_mean from its ratings, as the importer does.
-
-    A recount rather than an increment: it is exact, agrees to the digit with the
-    importer's refresh (the mean rounded to 4 places), and repairs any earlier
-    drift. The movie row is locked by the caller, so no other rating of this movie
-    changes in between. It reads the movie's ratings through rating_movie_idx: well
-    under a millisecond for a typical movie, tens of ms for the few with 100k ratings.
-    """
-    totals = Rating.objects.filter(movie_id=movie_id).aggregate(
-        count=Count("id"), mean=Round(Avg("value"), MEAN_DECIMALS)
-    )
-    Movie.objects.filter(pk=movie_id).update(ratings_count=totals["count"], ratings_mean=totals["mean"])
+def _rating_locked(*, user: User, movie_id: int) -> Rating | None:
+    """The user's rating of the movie, its row locked until the transaction ends, or None."""
+    return Rating.objects.select_for_update().filter(user=user, movie_id=movie_id).first()

@@ -92,22 +92,28 @@ class ListStore:
         """Write one user's list into a version (the instant update after a rating)."""
         return self._call(self.client.hset, self.lists_key(version), str(user_id), _pack(movie_ids)) is not None
 
-    def put_many(self, version: int, user_ids: Iterable[int], lists: np.ndarray, *, batch: int = 5_000) -> None:
+    def put_many(self, version: int, user_ids: Iterable[int], lists: np.ndarray, *, batch: int = 1_000) -> None:
         """Write many users' lists (rows of `lists`; negative ids pad short lists) into a version.
 
+        HSETs of `batch` users each go through one pipeline: one round trip for the whole
+        chunk, and Redis never blocks on one huge command.
         Raises redis errors: the list refresh must fail loudly, not publish a partial version.
         """
         key = self.lists_key(version)
-        ids = list(user_ids)
+        ids = [str(user_id) for user_id in user_ids]
         lists = np.asarray(lists)
         padded = bool((lists < 0).any())
         packed = np.ascontiguousarray(np.maximum(lists, 0), dtype=_IDS)
+        if padded:
+            rows = [packed[i][lists[i] >= 0].tobytes() for i in range(len(ids))]
+        else:
+            width = packed.shape[1] * packed.itemsize
+            flat = packed.tobytes()
+            rows = [flat[i * width : (i + 1) * width] for i in range(len(ids))]
+        pipe = self.client.pipeline(transaction=False)
         for start in range(0, len(ids), batch):
-            chunk = {}
-            for i, user_id in enumerate(ids[start : start + batch], start):
-                row = packed[i][lists[i] >= 0] if padded else packed[i]
-                chunk[str(user_id)] = row.tobytes()
-            self.client.hset(key, mapping=chunk)
+            pipe.hset(key, mapping=dict(zip(ids[start : start + batch], rows[start : start + batch], strict=True)))
+        pipe.execute()
 
     def count(self, version: int) -> int:
         return int(self.client.hlen(self.lists_key(version)))

@@ -6,12 +6,14 @@ memory TensorFlow takes is returned. The list chunks run on the default queue.
 """
 
 import logging
+import os
 
 from celery import Task, shared_task
 from celery.exceptions import TimeLimitExceeded
-from celery.signals import worker_ready
+from celery.signals import celeryd_after_setup, worker_ready
 from django.conf import settings
 
+from movies.totals import movie_totals_check
 from recommender import cache_keys, dispatch, services
 from recommender.models import ModelVersion
 from recommender.retrain_lock import RetrainLock
@@ -65,9 +67,28 @@ def train_version(self: Task, version_id: int) -> int:
     return version_id
 
 
+# This worker's pool size, remembered by its parent process before the pool forks.
+_pool_processes = 1
+
+
+@celeryd_after_setup.connect
+def _pool_size_remember(sender, instance, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    global _pool_processes
+    _pool_processes = max(1, int(instance.concurrency or 1))
+
+
+def list_threads() -> int:
+    """Ranking threads for one list chunk: the cores this worker's other processes leave free.
+
+    With one process on two cores a chunk ranks on both; with one process per core, on one.
+    """
+    return max(1, (os.cpu_count() or 1) // _pool_processes)
+
+
 @shared_task(name="recommender.lists_compute")
 def lists_compute(version_id: int, start: int, stop: int) -> int:
-    return services.lists_compute(version=ModelVersion.objects.get(pk=version_id), start=start, stop=stop)
+    version = ModelVersion.objects.get(pk=version_id)
+    return services.lists_compute(version=version, start=start, stop=stop, threads=list_threads())
 
 
 @shared_task(name="recommender.lists_publish")
@@ -107,6 +128,11 @@ def training_resume(sender, **kwargs) -> None:  # type: ignore[no-untyped-def]
 
 @shared_task(name="recommender.retrain")
 def retrain() -> int:
-    """The scheduled retrain (django-celery-beat): queue one unless one is running."""
+    """The nightly retrain (django-celery-beat): check every movie's rating totals, then queue a retrain.
+
+    Rating writes keep the totals by adding deltas; the exact recount here logs and repairs
+    whatever drifted (a cascade, a hand edit). The retrain is queued unless one is running.
+    """
+    movie_totals_check()
     version, _ = dispatch.retrain_request()
     return version.pk

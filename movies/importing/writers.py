@@ -13,6 +13,7 @@ from django.utils.crypto import get_random_string
 
 from movies.importers import LinkRow, MovieLensError, MovieRow, RatingChunk
 from movies.models import Genre, Movie, MovieLensAccount, Rating, Tag
+from movies.totals import mean_sql, movie_totals_recount
 
 USERNAME_PREFIX = "movielens-"
 SQL_BATCH = 20_000
@@ -78,7 +79,7 @@ class Writer:
         """
         link_by_id = {link.movie_id: link for link in links}
         stored = {row[0]: row for row in Movie.objects.values_list("id", "title", "year", "imdb_id", "tmdb_id")}
-        columns = ["id", "title", "year", "imdb_id", "tmdb_id", "ratings_count"]
+        columns = ["id", "title", "year", "imdb_id", "tmdb_id", "ratings_count", "ratings_sum"]
         # Layouts without links.csv must not blank the links an earlier import stored.
         updated = ["title", "year"] + (["imdb_id", "tmdb_id"] if has_links else [])
         rows = []
@@ -88,7 +89,7 @@ class Writer:
             row = (movie.id, movie.title, movie.year, link.imdb_id if link else "", link.tmdb_id if link else None)
             old = stored.get(movie.id)
             if old is None or old[: len(updated) + 1] != row[: len(updated) + 1]:
-                rows.append((*row, 0))
+                rows.append((*row, 0, 0.0))
                 if old is not None:
                     changed.add(movie.id)
         table = quote(self.movie_table)
@@ -138,37 +139,26 @@ class Writer:
         raise NotImplementedError
 
     def set_movie_stats(self, counts: np.ndarray, sums: np.ndarray) -> None:
-        """Store per-movie count and mean from the imported ratings (movie id = index)."""
+        """Store per-movie count, sum and mean from the imported ratings (movie id = index)."""
         ids = np.flatnonzero(counts)
         rows = list(zip(ids.tolist(), counts[ids].tolist(), sums[ids].tolist(), strict=True))
         movie = quote(self.movie_table)
-        # The mean is computed and rounded in SQL, as refresh_movie_stats does, so both give the same value.
-        mean = "round(CAST(%s / %s AS numeric), 4)" if connection.vendor == "postgresql" else "round(%s / %s, 4)"
+        # The mean is computed and rounded in SQL, as every rating write does, so both give the same value.
+        mean = mean_sql("%s", "%s")
         with connection.cursor() as cursor:
-            cursor.execute(f"UPDATE {movie} SET ratings_count = 0, ratings_mean = NULL WHERE ratings_count <> 0")
+            cursor.execute(
+                f"UPDATE {movie} SET ratings_count = 0, ratings_sum = 0, ratings_mean = NULL "
+                f"WHERE ratings_count <> 0 OR ratings_sum <> 0"
+            )
             for start in range(0, len(rows), SQL_BATCH):
                 cursor.executemany(
-                    f"UPDATE {movie} SET ratings_count = %s, ratings_mean = {mean} WHERE id = %s",
-                    [(n, total, n, movie_id) for movie_id, n, total in rows[start : start + SQL_BATCH]],
+                    f"UPDATE {movie} SET ratings_count = %s, ratings_sum = %s, ratings_mean = {mean} WHERE id = %s",
+                    [(n, total, total, n, movie_id) for movie_id, n, total in rows[start : start + SQL_BATCH]],
                 )
 
     def refresh_movie_stats(self) -> None:
-        """Recompute ratings_count and ratings_mean of every movie in two set-based statements."""
-        movie, rating = quote(self.movie_table), quote(self.rating_table)
-        # Rounded so a recount gives the same number whatever order the database summed in.
-        mean = "round(CAST(avg(value) AS numeric), 4)" if connection.vendor == "postgresql" else "round(avg(value), 4)"
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"UPDATE {movie} SET ratings_count = s.n, ratings_mean = s.mean "
-                f"FROM (SELECT movie_id, count(*) AS n, {mean} AS mean FROM {rating} GROUP BY movie_id) AS s "
-                f"WHERE {movie}.id = s.movie_id AND ({movie}.ratings_count <> s.n "
-                f"OR {movie}.ratings_mean IS NULL OR {movie}.ratings_mean <> s.mean)"
-            )
-            cursor.execute(
-                f"UPDATE {movie} SET ratings_count = 0, ratings_mean = NULL "
-                f"WHERE (ratings_count <> 0 OR ratings_mean IS NOT NULL) "
-                f"AND NOT EXISTS (SELECT 1 FROM {rating} r WHERE r.movie_id = {movie}.id)"
-            )
+        """Recompute the totals of every movie whose ratings changed (movies.totals' exact recount)."""
+        movie_totals_recount(movie_table=self.movie_table, rating_table=self.rating_table)
 
 
 class DryRunWriter(Writer):

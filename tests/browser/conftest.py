@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page
 
-from movies.models import Movie
 from tests.conftest import REPO, need
 from tests.integration.conftest import stack, start_worker  # noqa: F401 (fixtures)
 
@@ -79,7 +78,6 @@ def shot(page, request) -> Shots:
 
 def recount_movies() -> None:
     """Worlds bulk-create ratings; the pages read each movie's stored totals, so set them."""
-    from django.db.models import Avg, Count
+    from movies.totals import movie_totals_recount
 
-    for movie in Movie.objects.annotate(n=Count("ratings"), mean=Avg("ratings__value")):
-        Movie.objects.filter(pk=movie.pk).update(ratings_count=movie.n, ratings_mean=movie.mean)
+    movie_totals_recount()

@@ -38,7 +38,7 @@ def alice_ratings(alice, movies) -> dict[str, Rating]:
         found[title] = Rating.objects.create(
             user=alice, movie=movie, value=value, rated_at=datetime(2024, 1, 1 + i, tzinfo=UTC)
         )
-        Movie.objects.filter(pk=movie.pk).update(ratings_count=1, ratings_mean=value)
+        Movie.objects.filter(pk=movie.pk).update(ratings_count=1, ratings_sum=value, ratings_mean=value)
     return found
 
 

@@ -11,6 +11,7 @@ from django.db.models.functions import Round
 
 from movies import services
 from movies.models import Dismissal, Movie, Rating
+from movies.totals import movie_totals_check
 
 pytestmark = pytest.mark.django_db
 
@@ -74,11 +75,25 @@ def test_the_mean_is_rounded_to_four_places_like_the_importers(alice, bob, carol
     assert _totals(movie_id) == (3, 4.3333)
 
 
-def test_a_recount_repairs_totals_that_had_drifted(bob, movies):
+def test_a_rating_adds_to_the_stored_totals_without_recounting(bob, movies):
     movie_id = movies["Heat"].pk
-    Movie.objects.filter(pk=movie_id).update(ratings_count=7, ratings_mean=1.2345)
-    services.rating_create_or_update(user=bob, movie_id=movie_id, value=2.5)
-    assert _totals(movie_id) == (1, 2.5)
+    Movie.objects.filter(pk=movie_id).update(ratings_count=7, ratings_sum=21.0, ratings_mean=3.0)
+    services.rating_create_or_update(user=bob, movie_id=movie_id, value=5.0)
+    assert _totals(movie_id) == (8, 3.25)
+
+
+def test_the_nightly_check_repairs_and_logs_totals_that_had_drifted(alice_ratings, bob, movies, caplog):
+    heat, jumanji = movies["Heat"].pk, movies["Jumanji"].pk
+    services.rating_create_or_update(user=bob, movie_id=heat, value=2.0)
+    Movie.objects.filter(pk=heat).update(ratings_count=7, ratings_sum=1.0, ratings_mean=1.2345)
+    Movie.objects.filter(pk=jumanji).update(ratings_count=3, ratings_sum=9.0, ratings_mean=3.0)
+    with caplog.at_level("WARNING", logger="movies.totals"):
+        assert movie_totals_check() == 2
+    assert _totals(heat) == _aggregate(heat) == (2, 2.5)
+    assert _totals(jumanji) == (0, None)
+    assert Movie.objects.get(pk=jumanji).ratings_sum == 0
+    assert "2 movie(s) had drifted" in caplog.text
+    assert movie_totals_check() == 0
 
 
 def test_deleting_the_last_rating_clears_the_mean(bob, movies):
@@ -101,7 +116,7 @@ def test_counts_and_means_stay_exactly_equal_to_the_aggregate_over_many_changes(
         else:
             services.rating_create_or_update(user=user, movie_id=movie_id, value=rng.randint(1, 10) / 2)
     for movie_id in movie_ids:
-        # Exact equality on purpose: the service recounts, so no drift builds up.
+        # Exact equality on purpose: half stars add exactly, so no drift builds up.
         assert _totals(movie_id) == _aggregate(movie_id)
 
 

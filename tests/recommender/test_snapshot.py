@@ -1,14 +1,17 @@
 """The columnar ratings snapshot that training and the list workers read."""
 
+import itertools
 from datetime import UTC, datetime
 
 import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from django.contrib.auth.models import User
 from django.db import connection
 
 from movies.models import Movie, Rating
-from recommender.snapshot import ratings_snapshot
+from recommender.snapshot import ratings_snapshot, snapshot_read, snapshot_read_users, snapshot_write
 
 pytestmark = pytest.mark.django_db
 
@@ -68,3 +71,32 @@ def test_it_reads_many_blocks_into_one_complete_snapshot(monkeypatch):
     assert seen[-1] == 14
     if connection.vendor == "postgresql":  # blocks of users; other databases batch by rows
         assert len(seen) > 1
+
+
+def test_a_written_snapshot_is_sorted_by_user_so_a_range_reads_only_its_row_groups(tmp_path, monkeypatch):
+    monkeypatch.setattr("recommender.snapshot.SNAPSHOT_ROW_GROUP", 4)
+    rng = np.random.default_rng(3)
+    users = rng.permutation(np.repeat(np.arange(1, 11, dtype=np.int32), 3))  # 10 users, 3 ratings each, shuffled
+    ratings = pd.DataFrame(
+        {
+            "userId": users,
+            "movieId": np.arange(len(users), dtype=np.int32),
+            "rating": np.full(len(users), 3.5, dtype=np.float32),
+        }
+    )
+    path = tmp_path / "ratings.parquet"
+    snapshot_write(ratings, path)
+
+    groups = pq.ParquetFile(path).metadata
+    bounds = [(groups.row_group(i).column(0).statistics.min, groups.row_group(i).column(0).statistics.max)
+              for i in range(groups.num_row_groups)]  # fmt: skip
+    assert groups.num_row_groups == 8
+    assert all(high <= next_low for (_, high), (next_low, _) in itertools.pairwise(bounds))
+    users_read, movies_read = snapshot_read_users(path, 4, 6)
+    wanted = ratings[(ratings["userId"] >= 4) & (ratings["userId"] <= 6)]
+    assert sorted(zip(users_read.tolist(), movies_read.tolist(), strict=True)) == sorted(
+        zip(wanted["userId"].tolist(), wanted["movieId"].tolist(), strict=True)
+    )
+    assert sorted(snapshot_read(path).itertuples(index=False, name=None)) == sorted(
+        ratings.itertuples(index=False, name=None)
+    )

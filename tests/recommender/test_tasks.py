@@ -8,9 +8,10 @@ from types import SimpleNamespace
 
 import pytest
 from celery.exceptions import Retry, TimeLimitExceeded
+from celery.signals import celeryd_after_setup
 
 from config.celery import app as celery_app
-from recommender import cache_keys, services
+from recommender import cache_keys, services, tasks
 from recommender.models import ModelVersion
 from recommender.retrain_lock import RetrainLock
 from recommender.services.versions import artifact_dir, version_update
@@ -139,3 +140,12 @@ def test_a_training_worker_that_starts_trains_again_the_version_a_dead_one_left(
     assert version.is_active and version.state == State.ACTIVE
     assert version.epoch == len(version.history) >= 1  # its history started afresh
     assert services.recommend_for(two_tastes[0], n=3)[0].personal
+
+
+@pytest.mark.parametrize(("processes", "threads"), [(1, 2), (2, 1), (4, 1)])
+def test_a_list_chunk_ranks_on_the_cores_its_workers_other_processes_leave_free(monkeypatch, processes, threads):
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(tasks, "_pool_processes", 1)
+    # What a worker started with `-c processes` tells its handlers before it forks the pool.
+    celeryd_after_setup.send(sender="worker@test", instance=SimpleNamespace(concurrency=processes), conf=None)
+    assert tasks.list_threads() == threads
