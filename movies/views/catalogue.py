@@ -18,8 +18,10 @@ from movies.models import Genre, Movie
 from movies.views.helpers import page_of, query_without_page
 from recommender.services import Pick, recommend_for, similar_to
 from recommender.services.explore import active_explore
+from recommender.services.impressions import Source, shown_mark
 from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
 from recommender.services.sections import genre_top_cards, movie_page_parts, personal_section
+from recommender.services.shown import section_picks_shown, section_similar_shown
 
 PAGE_SIZE = 24
 PICKS_COUNT = 20
@@ -53,9 +55,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
     def render_content(extra: dict) -> str:
         context = {**_personal_home_context(user), **extra, "next": reverse("home")}
-        return render_to_string("movies/_home_personal.html", context, request=request)
+        html = render_to_string("movies/_home_personal.html", context, request=request)
+        return html + shown_mark(p.movie.pk for p in context.get("picks", ()))
 
     content = personal_section(request, "home", render_content)
+    section_picks_shown(user_id=user.pk, source=Source.HOME, html=content)
     return render(request, "movies/home_personal.html", {"content": content})
 
 
@@ -176,6 +180,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     except Movie.DoesNotExist:
         raise Http404("No such movie") from None
     about, stars = movie_page_parts(request.user, movie, lambda: _movie_about(movie))
+    section_similar_shown(user_id=request.user.pk, html=about["model"])
     return render(
         request,
         "movies/detail.html",
@@ -197,7 +202,8 @@ def _movie_about(movie: Movie) -> dict[str, str]:
     genres = selectors.movie_genre_names(movie_ids=[movie.pk])[movie.pk]
     return {
         "genres": render_to_string("movies/_movie_genres.html", {"genres": genres}),
-        "model": render_to_string("movies/_movie_model.html", {"movie": movie, "cluster": cluster, "similar": similar}),
+        "model": render_to_string("movies/_movie_model.html", {"movie": movie, "cluster": cluster, "similar": similar})
+        + shown_mark(m.pk for m in similar),
         "tags": render_to_string("movies/_movie_tags.html", {"tags": selectors.movie_tag_list(movie_id=movie.pk)}),
     }
 

@@ -21,7 +21,7 @@ from recommender.models import ModelVersion
 
 log = logging.getLogger(__name__)
 
-_KEEP = 2  # the active version and the one being switched to
+_KEEP = 3  # the active version, an experiment's challenger, and the one being switched to
 _loaded: dict[int, Factors] = {}
 _lock = threading.Lock()
 _active: tuple[float, tuple[int, str] | None] = (0.0, None)
