@@ -8,33 +8,28 @@ The running experiment is read at most once a second per process, like the activ
 
 from __future__ import annotations
 
-import hashlib
 import time
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from recommender.engine.assignment import CHALLENGER, CONTROL, arm_of
 from recommender.engine.factors import ArtifactError, Factors
 from recommender.models import Experiment, ModelVersion
 from recommender.services.factors_cache import active_factors, factors_for
 from recommender.services.versions import version_artifact_check
 from recommender.store import get_store
 
-CONTROL = "control"
-CHALLENGER = "challenger"
 _CHECK_SECONDS = 1.0
 # (checked at, (experiment id, challenger id, share, challenger's file) or None)
 _running: tuple[float, tuple[int, int, float, str] | None] = (0.0, None)
 
 
+__all__ = ["CHALLENGER", "CONTROL", "arm_of"]
+
+
 class ExperimentError(Exception):
     """An experiment that cannot start or end as asked; the message says why."""
-
-
-def arm_of(*, experiment_id: int, share: float, user_id: int) -> str:
-    """CHALLENGER for a `share` of users, CONTROL for the rest, the same at every call."""
-    digest = hashlib.sha256(f"{experiment_id}:{user_id}".encode()).digest()
-    return CHALLENGER if int.from_bytes(digest[:8], "big") / 2**64 < share else CONTROL
 
 
 def running_experiment() -> tuple[int, int, float, str] | None:

@@ -25,7 +25,7 @@ def test_a_person_stays_in_one_arm_at_every_call():
 
 def test_the_assignment_is_the_same_in_another_process():
     code = (
-        "from recommender.services.experiments import arm_of;"
+        "from recommender.engine.assignment import arm_of;"
         "print(''.join('1' if arm_of(experiment_id=3, share=0.3, user_id=u) == 'challenger' else '0'"
         " for u in range(300)))"
     )
@@ -111,11 +111,11 @@ def test_an_experiment_refuses_the_active_version_and_a_second_experiment(two_ve
     _, active, challenger = two_versions
     with pytest.raises(services.ExperimentError, match="active version"):
         dispatch.experiment_start(challenger=active, share=0.5)
+    with pytest.raises(services.ExperimentError, match="between 0 and 1"):
+        dispatch.experiment_start(challenger=challenger, share=1.5)
     dispatch.experiment_start(challenger=challenger, share=0.5, in_process=True)
     with pytest.raises(services.ExperimentError, match="another experiment"):
         dispatch.experiment_start(challenger=challenger, share=0.2)
-    with pytest.raises(services.ExperimentError, match="between 0 and 1"):
-        services.experiments.experiment_check(challenger=challenger, share=1.5)
 
 
 def test_a_running_challenger_is_never_pruned(two_versions, settings):
