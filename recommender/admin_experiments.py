@@ -30,6 +30,8 @@ class ExperimentForm(forms.ModelForm):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        if "challenger" not in self.fields:  # a started experiment is shown read-only
+            return
         self.fields["challenger"].queryset = (  # type: ignore[attr-defined]
             ModelVersion.objects.exclude(state__in=RUNNING_STATES)
             .exclude(artifact_path="")

@@ -57,4 +57,5 @@ def p_value(comparison: Comparison) -> str:
 
 @register.filter
 def share(value: float | None) -> str:
-    return DASH if value is None else f"{value:.1%}"
+    """A share as a percentage: 12.5%."""
+    return f"{value:.1%}" if isinstance(value, int | float) else DASH

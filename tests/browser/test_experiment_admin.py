@@ -59,7 +59,7 @@ def test_an_admin_starts_an_experiment_and_reads_its_results(page, shot, setting
                 user=user, movie_id=movie_id, defaults={"value": 4.0, "rated_at": timezone.now() + timedelta(minutes=1)}
             )
 
-    page.click("text=popularity against the model")
+    page.locator("#result_list a", has_text="popularity against the model").click()
     page.wait_for_url(re.compile(r"/admin/recommender/experiment/\d+/change/"))
     page.click("#refresh-figures")
     results = page.locator("#experiment-results")
