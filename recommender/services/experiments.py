@@ -3,12 +3,11 @@
 A person's arm is a stable hash of (experiment id, user id): the same person lands in the same arm
 in every process and at every visit, and a new experiment shuffles people afresh. Only a person's
 picks follow their arm; similar movies, the map and the clusters keep the active version.
-The running experiment is read at most once a second per process, like the active version.
+The running experiment is read with the active version, in the same query, at most once a second
+per process (recommender.services.factors_cache).
 """
 
 from __future__ import annotations
-
-import time
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -16,42 +15,21 @@ from django.utils import timezone
 from recommender.engine.assignment import CHALLENGER, CONTROL, arm_of
 from recommender.engine.factors import ArtifactError, Factors
 from recommender.models import Experiment, ModelVersion
-from recommender.services.factors_cache import active_factors, factors_for
+from recommender.services import factors_cache
+from recommender.services.factors_cache import active_factors, factors_for, running_experiment
 from recommender.services.versions import version_artifact_check
 from recommender.store import get_store
 
-_CHECK_SECONDS = 1.0
-# (checked at, (experiment id, challenger id, share, challenger's file) or None)
-_running: tuple[float, tuple[int, int, float, str] | None] = (0.0, None)
-
-
-__all__ = ["CHALLENGER", "CONTROL", "arm_of"]
+__all__ = ["CHALLENGER", "CONTROL", "arm_of", "running_experiment"]
 
 
 class ExperimentError(Exception):
     """An experiment that cannot start or end as asked; the message says why."""
 
 
-def running_experiment() -> tuple[int, int, float, str] | None:
-    """(experiment id, challenger version id, share, its file) of the running experiment, read once a second."""
-    global _running
-    checked_at, running = _running
-    now = time.monotonic()
-    if now - checked_at >= _CHECK_SECONDS:
-        row = (
-            Experiment.objects.filter(state=Experiment.State.RUNNING)
-            .values_list("pk", "challenger_id", "share", "challenger__artifact_path")
-            .first()
-        )
-        running = (int(row[0]), int(row[1]), float(row[2]), str(row[3])) if row else None
-        _running = (now, running)
-    return running
-
-
 def forget() -> None:
     """Read the running experiment again at the next call (tests, and after a change in this process)."""
-    global _running
-    _running = (0.0, None)
+    factors_cache.recheck()
 
 
 def serving_arm(user_id: int | None) -> tuple[int, str]:
