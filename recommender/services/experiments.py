@@ -56,7 +56,7 @@ def serving_factors(user_id: int | None) -> tuple[int, Factors] | None:
         return active
     try:
         return challenger_id, factors_for(ModelVersion(pk=challenger_id, artifact_path=path))
-    except Exception:
+    except Exception:  # a broken challenger must not break its arm's pages
         return active
 
 

@@ -136,7 +136,7 @@ def impressions_record(
         if int(length) > settings.RECOMMENDER_IMPRESSIONS_QUEUE_MAX:  # type: ignore[arg-type]
             client.ltrim(_key(), -settings.RECOMMENDER_IMPRESSIONS_QUEUE_MAX, -1)
         return True
-    except Exception as exc:
+    except Exception as exc:  # any failure costs the impression, never the page
         log.debug("impression dropped: %s", exc)
         return False
 
@@ -173,8 +173,7 @@ def impressions_flush(*, batch: int = 5_000, max_batches: int = 200) -> int:
     """
     client = _queue()
     if client is None:
-        lines = [_local.popleft() for _ in range(len(_local))]
-        return _store(lines)
+        return _store([_local.popleft() for _ in range(len(_local))])
     # A plain client: the flusher may wait a little longer than a page for Redis.
     client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(settings.RECOMMENDER_IMPRESSIONS_URL))
     lock_key, token = cache_keys.impressions_flush_lock(settings.RECOMMENDER_LISTS_PREFIX), uuid.uuid4().hex
@@ -183,11 +182,11 @@ def impressions_flush(*, batch: int = 5_000, max_batches: int = 200) -> int:
     written = 0
     try:
         for _ in range(max_batches):
-            lines = client.lrange(_key(), 0, batch - 1)
-            if not lines:
+            queued_lines: list[bytes] = client.lrange(_key(), 0, batch - 1)  # type: ignore[assignment]
+            if not queued_lines:
                 break
-            written += _store(lines)  # type: ignore[arg-type]
-            client.ltrim(_key(), len(lines), -1)  # type: ignore[arg-type]
+            written += _store(queued_lines)
+            client.ltrim(_key(), len(queued_lines), -1)
     finally:
         if client.get(lock_key) == token.encode():
             client.delete(lock_key)
