@@ -128,6 +128,7 @@ def _simulate(
     """One run of `days` visits per person (inside the caller's transaction)."""
     from django.contrib.auth.models import User
     from django.utils import timezone
+    from tqdm import tqdm
 
     from movies import services as movie_services
     from movies.models import Dismissal, Rating
@@ -154,6 +155,7 @@ def _simulate(
     first_significant = significant_from = None
     last_id = Impression.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     day_times = []
+    bar = tqdm(total=days * len(users), desc=name, unit="visit", file=sys.stderr)
     for day in range(days):
         at = start + timedelta(days=day)
         day_times.append(at)
@@ -185,6 +187,7 @@ def _simulate(
                 hit_pairs[arm].add((user.pk, movie_id))
             if acted:
                 user_picks_refresh(user_id=user.pk)
+            bar.update()
             if challenger is not None:
                 control, other = "control", CHALLENGER
                 result = two_proportions(
@@ -201,6 +204,7 @@ def _simulate(
         impressions.impressions_flush()
         Impression.objects.filter(pk__gt=last_id).update(shown_at=at)
         last_id = Impression.objects.order_by("-pk").values_list("pk", flat=True).first() or last_id
+    bar.close()
     version_ids = tuple(sorted(set(Impression.objects.filter(pk__gt=0).values_list("version_id", flat=True))))
     return Run(
         name=name,
