@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from django import template
 
 from recommender.engine.online_stats import Comparison, Interval
@@ -11,40 +13,44 @@ register = template.Library()
 DASH = "\u2013"  # an en dash
 
 
-@register.filter
-def rate_ci(interval: Interval) -> str:
-    """A proportion with its interval: 12.3% (10.1-14.6)."""
+def _with_interval(interval: Interval, show: Callable[[float], str]) -> str:
     if interval.value is None:
         return DASH
     if interval.low is None or interval.high is None:
-        return f"{interval.value:.1%}"
-    return f"{interval.value:.1%} ({interval.low:.1%}{DASH}{interval.high:.1%})"
+        return show(interval.value)
+    return f"{show(interval.value)} ({show(interval.low)}{DASH}{show(interval.high)})"
+
+
+def _difference(comparison: Comparison, show: Callable[[float], str]) -> str:
+    if comparison.difference is None or comparison.low is None or comparison.high is None:
+        return DASH
+    return f"{show(comparison.difference)} ({show(comparison.low)} to {show(comparison.high)})"
+
+
+@register.filter
+def rate_ci(interval: Interval) -> str:
+    """A proportion with its interval: 12.3% (10.1%-14.6%)."""
+    return _with_interval(interval, lambda v: f"{v:.1%}")
 
 
 @register.filter
 def mean_ci(interval: Interval) -> str:
     """A mean with its interval: 3.84 (3.71-3.97)."""
-    if interval.value is None:
-        return DASH
-    if interval.low is None or interval.high is None:
-        return f"{interval.value:.2f}"
-    return f"{interval.value:.2f} ({interval.low:.2f}{DASH}{interval.high:.2f})"
+    return _with_interval(interval, lambda v: f"{v:.2f}")
 
 
 @register.filter
 def rate_difference(comparison: Comparison) -> str:
     """A difference of proportions in percentage points with its interval: +1.2 pts (-0.3 to +2.7)."""
-    if comparison.difference is None or comparison.low is None or comparison.high is None:
+    if comparison.difference is None:
         return DASH
-    return f"{comparison.difference * 100:+.1f} pts ({comparison.low * 100:+.1f} to {comparison.high * 100:+.1f})"
+    return _difference(comparison, lambda v: f"{v * 100:+.1f}").replace(" (", " pts (", 1)
 
 
 @register.filter
 def mean_difference(comparison: Comparison) -> str:
     """A difference of means with its interval: +0.12 (-0.05 to +0.29)."""
-    if comparison.difference is None or comparison.low is None or comparison.high is None:
-        return DASH
-    return f"{comparison.difference:+.2f} ({comparison.low:+.2f} to {comparison.high:+.2f})"
+    return _difference(comparison, lambda v: f"{v:+.2f}")
 
 
 @register.filter
