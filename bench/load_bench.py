@@ -14,7 +14,10 @@
    GET /movies/<id>/ over the most rated movies with the next user's cookie (Lua scripts rotate them;
    wrk's two threads start half the users apart, as visitors do not come in pairs).
 6. Prints requests/s, p50/p90/p99 and errors, and the issue's targets: >= 400 req/s with no
-   errors at 32 connections, p99 < 50 ms at 8. Then stops gunicorn and drops the database.
+   errors at 32 connections, p99 < 50 ms at 8.
+7. Runs the two personal pages again on a second gunicorn with impressions off (today's page
+   without them), and times recording one page's impressions in this process (its p99 must stay
+   under 1 ms). Then stops gunicorn and drops the database.
 """
 
 from __future__ import annotations
@@ -109,6 +112,58 @@ def _pct(values: list[float], pct: int) -> float:
     return ordered[min(len(ordered) - 1, len(ordered) * pct // 100)]
 
 
+def _record_cost(n: int = 20_000) -> tuple[float, float]:
+    """p50 and p99 in microseconds of recording one page's 20 picks (the queue append a page adds)."""
+    from recommender.services.impressions import _key, _queue, impressions_record
+
+    times = []
+    for i in range(n):
+        started = time.perf_counter()
+        impressions_record(user_id=1 + i % 300, source="home", movie_ids=list(range(1, 21)), version_id=1)
+        times.append((time.perf_counter() - started) * 1e6)
+    client = _queue()
+    if client is not None:
+        client.delete(_key())
+    return _pct(times, 50), _pct(times, 99)
+
+
+def _impressions_rows(
+    args: argparse.Namespace, env: dict[str, str], home: Path, movie: Path, rows: dict[tuple[str, int], dict]
+) -> None:
+    """Today's pages without impressions (RECOMMENDER_IMPRESSIONS_ENABLED=false), on a second gunicorn,
+    beside the rows above that record them; then the recording's own cost, timed in this process."""
+    off_env = {**env, "RECOMMENDER_IMPRESSIONS_ENABLED": "false"}
+    with gunicorn(args.port + 1, off_env, "/accounts/login/") as base:
+        _wrk(base + "/", 4, 3, str(home))
+        _wrk(base + "/", 4, 3, str(movie))
+        for conns in args.conns:
+            for name, lua in (
+                ("GET / (impressions off)", str(home)),
+                ("GET /movies/<id>/ (impr. off)", str(movie)),
+            ):
+                r = _wrk(base + "/", conns, args.duration, lua)
+                r["errors"] = r["non2xx"] + r["socket_errors"]
+                rows[(name, conns)] = r
+                print(
+                    f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
+                    f"{r['errors']:>8.0f}",
+                    flush=True,
+                )
+    for on, off in (
+        ("GET / (logged in)", "GET / (impressions off)"),
+        ("GET /movies/<id>/ (logged in)", "GET /movies/<id>/ (impr. off)"),
+    ):
+        for conns in args.conns:
+            if (on, conns) in rows and (off, conns) in rows:
+                added = rows[(on, conns)]["p99"] - rows[(off, conns)]["p99"]
+                print(f"{on} at {conns}: p99 with impressions minus without: {added:+.1f} ms (wrk's run-to-run noise)")
+    p50, p99 = _record_cost()
+    print(
+        f"recording one page's impressions (RPUSH to Redis, in process): p50 {p50:.0f} us, p99 {p99:.0f} us "
+        f"(target: at most 1 ms added at p99: {'met' if p99 <= 1000 else 'MISSED'})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
@@ -173,6 +228,7 @@ def main() -> None:
                         f"{r['errors']:>8.0f}",
                         flush=True,
                     )
+            _impressions_rows(args, env, home, movie, rows)
             for name in ("GET / (logged in)", "GET /movies/<id>/ (logged in)"):
                 if (name, 32) not in rows or (name, 8) not in rows:
                     continue

@@ -274,6 +274,25 @@ TMDB_API_URL = env_str("TMDB_API_URL", "https://api.themoviedb.org/3")
 # TMDb allows about 40 requests a second; stay well below.
 TMDB_REQUESTS_PER_SECOND = env_int("TMDB_REQUESTS_PER_SECOND", 4)
 TMDB_CACHE_DIR = Path(env_str("TMDB_CACHE_DIR", str(VAR_DIR / "tmdb")))
+# --- Online learning: impressions, online metrics, impression discounting, A/B ----
+# Impressions (picks shown) are queued in this Redis (the lists' database by default) and flushed
+# to PostgreSQL in batches by a scheduled task; with no Redis they are written at once.
+RECOMMENDER_IMPRESSIONS_URL = env_str("RECOMMENDER_IMPRESSIONS_URL") or RECOMMENDER_LISTS_URL
+# Off: nothing is recorded (bench/load_bench.py's row of today's page without impressions).
+RECOMMENDER_IMPRESSIONS_ENABLED = env_bool("RECOMMENDER_IMPRESSIONS_ENABLED", True)
+# Impressions older than this many days are deleted (the online metrics need the last window's).
+RECOMMENDER_IMPRESSIONS_RETENTION_DAYS = env_int("RECOMMENDER_IMPRESSIONS_RETENTION_DAYS", 30)
+# The queue holds at most this many pages' impressions (a stopped flusher never fills Redis).
+RECOMMENDER_IMPRESSIONS_QUEUE_MAX = env_int("RECOMMENDER_IMPRESSIONS_QUEUE_MAX", 1_000_000)
+# What a person did with a shown pick counts if it happened within this many days of the showing.
+RECOMMENDER_ONLINE_WINDOW_DAYS = env_int("RECOMMENDER_ONLINE_WINDOW_DAYS", 7)
+# A saved-for-later list, counted as a hit when a pick goes there: "app_label.Model.datetime_field"
+# of a model with user and movie foreign keys, or empty when the site has none.
+RECOMMENDER_WATCHLIST_MODEL = env_str("RECOMMENDER_WATCHLIST_MODEL", "")
+# Impression discounting: each showing without an action in the last DAYS multiplies a pick's
+# rank by (1 + STRENGTH), so picks ignored again and again make room for others. 0 turns it off.
+RECOMMENDER_DISCOUNT_STRENGTH = float(env_str("RECOMMENDER_DISCOUNT_STRENGTH", "0.5") or 0)
+RECOMMENDER_DISCOUNT_DAYS = env_int("RECOMMENDER_DISCOUNT_DAYS", 14)
 
 # One format, with the request's or task's id, for Django, gunicorn and Celery (config/log_context.py).
 LOGGING = logging_config(env_str("LOG_LEVEL") or "INFO")

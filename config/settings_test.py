@@ -33,3 +33,5 @@ CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"
 # Several test runs on one machine each need their own test database.
 if os.environ.get("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}  # noqa: F405
+# Impressions wait in the test process (recommender.services.impressions) unless a test gives them a queue.
+RECOMMENDER_IMPRESSIONS_URL = ""

@@ -1,5 +1,9 @@
-"""Model versions in admin: retrain now, live progress, cancel, compare, activate and roll back."""
+"""Model versions in admin: retrain now, live progress, cancel, compare, activate and roll back.
 
+A/B experiments are in recommender.admin_experiments, registered by importing it here.
+"""
+
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, JsonResponse
@@ -7,11 +11,13 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern, path, reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from recommender import dispatch, services
+from recommender import admin_experiments, dispatch, services
 from recommender.engine.factors import ArtifactError
 from recommender.models import ModelVersion
+from recommender.services.online_metrics import version_online
 
 RETRAIN_PERMISSION = "recommender.retrain_modelversion"
+__all__ = ["admin_experiments"]
 COMPARED_METRICS = (
     ("R_rmse", "RMSE, protocol R", "lower"),
     ("R_mae", "MAE, protocol R", "lower"),
@@ -99,6 +105,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "progress": progress_data(version),
             "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
             "can_activate": not version.is_active and not version.is_running and bool(version.artifact_path),
+            "online": version_online(version_id=version.pk),
+            "online_days": settings.RECOMMENDER_ONLINE_WINDOW_DAYS,
         }
         return super().change_view(request, object_id, form_url, {**(extra_context or {}), **extra})
 

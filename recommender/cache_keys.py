@@ -117,3 +117,13 @@ def lists_every_key(prefix: str) -> str:
 def retrain_lock(prefix: str) -> str:
     """The lock that lets one retrain run at a time (recommender.retrain_lock)."""
     return f"{prefix}:retrain-lock"
+
+
+def impressions_queue(prefix: str) -> str:
+    """The Redis list of impressions waiting to be written to the database (recommender.services.impressions)."""
+    return f"{prefix}:impressions"
+
+
+def impressions_flush_lock(prefix: str) -> str:
+    """Held while one process moves queued impressions to the database, so two never write the same batch."""
+    return f"{prefix}:impressions-flush"

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from celery import chord, current_app
+from celery import chain, chord, current_app, group
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
@@ -28,6 +28,8 @@ TRAIN_TASK = "recommender.train_version"
 LISTS_COMPUTE_TASK = "recommender.lists_compute"
 LISTS_PUBLISH_TASK = "recommender.lists_publish"
 LISTS_FAILED_TASK = "recommender.lists_failed"
+IMPRESSIONS_FLUSH_TASK = "recommender.impressions_flush"
+ONLINE_METRICS_TASK = "recommender.online_metrics_refresh"
 
 
 def _task(name: str):  # type: ignore[no-untyped-def]
@@ -145,3 +147,51 @@ def version_rollout(*, version: ModelVersion, in_process: bool = False) -> None:
         if running is None:
             raise
         raise services.AlreadyRunning(running) from None
+
+
+def experiment_start(*, challenger: ModelVersion, share: float, name: str = "", in_process: bool = False):  # type: ignore[no-untyped-def]
+    """Start an A/B experiment (services.experiment_create) and build the challenger's lists.
+
+    Until a user's challenger list is in Redis, their picks are computed from the challenger's
+    factors at their visit (and stored), as on any miss. The lists are built on the workers
+    (a Celery group), or here when tasks run in process; the version's state does not change.
+    """
+    experiment = services.experiment_create(challenger=challenger, share=share, name=name)
+    if get_store() is None:
+        return experiment
+    chunks = services.list_chunks(version=challenger)
+    if in_process or settings.CELERY_TASK_ALWAYS_EAGER:
+        for start, stop in chunks:
+            services.lists_compute(version=challenger, start=start, stop=stop)
+    else:
+        version_id = challenger.pk
+        transaction.on_commit(
+            lambda: group(_task(LISTS_COMPUTE_TASK).si(version_id, start, stop) for start, stop in chunks).delay()
+        )
+    return experiment
+
+
+def experiment_promote(*, experiment, winner: ModelVersion, in_process: bool = False):  # type: ignore[no-untyped-def]
+    """End an experiment and make its winner the active version.
+
+    1. End it (services.experiment_end): every user is then served the active version.
+    2. A winning challenger goes live: at once from the lists the experiment built when they
+       are complete, else through a rollout that builds them (version_rollout).
+    """
+    experiment = services.experiment_end(experiment=experiment, winner=winner)
+    if winner.is_active:
+        return experiment
+    try:
+        services.lists_publish(version=winner)
+    except services.ListsIncomplete:
+        version_rollout(version=winner, in_process=in_process)
+    return experiment
+
+
+def online_refresh() -> None:
+    """Flush queued impressions and recount the online figures: on a worker, or here without one."""
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        services.impressions_flush()
+        services.online_metrics_refresh()
+        return
+    chain(_task(IMPRESSIONS_FLUSH_TASK).si(), _task(ONLINE_METRICS_TASK).si()).delay()

@@ -77,9 +77,9 @@ class ListStore:
         self._live = (time.monotonic(), version)
         return version
 
-    def get(self, user_id: int) -> tuple[int, np.ndarray] | None:
-        """The live version and the user's list, or None on a miss or when Redis is away."""
-        version = self.live_version()
+    def get(self, user_id: int, *, version: int | None = None) -> tuple[int, np.ndarray] | None:
+        """The live version (or `version`) and the user's list in it, or None on a miss or when Redis is away."""
+        version = self.live_version() if version is None else version
         if version is None:
             return None
         raw = self._call(self.client.hget, self.lists_key(version), str(user_id))
@@ -129,6 +129,15 @@ class ListStore:
             self.client.expire(self.lists_key(previous), self.retired_ttl)
         self._live = (time.monotonic(), version)
         return previous
+
+    def keep(self, version: int) -> None:
+        """Keep a version's lists until retired (an experiment's challenger, maybe a retired version)."""
+        self._call(self.client.persist, self.lists_key(version))
+
+    def retire(self, version: int) -> None:
+        """Let a version's lists expire like a replaced live version's (an experiment's losing challenger)."""
+        if version != self.live_version():
+            self._call(self.client.expire, self.lists_key(version), self.retired_ttl)
 
     def drop(self, version: int) -> None:
         """Remove a version's lists at once (UNLINK frees memory without blocking Redis)."""

@@ -136,3 +136,21 @@ def retrain() -> int:
     movie_totals_check()
     version, _ = dispatch.retrain_request()
     return version.pk
+
+
+@shared_task(name="recommender.impressions_flush")
+def impressions_flush() -> int:
+    """Scheduled every few seconds (django-celery-beat): queued impressions into the database."""
+    return services.impressions_flush()
+
+
+@shared_task(name="recommender.impressions_prune")
+def impressions_prune() -> int:
+    """Scheduled daily: impressions older than the retention are deleted."""
+    return services.impressions_prune()
+
+
+@shared_task(name="recommender.online_metrics_refresh")
+def online_metrics_refresh() -> int:
+    """Scheduled every few minutes: the online figures of the days whose windows are open."""
+    return services.online_metrics_refresh()

@@ -20,8 +20,10 @@ from movies.views.helpers import page_of, query_without_page
 from movies.views.picks import ONBOARDING_RATINGS, home_picks_context, reason_rows
 from recommender.services import similar_to
 from recommender.services.explore import active_explore
+from recommender.services.impressions import Source, shown_mark
 from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
 from recommender.services.sections import CSRF_PLACEHOLDER, genre_top_cards, movie_page_parts, personal_section
+from recommender.services.shown import section_picks_shown, section_similar_shown
 
 PAGE_SIZE = 24
 # Lists ordered by average rating ignore movies with fewer ratings than this.
@@ -52,9 +54,12 @@ def home(request: HttpRequest) -> HttpResponse:
 
     def render_content(extra: dict) -> str:
         context = {**_personal_home_context(user), **extra, "next": reverse("home")}
-        return render_to_string("movies/_home_personal.html", context, request=request)
+        html = render_to_string("movies/_home_personal.html", context, request=request)
+        rows = [p for row in context.get("reason_rows", ()) for p in row.picks]
+        return html + shown_mark(dict.fromkeys(p.movie.pk for p in [*context.get("picks", ()), *rows]))
 
     content = personal_section(request, "home", render_content)
+    section_picks_shown(user_id=user.pk, source=Source.HOME, html=content)
     return render(request, "movies/home_personal.html", {"content": content})
 
 
@@ -186,6 +191,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     about["model"] = mark_safe(about["model"].replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308
     similar_ids = [int(i) for i in about.get("similar_ids", "").split(",") if i]
     my_stars = selectors.rating_values_for_user(user=request.user, movie_ids=similar_ids)
+    section_similar_shown(user_id=request.user.pk, html=about["model"])
     return render(
         request,
         "movies/detail.html",
@@ -211,7 +217,7 @@ def _movie_about(movie: Movie) -> dict[str, str]:
     model = {"movie": movie, "cluster": cluster, "similar": similar, "csrf_token": CSRF_PLACEHOLDER}
     return {
         "genres": render_to_string("movies/_movie_genres.html", {"genres": genres}),
-        "model": render_to_string("movies/_movie_model.html", model),
+        "model": render_to_string("movies/_movie_model.html", model) + shown_mark(m.pk for m in similar),
         "similar_ids": ",".join(str(other.pk) for other in similar),
         "tags": render_to_string("movies/_movie_tags.html", {"tags": selectors.movie_tag_list(movie_id=movie.pk)}),
         "histogram": render_to_string(

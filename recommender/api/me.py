@@ -31,6 +31,8 @@ from recommender.api.schemas import (
     movie_data,
 )
 from recommender.services import recommend_for, user_picks_refresh_logged
+from recommender.services.impressions import Source
+from recommender.services.shown import picks_shown
 
 router = Router(tags=["me"], auth=USER_AUTH)
 
@@ -47,10 +49,9 @@ def picks(
     n: Annotated[int, Query(ge=1, le=100)] = 20,
     genre: Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00]*$", description="Only this genre.")] = None,
 ) -> HttpResponse:
-    return HttpResponse(
-        picks_body(user_id=request.auth.pk, n=n, genre=genre, build=lambda: _picks_json(request.auth, n, genre)),
-        content_type="application/json; charset=utf-8",
-    )
+    body = picks_body(user_id=request.auth.pk, n=n, genre=genre, build=lambda: _picks_json(request.auth, n, genre))
+    picks_shown(user_id=request.auth.pk, source=Source.API, movie_ids=[p["movie"]["id"] for p in json.loads(body)])
+    return HttpResponse(body, content_type="application/json; charset=utf-8")
 
 
 def _picks_json(user: Any, n: int, genre: str | None) -> bytes:

@@ -21,6 +21,7 @@ from recommender.api.schemas import (
 )
 from recommender.selectors import version_active
 from recommender.services import similar_to
+from recommender.services.shown import similar_shown
 
 router = Router(tags=["catalogue"])
 
@@ -71,6 +72,7 @@ def movie_detail(
     except Movie.DoesNotExist:
         return Status(404, ErrorOut(detail=f"No movie with id {movie_id}."))
     nearest = similar_to(movie, n=similar) if similar else []
+    similar_shown(user_id=getattr(getattr(request, "user", None), "pk", None), movie_ids=[m.pk for m, _ in nearest])
     with_genre_names(m for m, _ in nearest)
     return {"movie": movie, "similar": [{"movie": m, "similarity": s} for m, s in nearest]}
 

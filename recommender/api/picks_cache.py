@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from recommender import cache_keys
-from recommender.services.factors_cache import active_version_id
+from recommender.services.experiments import serving_version_id
 from recommender.services.user_generation import user_generation_key, user_stamped
 
 
@@ -26,10 +26,10 @@ def picks_body(*, user_id: int, n: int, genre: str | None, build: Callable[[], b
     if seconds <= 0:
         return build()
     key = cache_keys.api_picks(user_id=user_id, n=n, genre=genre)
-    version_id = active_version_id()
+    version_id = serving_version_id(user_id)  # an experiment's challenger arm has its own entries
     found = cache.get_many([user_generation_key(user_id), key])
     body = user_stamped(found, user_id=user_id, key=key, version_id=version_id, build=build, seconds=seconds)
-    if active_version_id() != version_id:
+    if serving_version_id(user_id) != version_id:
         # Another version went live while the body was built: it may come from either, so keep
         # nothing under the old stamp (a roll-back and forth within the entry's life would find it).
         cache.delete(key)

@@ -16,15 +16,19 @@ import threading
 import time
 from pathlib import Path
 
+from django.db.models import Subquery
+
 from recommender.engine.factors import ArtifactError, Factors, load_factors
-from recommender.models import ModelVersion
+from recommender.models import Experiment, ModelVersion
 
 log = logging.getLogger(__name__)
 
-_KEEP = 2  # the active version and the one being switched to
+_KEEP = 3  # the active version, an experiment's challenger, and the one being switched to
 _loaded: dict[int, Factors] = {}
 _lock = threading.Lock()
 _active: tuple[float, tuple[int, str] | None] = (0.0, None)
+# The running A/B experiment, read in the same query as the active version: (id, challenger id, share, file).
+_experiment: tuple[int, int, float, str] | None = None
 ACTIVE_CHECK_SECONDS = 1.0
 # (version id, reason, monotonic time) of the last failed load of the active version.
 _failed: tuple[int, str, float] | None = None
@@ -70,8 +74,10 @@ def active_factors() -> tuple[int, Factors] | None:
     now = time.monotonic()
     checked_at, active = _active
     if now - checked_at >= ACTIVE_CHECK_SECONDS:
-        row = ModelVersion.objects.filter(is_active=True).values_list("pk", "artifact_path").first()
+        global _experiment
+        row = _active_row()
         active = (row[0], row[1]) if row else None
+        _experiment = (int(row[2]), int(row[3]), float(row[4]), str(row[5])) if row and row[2] else None
         _active = (now, active)
         if active is not None:
             _drop_if_changed(*active)
@@ -102,6 +108,36 @@ def active_factors() -> tuple[int, Factors] | None:
     return pk, factors
 
 
+def _active_row() -> tuple | None:
+    """(id, file) of the active version and (id, challenger id, share, challenger's file) of the running
+    experiment, or Nones: one query, as every page asks for both."""
+    running = Experiment.objects.filter(state=Experiment.State.RUNNING)
+    return (
+        ModelVersion.objects.filter(is_active=True)
+        .annotate(
+            experiment_id=Subquery(running.values("pk")[:1]),
+            challenger_id=Subquery(running.values("challenger_id")[:1]),
+            share=Subquery(running.values("share")[:1]),
+            challenger_path=Subquery(running.values("challenger__artifact_path")[:1]),
+        )
+        .values_list("pk", "artifact_path", "experiment_id", "challenger_id", "share", "challenger_path")
+        .first()
+    )
+
+
+def running_experiment() -> tuple[int, int, float, str] | None:
+    """(experiment id, challenger id, share, challenger's file) of the running experiment, read with the
+    active version at most once a second (recommender.services.experiments)."""
+    active_factors()
+    return _experiment
+
+
+def recheck() -> None:
+    """Read the active version and the running experiment again at the next call; keep loaded factors."""
+    global _active
+    _active = (0.0, _active[1])
+
+
 def active_model_state() -> str:
     """ "ok" (the active version is loaded), "unloadable" (its file is missing or corrupt) or "none"."""
     if active_factors() is not None:
@@ -119,9 +155,10 @@ def _drop_if_changed(pk: int, path: str) -> None:
 
 def forget() -> None:
     """Drop what this process holds (tests, and right after an activation in this process)."""
-    global _active, _failed
+    global _active, _failed, _experiment
     with _lock:
         _loaded.clear()
         _signatures.clear()
     _active = (0.0, None)
     _failed = None
+    _experiment = None

@@ -17,12 +17,15 @@ import numpy as np
 from django.conf import settings
 
 from movies.models import Movie
+from recommender.engine.discounting import discounted
 from recommender.engine.factors import Factors, UserVector
 from recommender.engine.foldin import LIKED, fold_in
 from recommender.engine.ranking import GOOD_STARS, good_first, order_by_stars, recommend, scores_for
 from recommender.engine.similar import similar_movies, similarity_vectors
+from recommender.services.experiments import serving_factors
 from recommender.services.explore import active_explore
 from recommender.services.factors_cache import active_factors
+from recommender.services.impressions import times_shown
 from recommender.services.picks_queries import movies_by_id, user_rows
 from recommender.services.user_generation import user_generation_bump
 from recommender.store import get_store
@@ -109,12 +112,12 @@ def _ranked(factors: Factors, state: _UserState, n: int, *, as_indexes: bool = F
 
 
 def user_picks_refresh(*, user_id: int) -> np.ndarray | None:
-    """Recompute one user's list against the active version and store it (after they rate).
+    """Recompute one user's list against the version serving them and store it (after they rate).
 
     Returns the new list of movie ids, or None when there is no model or no rating.
     """
     try:
-        loaded = active_factors()
+        loaded = serving_factors(user_id)
         if loaded is None:
             return None
         version_id, factors = loaded
@@ -149,10 +152,10 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     stars on the cards. A user with no ratings (or a site with no trained model) gets popular
     movies. Movies the user rated or marked "not interested" never appear.
     """
-    loaded = active_factors()
     user_id = getattr(user, "pk", None)
     if user_id is None:
         return popular_picks(n=n)
+    loaded = serving_factors(user_id)  # the active version's, or an experiment's challenger's in its arm
     if loaded is None:
         return popular_picks(n=n, exclude=_excluded_ids(user_id)[1])
     version_id, factors = loaded
@@ -160,8 +163,8 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     if state is None:
         return popular_picks(n=n, exclude=excluded)
     store = get_store()
-    hit = store.get(user_id) if store is not None else None
-    if hit is not None and hit[0] == version_id:
+    hit = store.get(user_id, version=version_id) if store is not None else None
+    if hit is not None:
         ranked = hit[1]
     else:
         ranked = _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
@@ -169,6 +172,7 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
             store.put(version_id, user_id, ranked)
     # A stored list predates any change its refresh missed (Redis away): filter it again.
     ranked = np.array([m for m in ranked.tolist() if m not in excluded], dtype=np.int64)
+    ranked = _discounted(ranked, user_id)
     indexes = factors.movies.index(ranked, unknown="missing")
     indexes = indexes[indexes >= 0][: 4 * n]
     stars = factors.predict_ratings(state.side, indexes)
@@ -192,6 +196,12 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
         for m, s, sc, r in zip(ranked.tolist(), stars, scores, reasons.tolist(), strict=True)
         if m in movies  # a movie deleted since the list was made
     ]
+
+
+def _discounted(ranked: np.ndarray, user_id: int) -> np.ndarray:
+    """Picks shown on many days without an action move down (engine.discounting; off at strength 0)."""
+    strength = settings.RECOMMENDER_DISCOUNT_STRENGTH
+    return discounted(ranked, times_shown(user_id=user_id), strength) if strength > 0 else ranked
 
 
 def _liked(state: _UserState) -> np.ndarray:

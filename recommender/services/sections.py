@@ -28,7 +28,8 @@ from django.utils.safestring import SafeString, mark_safe
 
 from movies.models import Movie
 from recommender import cache_keys
-from recommender.services.factors_cache import active_factors, active_version_id
+from recommender.services.experiments import serving_version_id
+from recommender.services.factors_cache import active_factors
 from recommender.services.picks import user_side
 from recommender.services.user_generation import spread_lifetime, user_generation_key, user_stamped
 
@@ -51,7 +52,7 @@ def personal_section(request: HttpRequest, name: str, render: Callable[[dict], s
         found,
         user_id=user_id,
         key=key,
-        version_id=active_version_id(),
+        version_id=serving_version_id(user_id),  # an experiment's challenger arm has its own entries
         build=lambda: render({"csrf_token": CSRF_PLACEHOLDER}),
         seconds=PERSONAL_SECONDS,
     )

@@ -18,7 +18,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from recommender.engine.factors import ArtifactError, load_factors, save_factors
-from recommender.models import RUNNING_STATES, ModelVersion
+from recommender.models import RUNNING_STATES, Experiment, ModelVersion
 from recommender.services.explore import explore_build_quietly
 
 if TYPE_CHECKING:
@@ -301,12 +301,15 @@ def version_activate(*, version: ModelVersion) -> ModelVersion:
 
 
 def versions_prune(*, keep: int | None = None) -> list[int]:
-    """Delete the files of all but the newest `keep` finished versions (never the active one)."""
+    """Delete the files of all but the newest `keep` finished versions (never the active one or a challenger)."""
     keep = settings.RECOMMENDER_KEEP_VERSIONS if keep is None else keep
     finished = ModelVersion.objects.exclude(state__in=RUNNING_STATES).exclude(artifact_path="").order_by("-pk")
+    in_experiment = set(
+        Experiment.objects.filter(state=Experiment.State.RUNNING).values_list("challenger_id", flat=True)
+    )
     pruned = []
     for version in finished[keep:]:
-        if version.is_active:
+        if version.is_active or version.pk in in_experiment:
             continue
         shutil.rmtree(artifact_dir(version), ignore_errors=True)
         version_update(version, artifact_path="")

@@ -1,0 +1,88 @@
+"""Impressions go through a real Redis queue into PostgreSQL; with Redis stopped or frozen they are dropped
+and pages answer as quickly as before.
+
+The queue lives in a private redis-server started by the test, so stopping it disturbs nobody else.
+"""
+
+import os
+import signal
+import time
+
+import pytest
+from django.urls import reverse
+
+from config import redis_breaker
+from recommender.models import Impression
+from recommender.services import factors_cache, impressions
+from recommender.services.impressions import impressions_flush, queued
+from tests.redis_server import private_redis
+from tests.trained import install
+from tests.worlds import two_tastes_world
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def site_with_queue(settings, tmp_path, client, trained_run):
+    with private_redis(tmp_path) as (proc, url):
+        settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
+        settings.RECOMMENDER_LISTS_URL = url
+        settings.RECOMMENDER_IMPRESSIONS_URL = url
+        settings.RECOMMENDER_LISTS_PREFIX = "impressions-outage"
+        factors_cache.forget()
+        redis_breaker.reset()
+        users = two_tastes_world()
+        install(trained_run)
+        client.force_login(users[0])
+        yield proc, client, users[0]
+        factors_cache.forget()
+        redis_breaker.reset()
+
+
+def _pages(client, n: int = 9) -> list[tuple[int, float]]:
+    results = []
+    for i in range(n):
+        started = time.monotonic()
+        if i % 3 == 0:
+            response = client.get(reverse("home"))
+        elif i % 3 == 1:
+            response = client.get("/api/me/picks?n=10")
+        else:
+            response = client.get(reverse("movies:detail", args=[1 + i]))
+        results.append((response.status_code, time.monotonic() - started))
+    return results
+
+
+def test_impressions_queue_in_redis_and_flush_to_the_database(site_with_queue):
+    _, client, user = site_with_queue
+    assert all(status == 200 for status, _ in _pages(client))
+    assert queued() == 9  # one line per list shown
+    assert Impression.objects.count() == 0  # nothing written on the request's path
+    written = impressions_flush(batch=2)
+    assert written == Impression.objects.count() > 0
+    assert queued() == 0
+    assert set(Impression.objects.values_list("source", flat=True)) == {"home", "api", "similar"}
+    assert set(Impression.objects.values_list("user_id", flat=True)) == {user.pk}
+
+
+@pytest.mark.parametrize("outage", ["stopped", "frozen"])
+def test_with_redis_away_impressions_are_dropped_and_pages_stay_fast(site_with_queue, outage):
+    proc, client, _ = site_with_queue
+    assert client.get(reverse("home")).status_code == 200
+    if outage == "stopped":
+        proc.kill()
+        proc.wait()
+    else:
+        os.kill(proc.pid, signal.SIGSTOP)
+    try:
+        results = _pages(client)
+        dropped = impressions.impressions_record(user_id=1, source="home", movie_ids=[1], version_id=1)
+    finally:
+        if outage == "frozen":
+            os.kill(proc.pid, signal.SIGCONT)
+    assert all(status == 200 for status, _ in results), results
+    # One timeout per client (lists, impressions) at most, then the breaker skips Redis.
+    assert sum(seconds for _, seconds in results) < 2.0, results
+    assert max(seconds for _, seconds in results) < 1.0, results
+    assert dropped is False
+    assert Impression.objects.count() == 0
