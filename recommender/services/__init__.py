@@ -22,6 +22,7 @@ from recommender.services.versions import (
     version_cancel,
     version_create,
     version_fail,
+    version_protocols,
     version_ready,
     versions_prune,
 )
@@ -49,6 +50,7 @@ __all__ = [
     "version_cancel",
     "version_create",
     "version_fail",
+    "version_protocols",
     "version_ready",
     "versions_prune",
 ]

@@ -143,6 +143,9 @@ def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, 
     version = services.version_create(overrides=FAST)
     services.train_version(version=version)
     version.refresh_from_db()
+    assert version.metrics["protocols"] == services.versions.PROTOCOLS_PENDING  # measured once live
+    services.version_protocols(version=version)
+    version.refresh_from_db()
     snapshot = snapshot_read(services.versions.artifact_dir(version) / "ratings.parquet")
     assert len(snapshot) == version.n_ratings == Rating.objects.count()
     assert version.metrics["snapshot_bytes"] > 0
@@ -157,6 +160,7 @@ def test_protocols_are_skipped_and_said_so_above_the_limit(two_tastes, settings)
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 10
     version = services.version_create(overrides=FAST)
     services.train_version(version=version)
+    services.version_protocols(version=version)
     version.refresh_from_db()
     assert version.metrics["protocols"].startswith("skipped:")
     assert "R_rmse" not in version.metrics
