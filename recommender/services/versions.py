@@ -143,8 +143,11 @@ def train_version(
         ratings = ratings_snapshot()
         if ratings.empty:
             raise NoTrainingData("there are no ratings to train on: import MovieLens data first")
-        # "auto" takes the preset made for this many ratings (large batches from millions on).
-        preset = preset_for(len(ratings)) if version.preset == AUTO_PRESET else version.preset
+        # "auto" takes the default preset scaled to this many ratings; the version's own overrides win.
+        preset = version.preset
+        if preset == AUTO_PRESET:
+            preset, scaled = preset_for(len(ratings))
+            overrides = {**scaled, **overrides}
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; known: {AUTO_PRESET}, {', '.join(PRESETS)}")
         if PRESETS[preset].kind == "joint":
