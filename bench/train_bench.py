@@ -105,11 +105,15 @@ def rule(copies: int = 20) -> None:
     users = ratings["userId"].to_numpy()
     codes = np.unique(users, return_inverse=True)[1]
     train_rows, test_rows = split_per_user(codes, test=0.25, seed=42)
-    part = ratings.iloc[train_rows]
+    part = ratings.iloc[train_rows].reset_index(drop=True)
     shift = int(users.max()) + 1
     copied = pd.concat(
         [part.assign(userId=part["userId"] + k * shift) for k in range(copies)], ignore_index=True
     )  # copy 0 is the original users
+    # Validation for early stopping: the same movies held out of every copy of a user (a per-copy
+    # split would validate on ratings other copies train on, and never stop).
+    held = split_per_user(codes[train_rows], test=0.1, seed=43)[1]
+    held_copied = np.concatenate([held + k * len(part) for k in range(copies)])
     # The setting for the whole data copied (2M+ ratings), trained on the copies of its training part.
     big = preset_for(len(ratings) * copies)
     print(f"  the setting for {len(ratings) * copies:,} ratings: {big}; trained on {len(copied):,} "
@@ -120,9 +124,10 @@ def rule(copies: int = 20) -> None:
         flush=True,
     )
     rows = {}
-    for label, frame, (name, overrides) in (("small-data setting", part, small), ("2M+ setting", copied, big)):
+    runs = (("small-data setting", part, small, held), ("2M+ setting", copied, big, held_copied))
+    for label, frame, (name, overrides), val_rows in runs:
         t0 = time.perf_counter()
-        result = train(frame, name, overrides=overrides, on_epoch=say)
+        result = train(frame, name, overrides=overrides, validation_rows=val_rows, on_epoch=say)
         rows[label] = _scored_on(result.factors, ratings, train_rows, test_rows)
         m = rows[label]
         print(f"  {label}: nDCG@10 {m['ndcg']:.4f}, liked nDCG@10 {m['liked']:.4f}, RMSE {m['rmse']:.4f} on the "
