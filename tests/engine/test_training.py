@@ -43,7 +43,7 @@ def test_the_tutorial_preset_is_faithful():
 
 
 def test_the_auto_rule_keeps_small_data_on_the_default_and_scales_the_batch_with_the_data():
-    from recommender.engine.presets import MAX_STEPS, preset_for, resolve_config
+    from recommender.engine.presets import LR_POWER, MAX_STEPS, preset_for, resolve_config
 
     assert preset_for(100_836) == ("default", {})  # ml-latest-small: today's default, unchanged
     assert PRESETS["large"].batch_size % PRESETS["large"].group_size == 0
@@ -53,7 +53,7 @@ def test_the_auto_rule_keeps_small_data_on_the_default_and_scales_the_batch_with
         assert config.batch_size % config.group_size == 0
         assert MAX_STEPS / 2 < n * 0.9 / config.batch_size <= MAX_STEPS
         scale = config.batch_size / PRESETS["default"].batch_size
-        assert config.learning_rate == pytest.approx(PRESETS["default"].learning_rate * scale**0.5)
+        assert config.learning_rate == pytest.approx(PRESETS["default"].learning_rate * scale**LR_POWER)
     assert preset_for(2_016_720)[1]["batch_size"] == 16_384 and preset_for(25_000_095)[1]["batch_size"] == 262_144
 
 
