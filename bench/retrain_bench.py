@@ -5,7 +5,7 @@
 1. A private redis-server and a scratch PostgreSQL database, bench_retrain, with
    ml-latest-small imported.
 2. The base code (`--base`, default the branch point from main) is checked out in a
-   git worktree under var/bench/; this code is the checkout the script runs from.
+   git worktree in the temporary folder; this code is the checkout the script runs from.
 3. For each round, for each code, base first (so every retrain of this code has a live
    version before it, as on a running site): start the Procfile's trainer and worker from
    that code's folder, press "Retrain now" (dispatch.retrain_request, what admin's button
@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def _base_checkout(ref: str) -> tuple[Path, str]:
     commit = subprocess.run(
         ["git", "rev-parse", "--short", ref], cwd=REPO, check=True, capture_output=True, text=True
     ).stdout.strip()
-    folder = VAR / f"base-{commit}"
+    # Outside the repository: a second checkout inside it would be linted and type-checked as its own.
+    folder = Path(tempfile.gettempdir()) / f"retrain-bench-base-{commit}"
     if not folder.exists():
         subprocess.run(["git", "worktree", "add", "--detach", str(folder), commit], cwd=REPO, check=True)
     return folder, commit
