@@ -7,6 +7,10 @@ Run (the machine is shared: one benchmark at a time):
 
 Sections:
     accuracy    protocols R, T and P on ml-latest-small: tutorial, default and the baselines.
+    rule        the auto preset's rule (presets.preset_for): its setting at ml-latest-small's size
+                beside today's default, and its setting for 2M+ ratings trained on ml-latest-small's
+                protocol T training part copied 20 times with new user ids, scored on the original
+                users beside the small-data setting (not part of "every section").
     throughput  ratings/s of the default preset (row-sparse lazy Adam, XLA) beside the tutorial
                 preset (plain model.fit, Adam) on ML-25M-shaped data (movies.synthetic, 25M ratings,
                 162,541 users x 59,047 movies); the tutorial runs a slice of the ratings against
@@ -37,9 +41,6 @@ sys.path.insert(0, str(ROOT))
 
 DATA = Path(os.environ.get("ML_LATEST_SMALL", ROOT.parent / "shared" / "data" / "ml-latest-small"))
 DIM = 64
-# Large pre-sliced batches at scale: the default preset's objective and model, with a batch
-# of 131,072 rows and in-batch softmax groups of 32 (the preset's 1,024 suits small data).
-SCALE_OVERRIDES = {"batch_size": 131072, "group_size": 32, "learning_rate": 0.01}
 
 
 def section(title: str) -> None:
@@ -61,6 +62,84 @@ def accuracy() -> None:
     print(f"  P in {time.perf_counter() - t0:.0f} s")
 
 
+def _scored_on(factors, ratings: pd.DataFrame, train_rows, test_rows) -> dict:
+    """Protocol T's figures (nDCG@10, liked nDCG@10) and the held-out stars' RMSE, for the users of `ratings`."""
+    from recommender.engine import metrics
+    from recommender.engine.dataset import interactions
+    from recommender.engine.foldin import LIKED
+    from recommender.engine.ranking import recommend_all
+
+    users = factors.users.index(ratings["userId"].to_numpy(), unknown="missing")
+    movies = factors.movies.index(ratings["movieId"].to_numpy(), unknown="missing")
+    n_u, n_m = factors.n_users, factors.n_movies
+    tr = np.asarray(train_rows)
+    te = np.asarray(test_rows)
+    te = te[(movies[te] >= 0) & (users[te] >= 0)]  # what only the held-out ratings have is unknown to the factors
+    scored = np.unique(users[te])
+    seen = interactions(users[tr], movies[tr], n_u, n_m)
+    top = recommend_all(factors, n=10, exclude=seen, users=scored)
+    relevant = interactions(users[te], movies[te], n_u, n_m)[scored]
+    liked = te[ratings["rating"].to_numpy()[te] >= LIKED]
+    relevant_liked = interactions(users[liked], movies[liked], n_u, n_m)[scored]
+    stars = factors.predict_ids(ratings["userId"].to_numpy()[te], ratings["movieId"].to_numpy()[te])
+    return {
+        "ndcg": metrics.top_n_metrics(top, relevant, k=10)["ndcg"],
+        "liked": metrics.top_n_metrics(top, relevant_liked, k=10)["ndcg"],
+        "rmse": metrics.rmse(stars, ratings["rating"].to_numpy()[te]),
+    }
+
+
+def rule(copies: int = 20) -> None:
+    """The auto preset's rule: at ml-latest-small's size, and its 2M+ setting on the data copied `copies` times."""
+    from recommender.engine.dataset import split_per_user
+    from recommender.engine.presets import preset_for, resolve_config
+    from recommender.engine.training import train
+
+    section(f"the auto preset's rule: ml-latest-small, and copied {copies}x with new user ids")
+    ratings = pd.read_csv(DATA / "ratings.csv", usecols=["userId", "movieId", "rating"])
+    small = preset_for(len(ratings))
+    same = resolve_config(*small) == resolve_config("default")
+    print(f"  {len(ratings):,} ratings: {small}; the same config as today's default: {same}", flush=True)
+    # Protocol T's split of the original users; only their training part is copied, so no copy
+    # holds a rating held out from its original.
+    users = ratings["userId"].to_numpy()
+    codes = np.unique(users, return_inverse=True)[1]
+    train_rows, test_rows = split_per_user(codes, test=0.25, seed=42)
+    part = ratings.iloc[train_rows].reset_index(drop=True)
+    shift = int(users.max()) + 1
+    copied = pd.concat(
+        [part.assign(userId=part["userId"] + k * shift) for k in range(copies)], ignore_index=True
+    )  # copy 0 is the original users
+    # Validation for early stopping: the same movies held out of every copy of a user (a per-copy
+    # split would validate on ratings other copies train on, and never stop).
+    held = split_per_user(codes[train_rows], test=0.1, seed=43)[1]
+    held_copied = np.concatenate([held + k * len(part) for k in range(copies)])
+    # The setting for the whole data copied (2M+ ratings), trained on the copies of its training part.
+    big = preset_for(len(ratings) * copies)
+    print(f"  the setting for {len(ratings) * copies:,} ratings: {big}; trained on {len(copied):,} "
+          f"({copies} copies of T's training part)", flush=True)  # fmt: skip
+    say = lambda h: print(  # noqa: E731
+        f"    epoch {h['epoch']} {h['phase']} {h['seconds']:.1f} s, val nDCG {h['val_ndcg']:.4f}, "
+        f"RMSE {h['val_rmse']:.4f}",
+        flush=True,
+    )
+    rows = {}
+    runs = (("small-data setting", part, small, held), ("2M+ setting", copied, big, held_copied))
+    for label, frame, (name, overrides), val_rows in runs:
+        t0 = time.perf_counter()
+        result = train(frame, name, overrides=overrides, validation_rows=val_rows, on_epoch=say)
+        rows[label] = _scored_on(result.factors, ratings, train_rows, test_rows)
+        m = rows[label]
+        print(f"  {label}: nDCG@10 {m['ndcg']:.4f}, liked nDCG@10 {m['liked']:.4f}, RMSE {m['rmse']:.4f} on the "
+              f"original users ({time.perf_counter() - t0:.0f} s, {len(result.history)} epochs)",
+              flush=True)  # fmt: skip
+    a, b = rows["small-data setting"], rows["2M+ setting"]
+    for key in ("ndcg", "liked"):
+        change = b[key] / a[key] - 1
+        print(f"  {key}: {change:+.1%} ({'within' if abs(change) <= 0.05 else 'outside'} 5%)")
+    print(f"  rmse: {b['rmse'] / a['rmse'] - 1:+.1%}")
+
+
 def _synthetic() -> pd.DataFrame:
     from movies.synthetic import synthetic_ratings
 
@@ -75,14 +154,15 @@ def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_ro
 
     from recommender.engine.dataset import encode
     from recommender.engine.model import TutorialModel
-    from recommender.engine.presets import PRESETS
+    from recommender.engine.presets import PRESETS, preset_for
     from recommender.engine.training import train
 
     section("throughput: ML-25M shape, ratings/s")
     ratings = _synthetic() if ratings is None else ratings
-    # One rating head and no refit, as the "large" preset: the figure is the ranking epochs' speed.
-    overrides = {**SCALE_OVERRIDES, "epochs": epochs, "rating_epochs": 1, "patience": epochs, "embedding_dim": DIM,
-                 "rating_heads": 1, "refit": False}  # fmt: skip
+    # The auto preset's setting for this many ratings (presets.preset_for: the batch, group and
+    # learning rate), for a few epochs: the figure is the ranking epochs' speed.
+    _, scaled = preset_for(len(ratings))
+    overrides = {**scaled, "epochs": epochs, "rating_epochs": 1, "patience": epochs, "embedding_dim": DIM}
     print(f"  default preset, overrides {overrides}", flush=True)
 
     def show(h: dict) -> None:
@@ -110,7 +190,8 @@ def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_ro
     tutorial_speed = tutorial_rows / (time.perf_counter() - t0)
     print(f"  tutorial preset (model.fit, Adam, batch {t.batch_size}, {tutorial_rows:,} ratings, full tables): "
           f"{tutorial_speed:,.0f} ratings/s")  # fmt: skip
-    print(f"  default preset (row-sparse lazy Adam, XLA, batch {SCALE_OVERRIDES['batch_size']:,}): "
+    print(f"  default preset (row-sparse lazy Adam, XLA, batch {overrides['batch_size']:,}, group "
+          f"{overrides['group_size']}): "
           f"{default_speed:,.0f} ratings/s median over ranking epochs 2..{len(ranking) + 1} "
           f"({default_speed / tutorial_speed:.1f}x the tutorial)")  # fmt: skip
 
@@ -300,6 +381,8 @@ def main(argv: list[str]) -> None:
             topn(scale)
         elif name == "latency":
             latency(scale)
+        elif name == "rule":
+            rule()
         else:
             raise SystemExit(f"unknown section {name!r}")
 

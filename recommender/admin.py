@@ -104,6 +104,8 @@ class ModelVersionAdmin(admin.ModelAdmin):
             "comparison": comparison,
             "progress": progress_data(version),
             "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
+            # Pending, measuring, skipped or failed: the figures come after the version is live.
+            "protocols_note": version.metrics.get("protocols", ""),
             "can_activate": not version.is_active and not version.is_running and bool(version.artifact_path),
             "online": version_online(version_id=version.pk),
             "online_days": settings.RECOMMENDER_ONLINE_WINDOW_DAYS,

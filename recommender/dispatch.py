@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -91,12 +92,16 @@ def version_train_and_publish(
     3. Else build every user's list (lists_build: here when `in_process`, else on the
        workers) and publish. A failure while building here marks the version failed, so it
        never stays "computing lists"; the error is raised again.
+    4. Once the version is live (or ready), measure protocols R and T in this process
+       (services.version_protocols): two more trainings that the site need not wait for.
     """
     services.train_version(
         version=version, seed=seed, on_epoch=on_epoch, evaluate_protocols=evaluate_protocols, on_phase=on_phase
     )
     if not activate:
-        return services.version_ready(version=version)
+        services.version_ready(version=version)
+        services.version_protocols(version=version, seed=seed, on_phase=on_phase)
+        return version
     if on_phase:
         on_phase("computing every user's list ...")
     try:
@@ -106,8 +111,23 @@ def version_train_and_publish(
         if version.is_running:
             services.version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
         raise
+    if _live_or_settled(version) and version.state in (State.ACTIVE, State.READY):
+        services.version_protocols(version=version, seed=seed, on_phase=on_phase)
     version.refresh_from_db()
     return version
+
+
+def _live_or_settled(version: ModelVersion) -> bool:
+    """Wait while the workers compute the version's lists; False if that outlasts the wait."""
+    deadline = time.monotonic() + settings.RECOMMENDER_PROTOCOLS_WAIT_SECONDS
+    while True:
+        version.refresh_from_db()
+        if version.state != State.COMPUTING_LISTS:
+            return True
+        if time.monotonic() > deadline:
+            log.warning("v%s still computing lists: protocols R and T not measured", version.pk)
+            return False
+        time.sleep(0.25)
 
 
 def lists_build(*, version: ModelVersion, in_process: bool = False) -> None:

@@ -61,7 +61,8 @@ def run_pass(
 ) -> tuple[float, dict[str, np.ndarray], dict] | None:
     """Epochs of one pass with early stopping; returns (score, weights, history row) of the best epoch.
 
-    The ranking pass keeps the best validation nDCG, the rating pass the best (lowest) RMSE.
+    The ranking pass keeps the best validation nDCG, the rating pass the best (lowest) RMSE; a pass
+    ends after `patience` epochs without a gain of config.min_gain (relative) over the best.
     """
     phase = trainer.phase(rating_pass)
     name = "rating" if rating_pass else "ranking"
@@ -107,9 +108,13 @@ def run_pass(
             score = -rmse
         else:
             score = ndcg if math.isfinite(ndcg) else -loss
-        if best is None or score > best[0]:
+        # A flat curve ends the pass: only a gain of min_gain (relative) over the best resets the
+        # patience, though a better epoch by less is still the one kept.
+        if best is None or score > best[0] + config.min_gain * abs(best[0]):
             best, waited = (score, snap, row), 0
         else:
+            if score > best[0]:
+                best = (score, snap, row)
             waited += 1
             if waited >= (config.rating_patience if rating_pass else config.patience):
                 break

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+NOT_CHOSEN_FLOOR = 1e-9  # 1 - p(own movie) below this counts as this: -log of it is about 20.7
+
 
 def in_batch_softmax_loss(u, v, bias, movie_ids, weight, positive_weight, negative_weight, *, group: int):
     """Summed in-batch softmax losses: each row's movie against the other movies of its group.
@@ -36,10 +38,9 @@ def in_batch_softmax_loss(u, v, bias, movie_ids, weight, positive_weight, negati
     drop = (same & ~eye) | tf.reshape(weight <= 0, [-1, 1, group])
     logits = tf.where(drop, tf.constant(-1e9, logits.dtype), logits)
     positive = tf.reshape(tf.reduce_sum(ug * vg, axis=-1), [-1]) + bias
-    flat = tf.reshape(logits, [-1, group])
-    everything = tf.reduce_logsumexp(flat, axis=-1)
-    chosen = everything - positive  # -log p(own movie)
-    own = tf.reshape(tf.broadcast_to(eye, tf.shape(logits)), [-1, group])
-    others = tf.reduce_logsumexp(tf.where(own, tf.constant(-1e9, flat.dtype), flat), axis=-1)
-    not_chosen = everything - others  # -log(1 - p(own movie))
+    everything = tf.reduce_logsumexp(tf.reshape(logits, [-1, group]), axis=-1)
+    chosen = everything - positive  # -log p(own movie), >= 0
+    # -log(1 - p) from -log p: one logsumexp per row, not a second one over the other movies.
+    # The floor keeps a row whose own movie takes all the mass finite (its gradient is then 0).
+    not_chosen = -tf.math.log(tf.maximum(-tf.math.expm1(-chosen), NOT_CHOSEN_FLOOR))
     return tf.reduce_sum(positive_weight * chosen) + tf.reduce_sum(negative_weight * not_chosen)

@@ -58,6 +58,9 @@ class JointConfig:
         rating_epochs: the most epochs of the rating pass (shared embeddings frozen, stars only).
         patience: epochs without a better validation score before the ranking pass stops.
         rating_patience: the same for the rating pass (its validation RMSE turns up sharply once it overfits).
+        min_gain: the least gain over the best validation score, relative, that counts as progress for
+            the patience (a flat curve ends the pass); a better epoch by less is still the one kept.
+            Off by default: on ml-latest-small the small late gains are worth their epochs (bench/README.md).
         rating_heads: rating heads trained from different seeds on the same frozen shared embeddings;
             their predictions are averaged (exported as one head: concatenated vectors, mean biases).
         refit: after early stopping, train each head again from its seed on training plus validation
@@ -88,6 +91,7 @@ class JointConfig:
     rating_epochs: int = 30
     patience: int = 4
     rating_patience: int = 2
+    min_gain: float = 0.0
     rating_heads: int = 3
     refit: bool = True
     l2: float = 0.1

@@ -178,16 +178,12 @@ class RowSparseTrainer:
                 )
                 / wsum
             )
-            # Per-example L2 summed per row: each gathered row once, weighted by its ratings in the batch.
-            counts = [
-                tf.math.unsorted_segment_sum(weight, inv, tf.shape(r)[0]) for r, inv in zip(rows, inverse, strict=True)
-            ]
+            # Per-example L2: each rating's rows, on the per-rating gathers the loss reads anyway (their
+            # gradient joins the loss's in one scatter, where per-row counts would need a segment sum).
             reg = (
-                tf.add_n(
-                    [tf.reduce_sum(c[:, None] * tf.square(x) * l2) for x, c, l2 in zip(rows, counts, l2s, strict=True)]
-                )
-                / wsum
-            )
+                tf.reduce_sum(weight * tf.reduce_sum(tf.square(u_all) * l2s[0], axis=1))
+                + tf.reduce_sum(weight * tf.reduce_sum(tf.square(m_all) * l2s[1], axis=1))
+            ) / wsum
             loss = rank_w * rank_loss + rating_w * rating_loss + reg
         # Gradients of gathered rows come back as IndexedSlices; the rows are unique, so densify.
         grads = [tf.convert_to_tensor(gr) for gr in tape.gradient(loss, [*rows, *dense])]

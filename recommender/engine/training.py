@@ -62,6 +62,7 @@ def train(
     overrides: dict | None = None,
     seed: int = 42,
     validation: float = 0.1,
+    validation_rows: np.ndarray | None = None,
     on_epoch: EpochCallback | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TrainResult:
@@ -74,6 +75,8 @@ def train(
         seed: seeds the split, the initial weights and the batch order.
         validation: share of each user's ratings held out for per-epoch metrics and
             early stopping (0 trains on everything; metrics are then NaN).
+        validation_rows: positions in `ratings` to hold out instead (a split made by the caller,
+            e.g. the same movies held out of every copy of a user).
         on_epoch: called after every epoch with {"epoch", "loss", "val_rmse", "val_ndcg", "seconds"}.
         should_stop: polled before every epoch, by the tutorial preset every 20 steps and by
             the default preset after every ~4M ratings of work (a few seconds); True ends
@@ -89,7 +92,10 @@ def train(
     config = resolve_config(preset, overrides)
     keras.utils.set_random_seed(seed)
     data = encode(ratings)
-    if validation > 0:
+    if validation_rows is not None:
+        val_rows = np.unique(np.asarray(validation_rows, dtype=np.int64))
+        train_rows = np.setdiff1d(np.arange(len(data)), val_rows)
+    elif validation > 0:
         train_rows, val_rows = split_per_user(data.user, test=validation, seed=seed + 1)
     else:
         train_rows, val_rows = np.arange(len(data)), np.zeros(0, dtype=np.int64)

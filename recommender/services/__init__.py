@@ -25,6 +25,7 @@ from recommender.services.versions import (
     version_cancel,
     version_create,
     version_fail,
+    version_protocols,
     version_ready,
     versions_prune,
 )
@@ -60,6 +61,7 @@ __all__ = [
     "version_cancel",
     "version_create",
     "version_fail",
+    "version_protocols",
     "version_ready",
     "versions_prune",
 ]

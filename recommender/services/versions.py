@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 State = ModelVersion.State
 AUTO_PRESET = "auto"
+PROTOCOLS_PENDING = "pending: measured once the version is live"
+PROTOCOLS_MEASURING = "measuring protocols R and T (the preset trained twice more on their splits) ..."
 
 
 class NoTrainingData(Exception):
@@ -106,11 +108,12 @@ def train_version(
     3. Train the engine's model in this process (TensorFlow), checking for a
        cancel after every epoch.
     4. Write the factors atomically under MODEL_ARTIFACT_DIR/v<id>/.
-    5. Measure the preset under protocols R and T (unless the data is too big).
-    6. Store metrics, params and history. The caller computes the lists and activates.
+    5. Build the movie map and clusters (explore).
+    6. Store metrics, params and history. The caller computes the lists and activates, then
+       measures protocols R and T (version_protocols) unless `evaluate_protocols` is off.
     A failure marks the version failed with the reason and removes its files.
-    Each long step after the epochs (the map, the protocols) is named in version.step, which
-    admin's progress shows, and told to on_phase, so a terminal shows what it waits for too.
+    Each long step after the epochs (the map) is named in version.step, which admin's progress
+    shows, and told to on_phase, so a terminal shows what it waits for too.
     """
 
     def say(line: str) -> None:
@@ -140,8 +143,11 @@ def train_version(
         ratings = ratings_snapshot()
         if ratings.empty:
             raise NoTrainingData("there are no ratings to train on: import MovieLens data first")
-        # "auto" takes the preset made for this many ratings (large batches from millions on).
-        preset = preset_for(len(ratings)) if version.preset == AUTO_PRESET else version.preset
+        # "auto" takes the default preset scaled to this many ratings; the version's own overrides win.
+        preset = version.preset
+        if preset == AUTO_PRESET:
+            preset, scaled = preset_for(len(ratings))
+            overrides = {**scaled, **overrides}
         if preset not in PRESETS:
             raise ValueError(f"unknown preset {preset!r}; known: {AUTO_PRESET}, {', '.join(PRESETS)}")
         if PRESETS[preset].kind == "joint":
@@ -190,12 +196,12 @@ def train_version(
             connection.close()
         version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
         raise
-    metrics = {**result.metrics, "snapshot_bytes": snapshot_bytes}
-    if evaluate_protocols:
-        say("measuring protocols R and T (the preset trained twice more on their splits) ...")
-        metrics.update(protocol_metrics(ratings, preset, overrides=overrides, seed=seed, should_stop=should_stop))
-    else:
-        metrics["protocols"] = "skipped: not asked for (train --no-protocols)"
+    metrics = {
+        **result.metrics,
+        "snapshot_bytes": snapshot_bytes,
+        # version_protocols measures them once the version is live: the site need not wait for them.
+        "protocols": PROTOCOLS_PENDING if evaluate_protocols else "skipped: not asked for (train --no-protocols)",
+    }
     version_update(
         version,
         params=json_safe(result.params),
@@ -205,6 +211,43 @@ def train_version(
         step="",
     )
     return version
+
+
+def version_protocols(*, version: ModelVersion, seed: int = 42, on_phase: Callable[[str], None] | None = None) -> None:
+    """Measure protocols R and T for a trained version and merge the figures into its metrics.
+
+    1. Skip unless its metrics say the figures are pending (train --no-protocols says so).
+    2. Read the ratings it was trained on (its Parquet snapshot) and its effective config.
+    3. Train the preset on each protocol's split (protocol_metrics), saying so in its metrics,
+       which admin shows; then merge the figures into the metrics as they are now.
+    A failure is recorded in the metrics and logged: the version itself stays as it is.
+    """
+    from recommender.snapshot import snapshot_read  # pyarrow: training processes only
+
+    version.refresh_from_db()
+    if version.metrics.get("protocols") != PROTOCOLS_PENDING:
+        return
+    if on_phase:
+        on_phase(PROTOCOLS_MEASURING)
+    _metrics_merge(version, {"protocols": PROTOCOLS_MEASURING})
+    try:
+        ratings = snapshot_read(artifact_dir(version) / "ratings.parquet")
+        # params hold the effective config beside the run's own settings: the config's fields are overrides.
+        overrides = {k: v for k, v in version.params.items() if k not in ("preset", "seed", "validation", "kind")}
+        figures = protocol_metrics(ratings, version.preset, overrides=overrides, seed=seed)
+        figures.setdefault("protocols", "measured after the version went live")
+    except Exception as exc:
+        log.exception("protocols R and T for v%s failed", version.pk)
+        figures = {"protocols": f"failed: {type(exc).__name__}: {exc}"}
+    _metrics_merge(version, json_safe(figures))  # type: ignore[arg-type]
+
+
+def _metrics_merge(version: ModelVersion, figures: dict) -> None:
+    """Add figures to the version's metrics as they are in the database now (nothing else is rewritten)."""
+    with transaction.atomic():
+        row = ModelVersion.objects.select_for_update().get(pk=version.pk)
+        version_update(row, metrics={**row.metrics, **figures})
+    version.metrics = row.metrics
 
 
 def protocol_metrics(

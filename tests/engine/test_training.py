@@ -44,11 +44,19 @@ def test_the_tutorial_preset_is_faithful():
     assert (t.embedding_dim, t.learning_rate, t.batch_size, t.epochs) == (50, 0.005, 2048, 3)
 
 
-def test_large_data_gets_the_large_batch_preset():
-    from recommender.engine.presets import preset_for
+def test_the_auto_rule_keeps_small_data_on_the_default_and_scales_the_batch_with_the_data():
+    from recommender.engine.presets import LR_POWER, MAX_STEPS, preset_for, resolve_config
 
-    assert preset_for(100_836) == "default" and preset_for(25_000_095) == "large"
+    assert preset_for(100_836) == ("default", {})  # ml-latest-small: today's default, unchanged
     assert PRESETS["large"].batch_size % PRESETS["large"].group_size == 0
+    for n in (2_016_720, 25_000_095):
+        name, overrides = preset_for(n)
+        config = resolve_config(name, overrides)
+        assert config.batch_size % config.group_size == 0
+        assert MAX_STEPS / 2 < n * 0.9 / config.batch_size <= MAX_STEPS
+        scale = config.batch_size / PRESETS["default"].batch_size
+        assert config.learning_rate == pytest.approx(PRESETS["default"].learning_rate * scale**LR_POWER)
+    assert preset_for(2_016_720)[1]["batch_size"] == 16_384 and preset_for(25_000_095)[1]["batch_size"] == 262_144
 
 
 def test_should_stop_cancels_and_unknown_overrides_are_refused(tiny_ratings):

@@ -40,6 +40,13 @@ def test_a_retrain_runs_on_the_worker_and_publishes_every_users_list(stack, star
     picks = services.recommend_for(users[0], n=5)
     _, stored = store.get(users[0].pk)
     assert {p.movie.pk for p in picks} == set(stored[:5].tolist())
+    # Then the trainer takes up protocols R and T (skipped here: the tests set their limit to 0).
+    wait_for(
+        lambda: ModelVersion.objects.get(pk=version.pk).metrics["protocols"].startswith("skipped:"),
+        timeout=60,
+        what="the protocols' outcome after the version went live",
+        worker=worker,
+    )
 
 
 def test_ten_retrain_triggers_at_once_make_exactly_one_run(stack, start_worker):

@@ -147,6 +147,9 @@ def test_an_unknown_preset_fails_the_version_with_the_known_ones(two_tastes):
 def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, settings):
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 1_000_000
     version = _trained_unpublished()
+    assert version.metrics["protocols"] == services.versions.PROTOCOLS_PENDING  # measured once live
+    services.version_protocols(version=version)
+    version.refresh_from_db()
     snapshot = snapshot_read(services.versions.artifact_dir(version) / "ratings.parquet")
     assert len(snapshot) == version.n_ratings == Rating.objects.count()
     assert version.metrics["snapshot_bytes"] > 0
@@ -160,5 +163,7 @@ def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, 
 def test_protocols_are_skipped_and_said_so_above_the_limit(two_tastes, settings):
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 10
     version = _trained_unpublished()
+    services.version_protocols(version=version)
+    version.refresh_from_db()
     assert version.metrics["protocols"].startswith("skipped:")
     assert "R_rmse" not in version.metrics

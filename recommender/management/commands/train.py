@@ -12,7 +12,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "--preset", help="Model preset: auto (by data size), default, large (millions of ratings) or tutorial."
+            "--preset", help="Model preset: auto (the default scaled to the data size), default, large or tutorial."
         )
         parser.add_argument("--epochs", type=int, help="Most epochs (early stopping may end sooner).")
         parser.add_argument("--dim", type=int, help="Embedding size.")
