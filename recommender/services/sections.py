@@ -29,7 +29,7 @@ from django.utils.safestring import SafeString, mark_safe
 from movies.models import Movie
 from recommender import cache_keys
 from recommender.services.experiments import serving_version_id
-from recommender.services.factors_cache import active_factors
+from recommender.services.factors_cache import active_factors, active_version_id
 from recommender.services.picks import user_side
 from recommender.services.user_generation import spread_lifetime, user_generation_key, user_stamped
 

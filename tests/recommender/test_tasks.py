@@ -4,6 +4,7 @@ The broker is eager (tasks run here, through Celery's tracer, with their hooks);
 the database and, for the lock, Redis are the real ones.
 """
 
+import os
 from types import SimpleNamespace
 
 import pytest
