@@ -144,7 +144,10 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Training gets its own queue and worker (-c 1, one task per child) so TensorFlow's memory is returned.
-CELERY_TASK_ROUTES = {"recommender.train_version": {"queue": "training"}}
+CELERY_TASK_ROUTES = {
+    "recommender.train_version": {"queue": "training"},
+    "recommender.version_protocols": {"queue": "training"},
+}
 RECOMMENDER_TRAIN_SOFT_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_SOFT_TIME_LIMIT", 2 * 3600)
 RECOMMENDER_TRAIN_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_TIME_LIMIT", 2 * 3600 + 900)
 CELERY_TASK_ANNOTATIONS = {
@@ -261,9 +264,7 @@ RECOMMENDER_POPULAR_MIN_RATINGS = env_int("RECOMMENDER_POPULAR_MIN_RATINGS", 20)
 # Each new version is also measured under protocols R and T (two more trainings on their
 # splits) up to this many ratings; above it the nightly run would take too long.
 RECOMMENDER_PROTOCOL_MAX_RATINGS = env_int("RECOMMENDER_PROTOCOL_MAX_RATINGS", 5_000_000)
-# They are measured by the trainer once the new version is live; it waits this long for the
-# workers to publish the version's lists, then leaves the figures unmeasured.
-RECOMMENDER_PROTOCOLS_WAIT_SECONDS = env_int("RECOMMENDER_PROTOCOLS_WAIT_SECONDS", 600)
+# They are measured once the new version is live (its publish step queues them).
 # Trained versions whose files are kept for roll-back; older ones are deleted.
 RECOMMENDER_KEEP_VERSIONS = env_int("RECOMMENDER_KEEP_VERSIONS", 5)
 # Seconds the API keeps a user's finished picks body in the cache (recommender/api/picks_cache.py);

@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,8 +91,9 @@ def version_train_and_publish(
     3. Else build every user's list (lists_build: here when `in_process`, else on the
        workers) and publish. A failure while building here marks the version failed, so it
        never stays "computing lists"; the error is raised again.
-    4. Once the version is live (or ready), measure protocols R and T in this process
-       (services.version_protocols): two more trainings that the site need not wait for.
+    4. Once the version is live (or ready), measure protocols R and T
+       (services.version_protocols): two more trainings that the site need not wait for; here
+       when the version went live here, else in a task the workers' publish step queues.
     """
     services.train_version(
         version=version, seed=seed, on_epoch=on_epoch, evaluate_protocols=evaluate_protocols, on_phase=on_phase
@@ -111,23 +111,14 @@ def version_train_and_publish(
         if version.is_running:
             services.version_fail(version=version, error=f"{type(exc).__name__}: {exc}")
         raise
-    if _live_or_settled(version) and version.state in (State.ACTIVE, State.READY):
-        services.version_protocols(version=version, seed=seed, on_phase=on_phase)
     version.refresh_from_db()
-    return version
-
-
-def _live_or_settled(version: ModelVersion) -> bool:
-    """Wait while the workers compute the version's lists; False if that outlasts the wait."""
-    deadline = time.monotonic() + settings.RECOMMENDER_PROTOCOLS_WAIT_SECONDS
-    while True:
+    # Lists built here, or no Redis to build them in: live now. Else the workers' publish task
+    # queues the figures once it has made the version live (waiting here for it would hold
+    # the only process of a one-process worker, the very one that has to publish).
+    if version.state in (State.ACTIVE, State.READY):
+        services.version_protocols(version=version, seed=seed, on_phase=on_phase)
         version.refresh_from_db()
-        if version.state != State.COMPUTING_LISTS:
-            return True
-        if time.monotonic() > deadline:
-            log.warning("v%s still computing lists: protocols R and T not measured", version.pk)
-            return False
-        time.sleep(0.25)
+    return version
 
 
 def lists_build(*, version: ModelVersion, in_process: bool = False) -> None:

@@ -93,7 +93,18 @@ def lists_compute(version_id: int, start: int, stop: int) -> int:
 
 @shared_task(name="recommender.lists_publish")
 def lists_publish(version_id: int) -> int:
-    services.lists_publish(version=ModelVersion.objects.get(pk=version_id))
+    version = ModelVersion.objects.get(pk=version_id)
+    services.lists_publish(version=version)
+    version.refresh_from_db()
+    if version.metrics.get("protocols") == services.versions.PROTOCOLS_PENDING:
+        version_protocols.delay(version_id)  # the figures come once the version is live
+    return version_id
+
+
+@shared_task(name="recommender.version_protocols")
+def version_protocols(version_id: int) -> int:
+    """Protocols R and T of a live version: two more trainings, on the training queue."""
+    services.version_protocols(version=ModelVersion.objects.get(pk=version_id))
     return version_id
 
 
