@@ -1,6 +1,6 @@
 """Movie-side views of the factors: nearest movies, clusters, a 2-D map, bias tables.
 
-numpy and scikit-learn only (imported lazily where heavy): no TensorFlow.
+numpy, scikit-learn and openTSNE only (imported lazily where heavy): no TensorFlow.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ _ARTICLE_AFTER = re.compile(r", (?:the|a|an|les|la|le|il|der|die|das|el)\b")
 SIMILAR_MIN_RATINGS = 5  # fewer ratings than this: never offered as similar
 KNOWN_QUANTILE = 0.75  # similar_table: titles count toward the movies above this quantile of rating counts
 MIN_GENRE_SHARE = 0.2  # a genre names a cluster only if this share of its movies has it
+PREVIOUS_MIN_SHARE = 0.5  # movie_map starts from an earlier map that holds at least this share of its movies
 _WORD = r"(?u)\b[^\W\d_]{2,}\b"  # two letters or more
 _YEAR = re.compile(r"\s*\(\d{4}(?:-\d{4})?\)\s*$")
 
@@ -276,23 +277,33 @@ def _best_known_near_centre(members: np.ndarray, unit: np.ndarray, centre: np.nd
 
 
 def movie_map(
-    factors: Factors, *, seed: int = 42, max_movies: int = 5000, iterations: int = 1000
+    factors: Factors,
+    *,
+    seed: int = 42,
+    max_movies: int = 5000,
+    iterations: int = 750,
+    previous: dict[int, tuple[float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A 2-D t-SNE map of the movie vectors.
+    """A 2-D t-SNE map of the movie vectors (openTSNE, FFT-accelerated gradients).
 
     t-SNE costs O(n log n) with a large constant: past max_movies, the movies with the
     largest ranking bias (the most chosen) are mapped, which are the ones people know.
+    With `previous` (an earlier version's map) covering most of these movies, the map starts
+    from its positions and skips early exaggeration, the phase that arranges the clusters from
+    scratch: points stay about where people saw them, in a third of the steps (movies new to
+    the map start beside their nearest mapped neighbour).
 
     Args:
         factors: the factors.
         seed: t-SNE seed.
         max_movies: the most movies mapped.
-        iterations: t-SNE optimisation steps (at least 250).
+        iterations: t-SNE optimisation steps from scratch (at least 250; a third of them from `previous`).
+        previous: raw movie id -> (x, y) of an earlier map, any scale.
 
     Returns:
         (movie_indexes int32 [n], coordinates float32 [n, 2]).
     """
-    from sklearn.manifold import TSNE
+    from openTSNE import TSNE
 
     n = factors.n_movies
     idx = (
@@ -302,10 +313,42 @@ def movie_map(
     if len(idx) < 4:
         return idx.astype(np.int32), np.zeros((len(idx), 2), np.float32)
     perplexity = float(min(30.0, max(2.0, (len(idx) - 1) / 3)))
+    start = _start_from(previous or {}, factors.movie_ids[idx], unit, seed)
+    steps = {"early_exaggeration_iter": max(iterations // 4, 50), "n_iter": max(iterations - iterations // 4, 200)}
+    if start is not None:
+        steps = {"early_exaggeration_iter": 0, "n_iter": max(iterations // 3, 200)}
     xy = TSNE(
-        n_components=2, perplexity=perplexity, random_state=seed, init="pca", metric="cosine", max_iter=iterations
-    ).fit_transform(unit)
-    return idx.astype(np.int32), xy.astype(np.float32)
+        perplexity=perplexity,
+        metric="cosine",
+        initialization=start if start is not None else "pca",
+        negative_gradient_method="fft",
+        n_jobs=1,  # threads of its own only wait for each other on a busy 2-core machine
+        random_state=seed,
+        **steps,
+    ).fit(unit)
+    return idx.astype(np.int32), np.asarray(xy, dtype=np.float32)
+
+
+def _start_from(
+    previous: dict[int, tuple[float, float]], movie_ids: np.ndarray, unit: np.ndarray, seed: int
+) -> np.ndarray | None:
+    """Starting positions from an earlier map, or None when it holds under PREVIOUS_MIN_SHARE of the movies.
+
+    Movies it lacks start beside their most similar movie it has. The positions are centred and
+    scaled to t-SNE's usual starting spread (a standard deviation of 1e-4 on the first axis).
+    """
+    known = np.array([int(m) in previous for m in movie_ids])
+    if known.mean() < PREVIOUS_MIN_SHARE:
+        return None
+    xy = np.zeros((len(movie_ids), 2), np.float64)
+    xy[known] = [previous[int(m)] for m in movie_ids[known]]
+    new = np.flatnonzero(~known)
+    if len(new):
+        nearest = np.flatnonzero(known)[np.argmax(unit[new] @ unit[known].T, axis=1)]
+        spread = xy[known].std(axis=0) * 0.01
+        xy[new] = xy[nearest] + np.random.default_rng(seed).normal(0, 1, (len(new), 2)) * spread
+    xy -= xy.mean(axis=0)
+    return xy / max(float(xy[:, 0].std()), 1e-12) * 1e-4
 
 
 def bias_table(factors: Factors, n: int = 10) -> tuple[list[tuple[int, float]], list[tuple[int, float]]]:

@@ -1,6 +1,6 @@
 """The "explore" data of a model version: movie map (t-SNE), clusters, biases.
 
-t-SNE over thousands of movies takes seconds to minutes, so it is computed once per
+t-SNE over thousands of movies takes seconds, so it is computed once per
 version in the training process (right after the factors are saved) and written as
 explore.json beside the factors. Pages only read that file, cached per process per
 version; a version without the file is shown as "not computed yet", never computed
@@ -96,7 +96,8 @@ def explore_compute(*, factors: Factors, version_id: int, seed: int = 42) -> dic
     2. KMeans clusters of the movies rated enough, named by genres and best-known titles;
        the other movies join the nearest cluster.
     3. Every movie's most similar movies (vectors and shared title words).
-    4. t-SNE map of up to MAP_MAX_MOVIES movies (the most chosen ones past that).
+    4. t-SNE map of up to MAP_MAX_MOVIES movies (the most chosen ones past that), started from
+       the previous version's map when there is one.
     5. The largest and smallest movie biases.
     """
     ids = [int(m) for m in factors.movie_ids]
@@ -123,9 +124,11 @@ def explore_compute(*, factors: Factors, version_id: int, seed: int = 42) -> dic
     )
     neighbours, similarity = similar_table(factors, titles, n=SIMILAR_KEPT)
     # A few hundred movies settle in 250 steps (t-SNE's minimum); every test that trains
-    # a tiny world pays for this, so only real catalogues get the full 1,000.
-    iterations = 1000 if factors.n_movies >= 200 else 250
-    indexes, xy = movie_map(factors, seed=seed, max_movies=MAP_MAX_MOVIES, iterations=iterations)
+    # a tiny world pays for this, so only real catalogues get openTSNE's full 750.
+    iterations = 750 if factors.n_movies >= 200 else 250
+    indexes, xy = movie_map(
+        factors, seed=seed, max_movies=MAP_MAX_MOVIES, iterations=iterations, previous=_previous_map(version_id)
+    )
     # Scale the map into [0, 1] both ways so the browser needs no bounds pass.
     if len(xy):
         lo = xy.min(axis=0)
@@ -158,6 +161,27 @@ def explore_compute(*, factors: Factors, version_id: int, seed: int = 42) -> dic
         "likes": [[int(movie_ids[i]), round(b, 4)] for i, b in top],
         "dislikes": [[int(movie_ids[i]), round(b, 4)] for i, b in bottom],
     }
+
+
+def _previous_map(version_id: int) -> dict[int, tuple[float, float]]:
+    """The live version's map (else the newest other version's with one): movie id -> (x, y).
+
+    A new version's map starts from it, so that movies stay about where people saw them.
+    """
+    paths = (
+        ModelVersion.objects.exclude(pk=version_id)
+        .exclude(artifact_path="")
+        .order_by("-is_active", "-pk")
+        .values_list("artifact_path", flat=True)[:3]
+    )
+    for path in paths:
+        try:
+            with (_directory(path) / FILENAME).open(encoding="utf-8") as fh:
+                points = json.load(fh)["points"]
+            return {int(m): (float(x), float(y)) for m, x, y, _ in points}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return {}
 
 
 def explore_write(*, data: dict[str, Any], directory: str | Path) -> Path:

@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from recommender.engine.similar import bias_table, cluster_movies, movie_map, similar_movies, similar_table, title_words
+from recommender.engine.similar import (
+    _start_from,
+    bias_table,
+    cluster_movies,
+    movie_map,
+    similar_movies,
+    similar_table,
+    similarity_vectors,
+    title_words,
+)
 
 
 def _centred_unit(factors):
@@ -40,6 +49,39 @@ def test_movie_map_and_bias_tables(factors):
     b = factors.head["movie_bias"]
     assert [i for i, _ in top] == np.argsort(-b)[:3].tolist()
     assert [i for i, _ in bottom] == np.argsort(b)[:3].tolist()
+
+
+def _unit_square(xy):
+    lo = xy.min(axis=0)
+    return (xy - lo) / (xy.max(axis=0) - lo)
+
+
+def test_a_map_started_from_the_previous_one_keeps_the_movies_about_where_they_were(factors):
+    idx, xy = movie_map(factors, seed=0, max_movies=80, iterations=250)
+    before = _unit_square(xy)
+    # The previous map, mirrored: a map from scratch would not know which way round it was.
+    previous = {int(factors.movie_ids[i]): (1 - x, y) for i, (x, y) in zip(idx, before, strict=True)}
+    mirrored = np.c_[1 - before[:, 0], before[:, 1]]
+    idx2, xy2 = movie_map(factors, seed=1, max_movies=80, iterations=250, previous=previous)
+    assert idx2.tolist() == idx.tolist()
+    kept = np.median(np.linalg.norm(_unit_square(xy2) - mirrored, axis=1))
+    _, scratch = movie_map(factors, seed=1, max_movies=80, iterations=250)
+    anew = np.median(np.linalg.norm(_unit_square(scratch) - mirrored, axis=1))
+    assert kept < anew / 2
+
+
+def test_a_movie_new_to_the_map_starts_beside_its_most_similar_mapped_movie(factors):
+    unit = similarity_vectors(factors)
+    ids = factors.movie_ids
+    previous = {int(m): (float(i), float(i % 7)) for i, m in enumerate(ids) if i != 4}
+    start = _start_from(previous, ids, unit, seed=0)
+    cos = unit @ unit[4]
+    cos[4] = -np.inf
+    nearest = int(np.argmax(cos))
+    gaps = np.linalg.norm(start - start[4], axis=1)
+    gaps[4] = np.inf
+    assert int(np.argmin(gaps)) == nearest
+    assert _start_from({}, ids, unit, seed=0) is None  # nothing to start from: t-SNE's own start
 
 
 def test_title_words_keep_what_names_a_series_and_drop_its_numbers():
