@@ -7,9 +7,10 @@ memory TensorFlow takes is returned. The list chunks run on the default queue.
 
 import logging
 import os
+import time
 
 from celery import Task, shared_task
-from celery.exceptions import TimeLimitExceeded
+from celery.exceptions import SoftTimeLimitExceeded, TimeLimitExceeded
 from celery.signals import celeryd_after_setup, worker_ready
 from django.conf import settings
 
@@ -58,13 +59,33 @@ def train_version(self: Task, version_id: int) -> int:
     lock = _lock(self.request.id or f"local-{version_id}")
     if not lock.acquire():
         raise self.retry(countdown=30)  # another retrain still holds the lock
+    started = time.monotonic()
     try:
         dispatch.version_train_and_publish(version=version, in_process=False)
     except services.Cancelled:
         log.info("v%s cancelled", version_id)
+    except Exception as exc:
+        soft = _soft_limit(self)
+        if soft and not isinstance(exc, SoftTimeLimitExceeded) and time.monotonic() - started >= soft:
+            # The limit's exception can land inside TensorFlow's tracing, which catches it and
+            # fails with an error of its own: the reason a person needs is the limit.
+            services.version_fail(
+                version=version,
+                error=f"SoftTimeLimitExceeded: soft time limit of {soft:g} s exceeded "
+                f"(it surfaced as {type(exc).__name__}: {exc})",
+                replace_reason=True,
+            )
+        raise
     finally:
         lock.release()
     return version_id
+
+
+def _soft_limit(task: Task) -> float | None:
+    """The soft time limit this run had: the message's, else the task's or the worker's setting."""
+    timelimit = task.request.timelimit or (None, None)
+    soft = timelimit[1] or task.soft_time_limit or task.app.conf.task_soft_time_limit
+    return float(soft) if soft else None
 
 
 # This worker's pool size, remembered by its parent process before the pool forks.

@@ -8,8 +8,7 @@ import pytest
 import redis
 from django.db import connection
 
-from config.celery import app as celery_app
-from recommender import dispatch, services
+from recommender import dispatch, services, tasks
 from recommender.models import ModelVersion
 from recommender.services.versions import artifact_dir
 from recommender.store import get_store
@@ -98,7 +97,7 @@ def test_a_time_limit_cleans_up_and_the_previous_version_stays_active(stack, sta
     # Time limits travel in the task message: the sender's task settings count, and the
     # worker's own apply when the message has none (a hard limit alone needs both unset).
     soft, hard = (8, 60) if limit == "soft" else (None, 12)
-    task = celery_app.tasks["recommender.train_version"]
+    task = tasks.train_version
     mocker.patch.object(task, "time_limit", hard)
     mocker.patch.object(task, "soft_time_limit", soft)
     mocker.patch.object(task, "_exec_options", None)  # Celery caches the options it sends
