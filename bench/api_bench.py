@@ -169,6 +169,11 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+def wrk_ensure() -> None:
+    """Install Debian's wrk when it is missing, before anything slow runs (bin/ensure-apt)."""
+    subprocess.run([str(REPO / "bin" / "ensure-apt"), "wrk", "wrk"], check=True)
+
+
 def _wrk(url: str, connections: int, duration: int, script: str | None) -> dict[str, float]:
     cmd = ["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{duration}s", "--latency", url]
     if script:
@@ -246,6 +251,7 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=15, help="seconds per wrk run")
     parser.add_argument("--port", type=int, default=8766)
     args = parser.parse_args()
+    wrk_ensure()
     env = _env(args)
     if not args.skip_setup:
         site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs)])

@@ -47,6 +47,7 @@ from bench.api_bench import (  # noqa: E402 (after the path is set)
     script_cleanup,
     site_prepare,
     threads_apart_lua,
+    wrk_ensure,
 )
 
 DB_NAME = "bench_load"
@@ -178,6 +179,7 @@ def main() -> None:
     parser.add_argument("--reuse", action="store_true", help="reuse the database and model a --keep run left")
     parser.add_argument("--conns", type=int, nargs="+", default=[32, 8], help="wrk connection counts, in order")
     args = parser.parse_args()
+    wrk_ensure()
     env = _env(args)
     if not args.reuse:
         site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs)])
