@@ -254,7 +254,7 @@ def main() -> None:
     wrk_ensure()
     env = _env(args)
     if not args.skip_setup:
-        site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs)])
+        site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs), "--no-protocols"])
     tokens = _tokens()
     # No body or generation left by an earlier run (on another database, whose ids these reuse).
     redis.Redis.from_url(env["REDIS_CACHE_URL"]).flushdb()

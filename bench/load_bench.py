@@ -182,7 +182,7 @@ def main() -> None:
     wrk_ensure()
     env = _env(args)
     if not args.reuse:
-        site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs)])
+        site_prepare(args.database, DB_NAME, env, train=["--epochs", str(args.epochs), "--no-protocols"])
     # With DEBUG off the pages name static files by their collected, hashed names.
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=REPO, env=env, check=True)
     cookie, keys, movies = _sessions_and_movies(args.users)
