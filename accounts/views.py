@@ -1,19 +1,23 @@
-"""Account pages: sign-up, and the page where a user makes and revokes API tokens."""
+"""Account pages: sign-up, the account page (counts, ratings download, deleting the account), API tokens."""
 
 from __future__ import annotations
+
+import math
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import login
+from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.login_limit import attempt_take, client_address, success_record
 from accounts.models import ApiToken
+from accounts.own_data import account_counts, account_delete, ratings_csv
 from accounts.tokens import api_token_create, api_token_list_for_user, api_token_revoke
 from movies.forms import SignUpForm
 
@@ -74,3 +78,69 @@ def signup(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"Welcome, {user.get_username()}! Rate a few movies to get your picks.")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
+
+
+@login_required
+@require_GET
+def account(request: HttpRequest) -> HttpResponse:
+    """The person's account: what they have here, the download, the password, tokens, deletion."""
+    return render(request, "accounts/me.html", {"counts": account_counts(user=request.user)})
+
+
+# never_cache: a person's ratings are theirs; no shared cache may keep a copy.
+@never_cache
+@login_required
+@require_GET
+def ratings_download(request: HttpRequest) -> StreamingHttpResponse:
+    """The person's ratings as MovieLens' ratings.csv, streamed (accounts/own_data.py)."""
+    response = StreamingHttpResponse(ratings_csv(user=request.user), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="ratings.csv"'
+    return response
+
+
+class DeleteAccountForm(forms.Form):
+    password = forms.CharField(
+        label="Your password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def account_delete_confirm(request: HttpRequest) -> HttpResponse:
+    """GET asks for the password; POST with the right one deletes the account and logs out.
+
+    A wrong password counts as a failed login (accounts/login_limit.py): a borrowed session
+    cannot guess its way to deleting someone's account.
+    """
+    user = request.user
+    form = DeleteAccountForm(request.POST or None)
+    status = 200
+    if request.method == "POST" and form.is_valid():
+        address = client_address(request)
+        wait = attempt_take(user.get_username(), address)
+        if wait:
+            minutes = math.ceil(wait / 60)
+            form.add_error(
+                "password", f"Too many wrong passwords: try again in {minutes} minute{'s' * (minutes != 1)}."
+            )
+            status = 429
+        elif not user.check_password(form.cleaned_data["password"]):
+            form.add_error("password", "That is not your password.")
+            status = 422
+        else:
+            success_record(user.get_username(), address)
+            account_delete(user=user)
+            logout(request)
+            messages.success(request, "Your account is deleted, with your ratings and everything else of yours.")
+            return redirect("home")
+    elif request.method == "POST":
+        status = 422
+    response = render(
+        request, "accounts/delete.html", {"form": form, "counts": account_counts(user=user)}, status=status
+    )
+    if status == 429:
+        response["Retry-After"] = str(wait)
+    return response

@@ -46,6 +46,11 @@ def api_picks(*, user_id: int, n: int, genre: str | None) -> str:
     return f"api-picks:{user_id}:{query}"
 
 
+def api_picks_of_user(user_id: int) -> str:
+    """A pattern matching every api_picks key of one user (for caches that can delete by pattern)."""
+    return f"api-picks:{user_id}:*"
+
+
 def auth_user(user_id: object) -> str:
     """A session's user without the password hash (accounts.auth_backend)."""
     return f"auth-user:v2:{user_id}"
@@ -112,6 +117,11 @@ def lists_of_version(prefix: str, version_id: int) -> str:
 def lists_every_key(prefix: str) -> str:
     """A SCAN pattern matching every key of the lists database under the prefix."""
     return f"{prefix}:*"
+
+
+def lists_every_version(prefix: str) -> str:
+    """A SCAN pattern matching the lists hash of every version."""
+    return f"{prefix}:v*:top"
 
 
 def retrain_lock(prefix: str) -> str:

@@ -22,8 +22,10 @@ def test_the_page_needs_a_login(api, db):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_the_nav_links_to_the_page(alice):
-    assert b'href="/account/tokens/"' in _logged_in(alice).get("/").content
+def test_the_nav_links_to_the_account_page_which_links_to_the_page(alice):
+    client = _logged_in(alice)
+    assert b'href="/accounts/me/"' in client.get("/").content
+    assert b'href="/account/tokens/"' in client.get("/accounts/me/").content
 
 
 def test_creating_a_token_shows_its_secret_once(alice):
