@@ -35,6 +35,9 @@ def test_creating_a_token_shows_its_secret_once(alice):
     assert [t.name for t in response.context["tokens"]] == ["phone app"]
     secret = response.context["secret"]
     assert secret.encode() in response.content
+    # Neither the browser's cache nor a proxy may keep the one response that shows the secret.
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert b'data-copy="new-token"' in response.content
     again = client.get("/account/tokens/")
     assert secret.encode() not in again.content and b"phone app" in again.content
     assert Client(headers={"Authorization": f"Bearer {secret}"}).get("/api/me/ratings").status_code == 200
