@@ -61,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view's Http404 gets templates/404.html even with DEBUG on (config/not_found.py).
+    "config.not_found.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
