@@ -39,6 +39,11 @@ def genre_top(genre_id: int, min_ratings: int) -> str:
     return f"genre-top:v2:{genre_id}:{min_ratings}"
 
 
+def catalogue_totals() -> str:
+    """How many movies and ratings the catalogue holds (the home page's line)."""
+    return "catalogue-totals:v1"
+
+
 def api_picks(*, user_id: int, n: int, genre: str | None) -> str:
     """The body of GET /api/me/picks for one user and query. The genre filter ignores case, so the
     key does too; it is hashed because a query value may hold anything a cache key must not."""
