@@ -176,3 +176,18 @@ def test_wrong_passwords_on_the_delete_page_count_as_failed_logins(dora, setting
     refused = client.post("/accounts/me/delete/", {"password": PASSWORD})
     assert refused.status_code == 429 and int(refused["Retry-After"]) > 0
     assert User.objects.filter(pk=dora.pk).exists()
+
+
+def test_deleting_forgets_the_person_s_entries_in_the_shared_cache(dora, erin, redis_cache):
+    mine = [
+        cache_keys.api_picks(user_id=dora.pk, n=10, genre=None),
+        cache_keys.api_picks(user_id=dora.pk, n=20, genre="Drama"),
+        cache_keys.user_side(dora.pk),
+        cache_keys.personal_section("home", dora.pk),
+    ]
+    theirs = [cache_keys.api_picks(user_id=erin.pk, n=10, genre=None), cache_keys.user_side(erin.pk)]
+    for key in mine + theirs:
+        redis_cache.set(key, b"cached", 300)
+    account_delete(user=dora)
+    assert redis_cache.get_many(mine) == {}
+    assert set(redis_cache.get_many(theirs)) == set(theirs)
