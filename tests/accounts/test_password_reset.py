@@ -61,3 +61,28 @@ def test_the_login_page_links_to_the_reset_and_signup_takes_an_optional_email(cl
     client.logout()
     assert client.post("/accounts/signup/", {"username": "erin", **password}).status_code == 302
     assert User.objects.get(username="erin").email == ""
+
+
+def test_a_member_without_an_address_adds_one_with_the_password_and_can_then_reset(client):
+    User.objects.create_user("frank", password=OLD)
+    client.login(username="frank", password=OLD)
+    assert b"Add an e-mail address" in client.get("/accounts/me/").content
+    wrong = client.post("/accounts/me/email/", {"email": "frank@example.org", "password": "not-it"})
+    assert wrong.status_code == 422 and b"That is not your password" in wrong.content
+    assert User.objects.get(username="frank").email == ""
+    saved = client.post("/accounts/me/email/", {"email": "frank@example.org", "password": OLD})
+    assert saved.status_code == 302 and saved["Location"] == "/accounts/me/"
+    assert User.objects.get(username="frank").email == "frank@example.org"
+    client.logout()
+    client.post("/accounts/password_reset/", {"email": "frank@example.org"})
+    assert [m.to for m in mail.outbox] == [["frank@example.org"]]
+
+
+def test_an_address_change_ends_the_links_already_mailed(client):
+    User.objects.create_user("gina", email="gina@example.org", password=OLD)
+    client.post("/accounts/password_reset/", {"email": "gina@example.org"})
+    link = re.search(r"http://testserver(/accounts/reset/\S+/)", mail.outbox[0].body).group(1)
+    client.login(username="gina", password=OLD)
+    client.post("/accounts/me/email/", {"email": "gina@elsewhere.org", "password": OLD})
+    client.logout()
+    assert b"This link no longer works" in client.get(link, follow=True).content

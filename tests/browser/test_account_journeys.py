@@ -128,6 +128,15 @@ def test_a_member_downloads_their_ratings_then_deletes_the_account(tab, snap, do
     assert _fits(page, "body")
     snap("account")
 
+    page.get_by_role("link", name="Change my e-mail address").click()
+    expect(page.locator("input[name=email]")).to_have_value("dora@example.org")
+    page.fill("input[name=email]", "dora@elsewhere.org")
+    page.fill("input[name=password]", PASSWORD)
+    snap("email")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator(".messages")).to_contain_text("Your e-mail address is saved")
+    expect(page.locator("main")).to_contain_text("dora@elsewhere.org")
+
     with page.expect_download() as download:
         page.get_by_role("link", name="Download my ratings").click()
     assert download.value.suggested_filename == "ratings.csv"

@@ -35,6 +35,7 @@ def _pages(movie_id: int, version_id: int, user_id: int) -> list[str]:
         "/account/tokens/",
         "/accounts/password_change/",
         "/accounts/me/",
+        "/accounts/me/email/",
         "/accounts/me/delete/",
         "/movies/0/",  # the site's 404
         "/api/docs",
