@@ -82,6 +82,8 @@ def signup(request: HttpRequest) -> HttpResponse:
     return render(request, "registration/signup.html", {"form": form})
 
 
+# never_cache here and below: pages with a person's address and data stay out of shared caches.
+@never_cache
 @login_required
 @require_GET
 def account(request: HttpRequest) -> HttpResponse:
@@ -89,7 +91,6 @@ def account(request: HttpRequest) -> HttpResponse:
     return render(request, "accounts/me.html", {"counts": account_counts(user=request.user)})
 
 
-# never_cache: a person's ratings are theirs; no shared cache may keep a copy.
 @never_cache
 @login_required
 @require_GET

@@ -119,6 +119,7 @@ def test_the_account_page_shows_the_counts(dora):
         1,
     )
     assert b'href="/accounts/me/ratings.csv"' in response.content and b'href="/accounts/me/delete/"' in response.content
+    assert "no-store" in response["Cache-Control"]
 
 
 def test_deleting_removes_everything_and_keeps_the_other_ratings_counted(dora, erin, lists_on_redis):
