@@ -15,6 +15,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env_bool, env_int, env_list, env_str
 from config.log_context import logging_config
+from config.mail import mail_settings
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
@@ -60,6 +61,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A view's Http404 gets templates/404.html even with DEBUG on (config/not_found.py).
+    "config.not_found.NotFoundPageMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -216,6 +219,22 @@ LOGIN_LIMIT_WINDOW = env_int("LOGIN_LIMIT_WINDOW", 15 * 60)
 PASSWORD_RESET_LIMIT_PER_EMAIL = env_int("PASSWORD_RESET_LIMIT_PER_EMAIL", 3)
 PASSWORD_RESET_LIMIT_PER_ADDRESS = env_int("PASSWORD_RESET_LIMIT_PER_ADDRESS", 10)
 PASSWORD_RESET_LIMIT_WINDOW = env_int("PASSWORD_RESET_LIMIT_WINDOW", 3600)
+# Outgoing mail (password reset): EMAIL_URL or EMAIL_HOST and friends; the console with DEBUG (config/mail.py).
+_mail = mail_settings(debug=DEBUG)
+EMAIL_BACKEND = _mail["EMAIL_BACKEND"]
+DEFAULT_FROM_EMAIL = _mail["DEFAULT_FROM_EMAIL"]
+SERVER_EMAIL = _mail["SERVER_EMAIL"]
+EMAIL_TIMEOUT = _mail["EMAIL_TIMEOUT"]
+EMAIL_HOST = _mail.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = _mail.get("EMAIL_PORT", 25)
+EMAIL_HOST_USER = _mail.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = _mail.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = _mail.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _mail.get("EMAIL_USE_SSL", False)
+if "EMAIL_FILE_PATH" in _mail:
+    EMAIL_FILE_PATH = _mail["EMAIL_FILE_PATH"]
+# Reset links work this long (seconds); each also stops working once used or the password changes.
+PASSWORD_RESET_TIMEOUT = env_int("PASSWORD_RESET_TIMEOUT", 3 * 24 * 3600)
 # The addresses (or networks, e.g. 10.0.0.0/8) of the proxies in front, which append the client's address
 # to X-Forwarded-For: the header is believed only from them (accounts/login_limit.py). The default, behind
 # a TLS proxy, is a proxy on this machine; bind gunicorn to 127.0.0.1 (or a private address) so no

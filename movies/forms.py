@@ -22,8 +22,15 @@ RATING_TEXT = re.compile(r"[0-5](?:\.[05])?", re.ASCII)
 
 
 class SignUpForm(UserCreationForm):
+    # Optional: without one, a forgotten password cannot be reset.
+    email = forms.EmailField(
+        required=False,
+        label="E-mail (optional)",
+        help_text="Only to send you a link if you forget your password.",
+    )
+
     class Meta(UserCreationForm.Meta):
-        fields = ("username",)
+        fields = ("username", "email")
 
     def clean_username(self) -> str:
         username = super().clean_username()

@@ -43,11 +43,22 @@ def movie_totals_add(*, movie_id: int, count: int, total: float) -> bool:
     Call it last in the write's transaction: the UPDATE locks the movie row until the commit,
     so other raters of the movie wait only for that commit, not for the rest of the request.
     """
+    return movie_totals_add_each(movie_ids=[movie_id], count=count, total=total) > 0
+
+
+def movie_totals_add_each(*, movie_ids: list[int], count: int, total: float) -> int:
+    """Add the same change to each of these movies' totals in one UPDATE; returns how many movies there were.
+
+    Taking an account's ratings off needs one statement per distinct star value (at most ten),
+    since each movie loses exactly one rating of that value.
+    """
     # Never below zero, even over totals that had drifted: the nightly recount repairs those.
     new_count = Greatest(F("ratings_count") + Value(count), Value(0))
     new_sum = F("ratings_sum") + Value(float(total))
     mean = Round(new_sum / NullIf(new_count, Value(0)), MEAN_DECIMALS, output_field=FloatField())
-    return Movie.objects.filter(pk=movie_id).update(ratings_count=new_count, ratings_sum=new_sum, ratings_mean=mean) > 0
+    return Movie.objects.filter(pk__in=movie_ids).update(
+        ratings_count=new_count, ratings_sum=new_sum, ratings_mean=mean
+    )
 
 
 def mean_sql(total: str, count: str) -> str:

@@ -39,11 +39,21 @@ def genre_top(genre_id: int, min_ratings: int) -> str:
     return f"genre-top:v2:{genre_id}:{min_ratings}"
 
 
+def catalogue_totals() -> str:
+    """How many movies and ratings the catalogue holds (the home page's line)."""
+    return "catalogue-totals:v1"
+
+
 def api_picks(*, user_id: int, n: int, genre: str | None) -> str:
     """The body of GET /api/me/picks for one user and query. The genre filter ignores case, so the
     key does too; it is hashed because a query value may hold anything a cache key must not."""
     query = f"{n}:" + (hashlib.sha1(genre.lower().encode(), usedforsecurity=False).hexdigest()[:16] if genre else "")
     return f"api-picks:{user_id}:{query}"
+
+
+def api_picks_of_user(user_id: int) -> str:
+    """A pattern matching every api_picks key of one user (for caches that can delete by pattern)."""
+    return f"api-picks:{user_id}:*"
 
 
 def auth_user(user_id: object) -> str:
@@ -112,6 +122,11 @@ def lists_of_version(prefix: str, version_id: int) -> str:
 def lists_every_key(prefix: str) -> str:
     """A SCAN pattern matching every key of the lists database under the prefix."""
     return f"{prefix}:*"
+
+
+def lists_every_version(prefix: str) -> str:
+    """A SCAN pattern matching the lists hash of every version."""
+    return f"{prefix}:v*:top"
 
 
 def retrain_lock(prefix: str) -> str:

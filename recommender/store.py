@@ -143,6 +143,18 @@ class ListStore:
         """Remove a version's lists at once (UNLINK frees memory without blocking Redis)."""
         self.client.unlink(self.lists_key(version))
 
+    def forget_user(self, user_id: int) -> int | None:
+        """Remove one user's list from every version's hash (a deleted account); how many there were,
+        or None when Redis is away."""
+        keys = self._call(lambda: list(self.client.scan_iter(cache_keys.lists_every_version(self.prefix), count=1000)))
+        if keys is None:
+            return None
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hdel(key, str(user_id))
+        removed = self._call(pipe.execute)
+        return None if removed is None else sum(removed)
+
     def memory_bytes(self, version: int) -> int:
         return int(self.client.memory_usage(self.lists_key(version), samples=0) or 0)
 

@@ -3,6 +3,7 @@
 from collections.abc import Iterable
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
@@ -18,6 +19,7 @@ from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm
 from movies.models import Genre, Movie
 from movies.views.helpers import page_of, query_without_page
 from movies.views.picks import ONBOARDING_RATINGS, home_picks_context, reason_rows
+from recommender import cache_keys
 from recommender.services import similar_to
 from recommender.services.explore import active_explore
 from recommender.services.impressions import Source, shown_mark
@@ -36,6 +38,8 @@ GENRE_ROW_LENGTH = 10
 GENRE_TOP_CANDIDATES = 60
 GENRE_TOP_SECONDS = 600
 SIMILAR_COUNT = 12
+# The home page says how many movies and ratings there are; a few minutes late is fine.
+CATALOGUE_TOTALS_SECONDS = 600
 
 
 @require_GET
@@ -48,6 +52,9 @@ def home(request: HttpRequest) -> HttpResponse:
                 "top_rated": selectors.movie_list_top_rated(min_ratings=TOP_RATED_MIN_RATINGS, limit=12),
                 "popular": selectors.movie_list_most_rated(limit=12),
                 "min_ratings": TOP_RATED_MIN_RATINGS,
+                "totals": cache.get_or_set(
+                    cache_keys.catalogue_totals(), selectors.catalogue_totals, CATALOGUE_TOTALS_SECONDS
+                ),
             },
         )
     user = request.user

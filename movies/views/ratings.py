@@ -75,6 +75,7 @@ def movie_rate(request: HttpRequest, movie_id: int) -> HttpResponse:
 @require_POST
 def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
     movie = movie_or_404(movie_id)
+    before = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
     removed = services.rating_delete(user=request.user, movie_id=movie.pk)
     if removed:
         user_picks_refresh_logged(user_id=request.user.pk)
@@ -82,15 +83,20 @@ def movie_rating_delete(request: HttpRequest, movie_id: int) -> HttpResponse:
         if removed:
             messages.success(request, f"Removed your rating of {movie}.")
         return redirect_back(request, movie.get_absolute_url())
-    return _rating_widget_response(request, movie, RatingForm())
+    # The widget then offers "Undo", which rates the movie again with the stars it had.
+    removed_value = before.value if removed and before is not None else None
+    return _rating_widget_response(request, movie, RatingForm(), removed_value=removed_value)
 
 
-def _rating_widget_response(request: HttpRequest, movie: Movie, form: RatingForm) -> HttpResponse:
+def _rating_widget_response(
+    request: HttpRequest, movie: Movie, form: RatingForm, *, removed_value: float | None = None
+) -> HttpResponse:
     """The widget after a change; with refresh=picks, also the picks (and onboarding progress) out of band."""
     rating = selectors.rating_get_for_user(user=request.user, movie_id=movie.pk)
     context: dict = {
         "movie": movie,
         "my_value": rating.value if rating else None,
+        "removed_value": removed_value,
         "form": form,
         "refresh": request.POST.get("refresh", ""),
         "compact": request.POST.get("compact") == "1",

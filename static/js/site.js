@@ -80,3 +80,24 @@ document.documentElement.classList.replace("no-js", "js");
     });
   });
 })();
+
+// Copy buttons (the new API token): shown only where the browser lets a page write the clipboard.
+document.addEventListener("DOMContentLoaded", function () {
+  if (!navigator.clipboard || !window.isSecureContext) return;
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.dataset.copy);
+      var status = button.closest("section") && button.closest("section").querySelector(".copy-status");
+      navigator.clipboard.writeText(source.textContent.trim()).then(
+        function () {
+          button.textContent = "Copied";
+          if (status) status.textContent = "The token is on your clipboard.";
+        },
+        function () {
+          if (status) status.textContent = "Copying was refused: select the token and copy it by hand.";
+        }
+      );
+    });
+  });
+});

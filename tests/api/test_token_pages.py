@@ -22,8 +22,10 @@ def test_the_page_needs_a_login(api, db):
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
 
 
-def test_the_nav_links_to_the_page(alice):
-    assert b'href="/account/tokens/"' in _logged_in(alice).get("/").content
+def test_the_nav_links_to_the_account_page_which_links_to_the_page(alice):
+    client = _logged_in(alice)
+    assert b'href="/accounts/me/"' in client.get("/").content
+    assert b'href="/account/tokens/"' in client.get("/accounts/me/").content
 
 
 def test_creating_a_token_shows_its_secret_once(alice):
@@ -33,6 +35,9 @@ def test_creating_a_token_shows_its_secret_once(alice):
     assert [t.name for t in response.context["tokens"]] == ["phone app"]
     secret = response.context["secret"]
     assert secret.encode() in response.content
+    # Neither the browser's cache nor a proxy may keep the one response that shows the secret.
+    assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    assert b'data-copy="new-token"' in response.content
     again = client.get("/account/tokens/")
     assert secret.encode() not in again.content and b"phone app" in again.content
     assert Client(headers={"Authorization": f"Bearer {secret}"}).get("/api/me/ratings").status_code == 200

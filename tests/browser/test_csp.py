@@ -34,6 +34,10 @@ def _pages(movie_id: int, version_id: int, user_id: int) -> list[str]:
         "/explore/biases/",
         "/account/tokens/",
         "/accounts/password_change/",
+        "/accounts/me/",
+        "/accounts/me/email/",
+        "/accounts/me/delete/",
+        "/movies/0/",  # the site's 404
         "/api/docs",
         "/admin/",
         "/admin/recommender/modelversion/",
