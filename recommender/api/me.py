@@ -107,6 +107,16 @@ def _picks_json(user: Any, n: int, genre: str | None) -> bytes:
     return json.dumps(body).encode()
 
 
+@router.put("/me/ratings/{movie_id}", response={200: RatingOut, **BODY_ERRORS}, summary="Rate a movie (or re-rate)")
+def rating_put(request: HttpRequest, movie_id: MovieId, body: RatingIn) -> Any:
+    return _row_put(request, movie_id, partial(services.rating_create_or_update, value=body.value))
+
+
+@router.delete("/me/ratings/{movie_id}", response={204: None, **USER_ERRORS}, summary="Remove my rating")
+def rating_delete(request: HttpRequest, movie_id: MovieId) -> Any:
+    return _row_delete(request, movie_id, services.rating_delete, f"You have not rated movie {movie_id}.")
+
+
 @router.get("/me/ratings", response={200: RatingPageOut, **USER_ERRORS}, summary="My ratings")
 def rating_list(
     request: HttpRequest,
@@ -117,16 +127,6 @@ def rating_list(
     result = page_of(selectors.rating_list_for_user(user=request.auth, sort=sort), page=page, page_size=page_size)
     with_genre_names(r.movie for r in result["results"])
     return result
-
-
-@router.put("/me/ratings/{movie_id}", response={200: RatingOut, **BODY_ERRORS}, summary="Rate a movie (or re-rate)")
-def rating_put(request: HttpRequest, movie_id: MovieId, body: RatingIn) -> Any:
-    return _row_put(request, movie_id, partial(services.rating_create_or_update, value=body.value))
-
-
-@router.delete("/me/ratings/{movie_id}", response={204: None, **USER_ERRORS}, summary="Remove my rating")
-def rating_delete(request: HttpRequest, movie_id: MovieId) -> Any:
-    return _row_delete(request, movie_id, services.rating_delete, f"You have not rated movie {movie_id}.")
 
 
 @router.get("/me/not-interested", response={200: list[DismissalOut], **USER_ERRORS}, summary="Movies I dismissed")
