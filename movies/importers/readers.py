@@ -1,4 +1,4 @@
-"""Streaming, validating readers for the MovieLens files. No Django here.
+"""Streaming, validating readers for the MovieLens files, without Django.
 
 Ratings are read in blocks of whole lines: pandas parses a block in C and numpy
 validates it; only a block that fails to parse is walked line by line, to name
