@@ -44,14 +44,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 from bench import proof_bench  # noqa: E402 (after the path is set)
 from bench.api_bench import psql, site_prepare  # noqa: E402
-from bench.proof_bench import (  # noqa: E402
-    _env,
-    _load,
-    _loadavg,
-    _versions,
-    retrain_to_interrupt,
-    stack_up,
-)
+from bench.proof_bench import _env, _load, _loadavg, _versions, retrain_to_interrupt, stack_up  # noqa: E402
 from bench.proof_stack import Stack, wait_for_log  # noqa: E402
 from bench.proof_users import Recorder, failures, summary  # noqa: E402
 from recommender import cache_keys  # noqa: E402

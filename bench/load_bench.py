@@ -128,6 +128,17 @@ def _record_cost(n: int = 20_000) -> tuple[float, float]:
     return _pct(times, 50), _pct(times, 99)
 
 
+def _wrk_row(name: str, url: str, conns: int, duration: int, lua: str | None) -> dict[str, float]:
+    """One row of the table: wrk's figures for a page at a connection count, printed and returned."""
+    r = _wrk(url, conns, duration, lua)
+    r["errors"] = r["non2xx"] + r["socket_errors"]
+    print(
+        f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8.0f}",
+        flush=True,
+    )
+    return r
+
+
 def _impressions_rows(
     args: argparse.Namespace, env: dict[str, str], home: Path, movie: Path, rows: dict[tuple[str, int], dict]
 ) -> None:
@@ -142,14 +153,7 @@ def _impressions_rows(
                 ("GET / (impressions off)", str(home)),
                 ("GET /movies/<id>/ (impr. off)", str(movie)),
             ):
-                r = _wrk(base + "/", conns, args.duration, lua)
-                r["errors"] = r["non2xx"] + r["socket_errors"]
-                rows[(name, conns)] = r
-                print(
-                    f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
-                    f"{r['errors']:>8.0f}",
-                    flush=True,
-                )
+                rows[(name, conns)] = _wrk_row(name, base + "/", conns, args.duration, lua)
     for on, off in (
         ("GET / (logged in)", "GET / (impressions off)"),
         ("GET /movies/<id>/ (logged in)", "GET /movies/<id>/ (impr. off)"),
@@ -222,14 +226,7 @@ def main() -> None:
                     ("GET /movies/<id>/ (logged in)", str(movie)),
                 ):
                     url = base + ("/accounts/login/" if lua is None else "/")
-                    r = _wrk(url, conns, args.duration, lua)
-                    r["errors"] = r["non2xx"] + r["socket_errors"]
-                    rows[(name, conns)] = r
-                    print(
-                        f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
-                        f"{r['errors']:>8.0f}",
-                        flush=True,
-                    )
+                    rows[(name, conns)] = _wrk_row(name, url, conns, args.duration, lua)
             _impressions_rows(args, env, home, movie, rows)
             for name in ("GET / (logged in)", "GET /movies/<id>/ (logged in)"):
                 if (name, 32) not in rows or (name, 8) not in rows:

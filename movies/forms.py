@@ -19,6 +19,23 @@ DEFAULT_MIN_RATINGS = 50
 YEAR_MIN, YEAR_MAX = 1870, 2100
 # What the rating widget sends and a person would type: a digit, then optionally ".0" or ".5".
 RATING_TEXT = re.compile(r"[0-5](?:\.[05])?", re.ASCII)
+# The sort orders offered, as a person reads them: the catalogue's (selectors.movie_search) and
+# those of a person's own ratings (selectors.RATING_SORTS).
+MOVIE_SORT_LABELS = {
+    "relevance": "Best match",
+    "rating": "Average rating",
+    "count": "Number of ratings",
+    "newest": "Newest",
+    "title": "Title",
+    "predicted": "Predicted stars for you",
+}
+RATING_SORT_LABELS = {
+    "newest": "Newest first",
+    "oldest": "Oldest first",
+    "highest": "Highest first",
+    "lowest": "Lowest first",
+    "title": "Title",
+}
 
 
 class SignUpForm(UserCreationForm):
@@ -68,17 +85,7 @@ class MovieFilterForm(forms.Form):
     genre = forms.ChoiceField(required=False, label="Genre")
     year_from = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=YEAR_MAX, label="From year")
     year_to = forms.IntegerField(required=False, min_value=YEAR_MIN, max_value=YEAR_MAX, label="To year")
-    sort = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("relevance", "Best match"),
-            ("rating", "Average rating"),
-            ("count", "Number of ratings"),
-            ("newest", "Newest"),
-            ("title", "Title"),
-            ("predicted", "Predicted stars for you"),
-        ],
-    )
+    sort = forms.ChoiceField(required=False, choices=list(MOVIE_SORT_LABELS.items()))
     min_ratings = forms.TypedChoiceField(
         required=False,
         coerce=int,
@@ -126,16 +133,7 @@ class MovieFilterForm(forms.Form):
 
 
 class RatingSortForm(forms.Form):
-    sort = forms.ChoiceField(
-        required=False,
-        choices=[
-            ("newest", "Newest first"),
-            ("oldest", "Oldest first"),
-            ("highest", "Highest first"),
-            ("lowest", "Lowest first"),
-            ("title", "Title"),
-        ],
-    )
+    sort = forms.ChoiceField(required=False, choices=list(RATING_SORT_LABELS.items()))
 
     def sort_key(self) -> str:
         if self.is_valid() and self.cleaned_data.get("sort") in RATING_SORTS:

@@ -124,53 +124,54 @@ class Tag(models.Model):
         return self.text
 
 
-class Dismissal(models.Model):
+class UserMovieMark(models.Model):
+    """A mark one user puts on one movie, at most once: Dismissal, WatchlistEntry, Skip."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    user_id: int
+    movie_id: int
+    # __str__, from the user and movie ids.
+    text = "{user} marked {movie}"
+
+    class Meta:
+        abstract = True
+        constraints = [
+            models.UniqueConstraint(fields=["user", "movie"], name="%(class)s_one_per_user_and_movie"),
+        ]
+
+    def __str__(self) -> str:
+        return self.text.format(user=self.user_id, movie=self.movie_id)
+
+
+class Dismissal(UserMovieMark):
     """A movie the user marked "not interested": kept out of their picks for good."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="dismissals")
     movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="dismissals")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "movie"], name="dismissal_one_per_user_and_movie"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} is not interested in {self.movie_id}"
+    text = "{user} is not interested in {movie}"
 
 
-class WatchlistEntry(models.Model):
+class WatchlistEntry(UserMovieMark):
     """A movie the user saved for later: on their watchlist page, kept out of their picks while there."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="watchlist")
     movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="watchlisted")
-    created_at = models.DateTimeField(auto_now_add=True)
+    text = "{user} saved {movie} for later"
 
-    class Meta:
+    class Meta(UserMovieMark.Meta):
         constraints = [
             models.UniqueConstraint(fields=["user", "movie"], name="watchlist_one_per_user_and_movie"),
         ]
         verbose_name_plural = "watchlist entries"
 
-    def __str__(self) -> str:
-        return f"{self.user_id} saved {self.movie_id} for later"
 
-
-class Skip(models.Model):
-    """A movie the user has not seen (onboarding's "haven't seen it"): not picked for them for a while."""
+class Skip(UserMovieMark):
+    """A movie the user has not seen (onboarding's "haven't seen it"): not picked for them for a while,
+    SKIP_DAYS from created_at (recommender.services.picks_queries); skipping it again restarts the pause."""
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="skips")
     movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="skips")
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["user", "movie"], name="skip_one_per_user_and_movie"),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.user_id} has not seen {self.movie_id}"
+    text = "{user} has not seen {movie}"
 
 
 class TmdbDetails(models.Model):

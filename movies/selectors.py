@@ -1,4 +1,4 @@
-"""Reads of the catalogue. Views and the recommender call these, never raw querysets.
+"""Reads of the catalogue, which views and the recommender call instead of raw querysets.
 
 Each selector owns its select_related/prefetch_related, so a page that lists
 movies costs a fixed number of queries however long the list is.

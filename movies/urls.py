@@ -1,10 +1,17 @@
 """URLs of the catalogue's pages (namespace "movies")."""
 
-from django.urls import path
+from django.urls import URLPattern, path
 
-from movies.views import catalogue, explore, finding, onboarding, picks, ratings, tags, watchlist
+from movies.views import catalogue, explore, finding, marks, onboarding, picks, ratings, tags, watchlist
+from movies.views.marks import NOT_INTERESTED, WATCHLIST, Mark
 
 app_name = "movies"
+
+
+def _mark_path(route: str, mark: Mark, *, on: bool, name: str) -> URLPattern:
+    """A route to the view that puts the mark on a movie (on=True) or takes it off."""
+    return path(route, marks.mark_set, {"mark": mark, "on": on}, name=name)
+
 
 urlpatterns = [
     path("movies/", catalogue.movie_list, name="list"),
@@ -12,10 +19,10 @@ urlpatterns = [
     path("movies/<int:movie_id>/", catalogue.movie_detail, name="detail"),
     path("movies/<int:movie_id>/rating/", ratings.movie_rate, name="rate"),
     path("movies/<int:movie_id>/rating/delete/", ratings.movie_rating_delete, name="rating_delete"),
-    path("movies/<int:movie_id>/not-interested/", ratings.movie_dismiss, name="dismiss"),
-    path("movies/<int:movie_id>/not-interested/undo/", ratings.movie_undismiss, name="undismiss"),
-    path("movies/<int:movie_id>/watchlist/", watchlist.watchlist_add, name="watchlist_add"),
-    path("movies/<int:movie_id>/watchlist/remove/", watchlist.watchlist_remove, name="watchlist_remove"),
+    _mark_path("movies/<int:movie_id>/not-interested/", NOT_INTERESTED, on=True, name="dismiss"),
+    _mark_path("movies/<int:movie_id>/not-interested/undo/", NOT_INTERESTED, on=False, name="undismiss"),
+    _mark_path("movies/<int:movie_id>/watchlist/", WATCHLIST, on=True, name="watchlist_add"),
+    _mark_path("movies/<int:movie_id>/watchlist/remove/", WATCHLIST, on=False, name="watchlist_remove"),
     path("movies/<int:movie_id>/skip/", onboarding.movie_skip, name="skip"),
     path("tags/<path:tag>/", tags.tag_detail, name="tag"),
     path("me/ratings/", ratings.rating_list, name="my_ratings"),

@@ -30,39 +30,27 @@ class Layout:
     encoding: str
 
 
+# The layouts, in the order they are told apart: kind, the ratings file that tells it, the movies
+# file, and the optional tags, links and genres files (None: that layout never has one).
+_LAYOUTS = (
+    ("csv", "ratings.csv", "movies.csv", ("tags.csv", "links.csv", None)),
+    ("dat", "ratings.dat", "movies.dat", ("tags.dat", None, None)),
+    ("100k", "u.data", "u.item", (None, None, "u.genre")),
+)
+
+
+def _encoding(kind: str, source: Source) -> str:
+    """ml-100k and ml-1m (the 'dat' release with users.dat) are latin-1; ml-10m and the csv ones UTF-8."""
+    return "latin-1" if kind == "100k" or (kind == "dat" and source.has("users.dat")) else "utf-8"
+
+
 def detect_layout(source: Source) -> Layout:
     """Tell the layout from the file names, and check the files it needs are there."""
-    if source.has("ratings.csv"):
-        layout = Layout(
-            kind="csv",
-            ratings="ratings.csv",
-            movies="movies.csv",
-            tags="tags.csv" if source.has("tags.csv") else None,
-            links="links.csv" if source.has("links.csv") else None,
-            genres=None,
-            encoding="utf-8",
-        )
-    elif source.has("ratings.dat"):
-        layout = Layout(
-            kind="dat",
-            ratings="ratings.dat",
-            movies="movies.dat",
-            tags="tags.dat" if source.has("tags.dat") else None,
-            links=None,
-            genres=None,
-            # ml-1m (the release with users.dat) is latin-1; ml-10m is UTF-8.
-            encoding="latin-1" if source.has("users.dat") else "utf-8",
-        )
-    elif source.has("u.data"):
-        layout = Layout(
-            kind="100k",
-            ratings="u.data",
-            movies="u.item",
-            tags=None,
-            links=None,
-            genres="u.genre" if source.has("u.genre") else None,
-            encoding="latin-1",
-        )
+    for kind, ratings, movies, optional in _LAYOUTS:
+        if source.has(ratings):
+            tags, links, genres = (name if name and source.has(name) else None for name in optional)
+            layout = Layout(kind, ratings, movies, tags, links, genres, encoding=_encoding(kind, source))
+            break
     else:
         raise LayoutError(f"{source.name}: no ratings.csv, ratings.dat or u.data; not a MovieLens data set")
     if not source.has(layout.movies):

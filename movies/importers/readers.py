@@ -1,4 +1,4 @@
-"""Streaming, validating readers for the MovieLens files. No Django here.
+"""Streaming, validating readers for the MovieLens files, without Django.
 
 Ratings are read in blocks of whole lines: pandas parses a block in C and numpy
 validates it; only a block that fails to parse is walked line by line, to name
@@ -14,6 +14,7 @@ import io
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -135,6 +136,24 @@ def _int(text: str) -> int:
     return value
 
 
+def _id(raw: str, what: str, file: str, line: int, on_bad: OnBad) -> int | None:
+    """raw as an id (a positive integer), or None once on_bad has been told it is not one."""
+    try:
+        return _int(raw)
+    except ValueError:
+        on_bad(BadRow(file, line, raw, f"{what} is not a positive integer"))
+        return None
+
+
+def _known_movie_id(raw: str, movie_ids: np.ndarray, file: str, line: int, on_bad: OnBad) -> int | None:
+    """raw as the id of a movie in the sorted movie_ids, or None once on_bad has been told why not."""
+    movie_id = _id(raw, "movie id", file, line, on_bad)
+    if movie_id is not None and not _known(movie_ids, movie_id):
+        on_bad(BadRow(file, line, raw, "unknown movie id"))
+        return None
+    return movie_id
+
+
 def _records(source: Source, layout: Layout, file: str, on_bad: OnBad) -> Iterator[tuple[int, list[str], int]]:
     """(line number, fields, bytes read so far) for each non-blank line of a movies/tags/links file."""
     with source.open(file) as stream:
@@ -192,10 +211,8 @@ def read_movies(source: Source, layout: Layout, on_bad: OnBad = raise_bad) -> li
             # A '::' title may itself hold '::'; the id is first and the genres last.
             raw_id, raw_title, raw_genres = fields[0], "::".join(fields[1:-1]), fields[-1]
             genres = tuple(g.strip() for g in raw_genres.split("|"))
-        try:
-            movie_id = _int(raw_id)
-        except ValueError:
-            on_bad(BadRow(file, line, raw_id, "movie id is not a positive integer"))
+        movie_id = _id(raw_id, "movie id", file, line, on_bad)
+        if movie_id is None:
             continue
         if movie_id in seen:
             on_bad(BadRow(file, line, raw_id, "movie id appears twice"))
@@ -224,13 +241,8 @@ def read_links(source: Source, layout: Layout, movie_ids: np.ndarray, on_bad: On
             on_bad(BadRow(file, line, ",".join(fields), "expected 3 fields (movieId, imdbId, tmdbId)"))
             continue
         raw_movie, raw_imdb, raw_tmdb = (f.strip() for f in fields)
-        try:
-            movie_id = _int(raw_movie)
-        except ValueError:
-            on_bad(BadRow(file, line, raw_movie, "movie id is not a positive integer"))
-            continue
-        if not _known(movie_ids, movie_id):
-            on_bad(BadRow(file, line, raw_movie, "unknown movie id"))
+        movie_id = _known_movie_id(raw_movie, movie_ids, file, line, on_bad)
+        if movie_id is None:
             continue
         imdb = raw_imdb.removeprefix("tt")
         if imdb and not (imdb.isdigit() and len(imdb) <= 10):
@@ -272,18 +284,11 @@ def iter_tags(source: Source, layout: Layout, movie_ids: np.ndarray, on_bad: OnB
             continue
         # A '::' tag may itself hold '::'; user and movie come first and the time last.
         raw_user, raw_movie, text, raw_ts = fields[0], fields[1], "::".join(fields[2:-1]), fields[-1]
-        try:
-            user = _int(raw_user)
-        except ValueError:
-            on_bad(BadRow(file, line, raw_user, "user id is not a positive integer"))
+        user = _id(raw_user, "user id", file, line, on_bad)
+        if user is None:
             continue
-        try:
-            movie = _int(raw_movie)
-        except ValueError:
-            on_bad(BadRow(file, line, raw_movie, "movie id is not a positive integer"))
-            continue
-        if not _known(movie_ids, movie):
-            on_bad(BadRow(file, line, raw_movie, "unknown movie id"))
+        movie = _known_movie_id(raw_movie, movie_ids, file, line, on_bad)
+        if movie is None:
             continue
         try:
             ts = int(raw_ts.strip())
@@ -346,6 +351,28 @@ def _parse_fast(block: bytes, sep: str, expected_rows: int) -> pd.DataFrame | No
     return frame
 
 
+# What each field of a rating line must be, and the reason given for one that is not.
+_RATING_FIELDS: tuple[tuple[Callable[[str], Any], str], ...] = (
+    (int, "user id is not an integer"),
+    (int, "movie id is not an integer"),
+    (float, "rating is not a number"),
+    (int, "timestamp is not an integer"),
+)
+
+
+def _rating_numbers(fields: list[str], file: str, line: int, bad: list[BadRow]) -> tuple[int, int, float, int] | None:
+    """The four numbers of a rating line's fields, or None once the first that is not one is added to bad."""
+    numbers = []
+    for text, (parse, reason) in zip(fields, _RATING_FIELDS, strict=True):
+        try:
+            numbers.append(parse(text))
+        except ValueError:
+            bad.append(BadRow(file, line, text, reason))
+            return None
+    user, movie, value, stamp = numbers
+    return user, movie, value, stamp
+
+
 def _parse_slow(
     block: bytes, sep: str, first_line: int, file: str, encoding: str, bad: list[BadRow]
 ) -> tuple[list[int], list[int], list[float], list[int], list[int]]:
@@ -368,26 +395,10 @@ def _parse_slow(
         if len(fields) != 4:
             bad.append(BadRow(file, line, text, f"expected 4 fields, found {len(fields)}"))
             continue
-        try:
-            user = int(fields[0])
-        except ValueError:
-            bad.append(BadRow(file, line, fields[0], "user id is not an integer"))
+        numbers = _rating_numbers(fields, file, line, bad)
+        if numbers is None:
             continue
-        try:
-            movie = int(fields[1])
-        except ValueError:
-            bad.append(BadRow(file, line, fields[1], "movie id is not an integer"))
-            continue
-        try:
-            value = float(fields[2])
-        except ValueError:
-            bad.append(BadRow(file, line, fields[2], "rating is not a number"))
-            continue
-        try:
-            stamp = int(fields[3])
-        except ValueError:
-            bad.append(BadRow(file, line, fields[3], "timestamp is not an integer"))
-            continue
+        user, movie, value, stamp = numbers
         if not (-(2**62) < user < 2**62 and -(2**62) < movie < 2**62 and -(2**62) < stamp < 2**62):
             bad.append(BadRow(file, line, text, "number out of range"))
             continue

@@ -42,23 +42,30 @@ BAD_ROWS_LISTED = 100
 
 
 @dataclass
+class Counts:
+    """Rows of each kind an import reads, creates or updates."""
+
+    movies: int = 0
+    ratings: int = 0
+    tags: int = 0
+    users: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.movies + self.ratings + self.tags + self.users
+
+
+@dataclass
 class ImportResult:
-    """What one import read and what it changed."""
+    """What one import read (links: those with an IMDb id) and what it created and updated."""
 
     source: str
     layout: str
     dry_run: bool = False
-    movies: int = 0
+    read: Counts = field(default_factory=Counts)
     links: int = 0
-    ratings: int = 0
-    tags: int = 0
-    users: int = 0
-    movies_created: int = 0
-    movies_updated: int = 0
-    ratings_created: int = 0
-    ratings_updated: int = 0
-    tags_created: int = 0
-    users_created: int = 0
+    created: Counts = field(default_factory=Counts)
+    updated: Counts = field(default_factory=Counts)
     bad_rows: list[BadRow] = field(default_factory=list)
     bad_count: int = 0
     seconds: float = 0.0
@@ -66,26 +73,19 @@ class ImportResult:
 
     @property
     def changed(self) -> int:
-        return (
-            self.movies_created
-            + self.movies_updated
-            + self.ratings_created
-            + self.ratings_updated
-            + self.tags_created
-            + self.users_created
-        )
+        return self.created.total + self.updated.total
 
     def summary(self) -> str:
         verb = "validated (dry run, nothing written)" if self.dry_run else "imported"
+        read, created, updated = self.read, self.created, self.updated
         line = (
-            f"{verb} {self.ratings:,} ratings, {self.movies:,} movies, {self.tags:,} tags, "
-            f"{self.users:,} users from {self.source} in {self.seconds:.1f} s"
+            f"{verb} {read.ratings:,} ratings, {read.movies:,} movies, {read.tags:,} tags, "
+            f"{read.users:,} users from {self.source} in {self.seconds:.1f} s"
         )
         if not self.dry_run:
             line += (
-                f"; new: {self.ratings_created:,} ratings, {self.movies_created:,} movies, {self.tags_created:,} tags,"
-                f" {self.users_created:,} users; updated: {self.ratings_updated:,} ratings,"
-                f" {self.movies_updated:,} movies"
+                f"; new: {created.ratings:,} ratings, {created.movies:,} movies, {created.tags:,} tags,"
+                f" {created.users:,} users; updated: {updated.ratings:,} ratings, {updated.movies:,} movies"
             )
         if self.bad_count:
             line += f"; skipped {self.bad_count:,} bad rows"
@@ -140,12 +140,12 @@ def movielens_import(
         # Ratings may refer to the file's movies and to movies an earlier import stored.
         movie_ids = np.union1d(file_ids, stored_ids)
         links = read_links(source, layout, movie_ids, on_bad)
-        result.movies, result.links = len(movies), sum(1 for link in links if link.imdb_id)
+        result.read.movies, result.links = len(movies), sum(1 for link in links if link.imdb_id)
 
         with transaction.atomic():
             writer = writer_for(dry_run)
             users = UserMap(writer)
-            result.movies_created, result.movies_updated = writer.upsert_movies(
+            result.created.movies, result.updated.movies = writer.upsert_movies(
                 movies, links, has_links=bool(layout.links)
             )
 
@@ -170,7 +170,7 @@ def movielens_import(
                     counts += np.bincount(chunk.movie, minlength=len(counts))
                     sums += np.bincount(chunk.movie, weights=chunk.value, minlength=len(counts))
                     sink.write(users.ids_for(chunk.user), chunk)
-                    result.ratings += len(chunk)
+                    result.read.ratings += len(chunk)
                 result.timings["ratings read and sent"] = time.monotonic() - phase
                 repeats = find_duplicate_pairs(keys, lambda: iter_ratings(source, layout, movie_ids, lambda bad: None))
                 for user, movie, first, line in repeats:
@@ -178,7 +178,7 @@ def movielens_import(
                     on_bad(BadRow(layout.ratings, line, f"user {user}, movie {movie}", reason))
                 if repeats:
                     # Only reached with skip_bad_rows: the first rating of the pair is kept.
-                    result.ratings -= len(repeats)
+                    result.read.ratings -= len(repeats)
                     sink.drop_repeats([(users.id_for(u), m) for u, m, _, _ in repeats])
                 bar.close()
                 if progress and not dry_run:
@@ -198,14 +198,14 @@ def movielens_import(
                         ml_users = np.array([row[0] for row in tag_chunk.rows], dtype=np.int64)
                         ids = users.ids_for(ml_users).tolist()
                         rows = [(uid, m, text, ts) for uid, (_, m, text, ts) in zip(ids, tag_chunk.rows, strict=True)]
-                        result.tags_created += writer.insert_tags(rows)
-                        result.tags += len(rows)
-                result.tags_created += writer.finish_tags()
+                        result.created.tags += writer.insert_tags(rows)
+                        result.read.tags += len(rows)
+                result.created.tags += writer.finish_tags()
 
             result.timings["tags"] = time.monotonic() - phase
             phase = time.monotonic()
-            result.ratings_created, result.ratings_updated = sink.created, sink.updated
-            result.users, result.users_created = users.seen_count, users.created
+            result.created.ratings, result.updated.ratings = sink.created, sink.updated
+            result.read.users, result.created.users = users.seen_count, users.created
             if result.bad_count and users.created:
                 # The quick scan created users for every line; one whose lines were all bad has no data.
                 unused = get_user_model().objects.filter(
@@ -219,7 +219,7 @@ def movielens_import(
                 if unused_ids:
                     MovieLensAccount.objects.filter(user_id__in=unused_ids).delete()
                     get_user_model().objects.filter(pk__in=unused_ids).delete()
-                    result.users_created -= len(unused_ids)
+                    result.created.users -= len(unused_ids)
             if not dry_run and sink.bulk and not repeats:
                 # The table was empty, so what was imported is all there is.
                 writer.set_movie_stats(counts, sums)

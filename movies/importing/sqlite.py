@@ -1,5 +1,5 @@
-# ruff: noqa: S608 - the SQL here interpolates only table names from model _meta, quoted; values are parameters
 """The SQLite writer: ratings and tags in big executemany batches."""
+# ruff: noqa: S608 - the SQL here interpolates only table names from model _meta, quoted; values are parameters
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-# ruff: noqa: S608 - the SQL here interpolates only table names from model _meta, quoted; values are parameters
 """What an import writes, in SQL both PostgreSQL and SQLite take, and the dry run that writes nothing."""
+# ruff: noqa: S608 - the SQL here interpolates only table names from model _meta, quoted; values are parameters
 
 from __future__ import annotations
 

@@ -1,0 +1,1 @@
+"""The catalogue's manage.py commands and what they share."""

@@ -1,0 +1,1 @@
+"""The catalogue's template tags and filters."""

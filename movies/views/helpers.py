@@ -6,17 +6,15 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
-from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import render, resolve_url
+from django.shortcuts import resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from movies import selectors
 from movies.models import Movie
-from recommender.services import user_picks_refresh_logged
 
 
 def is_htmx(request: HttpRequest) -> bool:
@@ -75,26 +73,3 @@ def query_without_page(request: HttpRequest) -> str:
     params = request.GET.copy()
     params.pop("page", None)
     return params.urlencode()
-
-
-def mark_set(
-    request: HttpRequest,
-    movie_id: int,
-    *,
-    change: Callable[..., object],
-    template: str,
-    state: dict[str, bool],
-    message: str,
-) -> HttpResponse:
-    """Put one of the user's marks on a movie or take it off ("not interested", saved for later),
-    refresh their picks, and answer: the toggle's partial for htmx, else a message and a redirect.
-
-    `change` is the service (user=, movie_id=); `message` is formatted with the movie.
-    """
-    movie = movie_or_404(movie_id)
-    change(user=request.user, movie_id=movie.pk)
-    user_picks_refresh_logged(user_id=request.user.pk)
-    if not is_htmx(request):
-        messages.success(request, message.format(movie=movie))
-        return redirect_back(request, movie.get_absolute_url())
-    return render(request, template, {"movie": movie, **state, "next": next_or(request, movie.get_absolute_url())})

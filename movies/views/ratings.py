@@ -1,4 +1,4 @@
-"""A person's ratings: rate, change or remove a rating, mark "not interested", and their list.
+"""A person's ratings: rate, change or remove a rating, and the list of them.
 
 Write views answer htmx requests (header HX-Request) with a partial to swap in,
 and plain form posts (no JavaScript) with a redirect back to where they came from.
@@ -18,7 +18,6 @@ from movies.models import Movie
 from movies.views.helpers import (
     is_htmx,
     login_required_htmx,
-    mark_set,
     movie_or_404,
     next_or,
     page_of,
@@ -108,29 +107,3 @@ def _rating_widget_response(
         # The picks block as it is filtered on the page (the widget sends the filter form along).
         context.update(home_picks_context(request.user, request.POST))
     return render(request, "movies/_rating_widget.html", context, status=422 if form.errors else 200)
-
-
-@login_required_htmx
-@require_POST
-def movie_dismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
-    return _dismissed_set(request, movie_id, dismissed=True)
-
-
-@login_required_htmx
-@require_POST
-def movie_undismiss(request: HttpRequest, movie_id: int) -> HttpResponse:
-    return _dismissed_set(request, movie_id, dismissed=False)
-
-
-def _dismissed_set(request: HttpRequest, movie_id: int, *, dismissed: bool) -> HttpResponse:
-    """Mark the movie "not interested" (or take the mark off), refresh the picks, answer."""
-    return mark_set(
-        request,
-        movie_id,
-        change=services.movie_dismiss if dismissed else services.movie_undismiss,
-        template="movies/_dismiss_toggle.html",
-        state={"is_dismissed": dismissed},
-        message="{movie} will not be suggested to you again."
-        if dismissed
-        else "{movie} may be suggested to you again.",
-    )

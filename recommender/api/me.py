@@ -7,6 +7,8 @@ any path, so no call can reach another user's ratings.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Annotated, Any
 
 from django.conf import settings
@@ -39,8 +41,34 @@ router = Router(tags=["me"], auth=USER_AUTH)
 MovieId = Annotated[int, Path(ge=1, le=MAX_ID, description="The MovieLens movie id.")]
 
 
-def _no_movie(movie_id: int) -> Status:
-    return Status(404, ErrorOut(detail=f"No movie with id {movie_id}."))
+def _with_movie_genres(rows: Iterable[Any]) -> list[Any]:
+    """The caller's rows (ratings, marks) as a list, their movies given genre names for MovieOut."""
+    listed = list(rows)
+    with_genre_names(row.movie for row in listed)
+    return listed
+
+
+def _row_put(request: HttpRequest, movie_id: int, change: Callable[..., Any]) -> Any:
+    """Make or change the caller's row for a movie (a rating, a mark) with change(user=, movie_id=),
+    refresh their picks and answer the row; 404 for an unknown movie."""
+    try:
+        row = change(user=request.auth, movie_id=movie_id)
+    except ValidationError as error:
+        if "movie_id" in error.message_dict:
+            return Status(404, ErrorOut(detail=f"No movie with id {movie_id}."))
+        raise
+    user_picks_refresh_logged(user_id=request.auth.pk)
+    with_genre_names([row.movie])
+    return row
+
+
+def _row_delete(request: HttpRequest, movie_id: int, change: Callable[..., bool], missing: str) -> Any:
+    """Remove the caller's row for a movie with change(user=, movie_id=), which says whether there was
+    one, and refresh their picks: 204, or 404 with `missing` when there was nothing to remove."""
+    if not change(user=request.auth, movie_id=movie_id):
+        return Status(404, ErrorOut(detail=missing))
+    user_picks_refresh_logged(user_id=request.auth.pk)
+    return Status(204, None)
 
 
 @router.get("/me/picks", response={200: list[PickOut], **USER_ERRORS}, summary="My picks, best first")
@@ -79,6 +107,16 @@ def _picks_json(user: Any, n: int, genre: str | None) -> bytes:
     return json.dumps(body).encode()
 
 
+@router.put("/me/ratings/{movie_id}", response={200: RatingOut, **BODY_ERRORS}, summary="Rate a movie (or re-rate)")
+def rating_put(request: HttpRequest, movie_id: MovieId, body: RatingIn) -> Any:
+    return _row_put(request, movie_id, partial(services.rating_create_or_update, value=body.value))
+
+
+@router.delete("/me/ratings/{movie_id}", response={204: None, **USER_ERRORS}, summary="Remove my rating")
+def rating_delete(request: HttpRequest, movie_id: MovieId) -> Any:
+    return _row_delete(request, movie_id, services.rating_delete, f"You have not rated movie {movie_id}.")
+
+
 @router.get("/me/ratings", response={200: RatingPageOut, **USER_ERRORS}, summary="My ratings")
 def rating_list(
     request: HttpRequest,
@@ -91,86 +129,33 @@ def rating_list(
     return result
 
 
-@router.put("/me/ratings/{movie_id}", response={200: RatingOut, **BODY_ERRORS}, summary="Rate a movie (or re-rate)")
-def rating_put(request: HttpRequest, movie_id: MovieId, body: RatingIn) -> Any:
-    try:
-        rating = services.rating_create_or_update(user=request.auth, movie_id=movie_id, value=body.value)
-    except ValidationError as error:
-        if "movie_id" in error.message_dict:
-            return _no_movie(movie_id)
-        raise
-    user_picks_refresh_logged(user_id=request.auth.pk)
-    with_genre_names([rating.movie])
-    return rating
-
-
-@router.delete("/me/ratings/{movie_id}", response={204: None, **USER_ERRORS}, summary="Remove my rating")
-def rating_delete(request: HttpRequest, movie_id: MovieId) -> Any:
-    try:
-        removed = services.rating_delete(user=request.auth, movie_id=movie_id)
-    except ValidationError as error:
-        if "movie_id" in error.message_dict:
-            return _no_movie(movie_id)
-        raise
-    if not removed:
-        return Status(404, ErrorOut(detail=f"You have not rated movie {movie_id}."))
-    user_picks_refresh_logged(user_id=request.auth.pk)
-    return Status(204, None)
-
-
 @router.get("/me/not-interested", response={200: list[DismissalOut], **USER_ERRORS}, summary="Movies I dismissed")
 def dismissal_list(request: HttpRequest) -> list[Any]:
-    rows = list(selectors.dismissal_list_for_user(user=request.auth))
-    with_genre_names(d.movie for d in rows)
-    return rows
+    return _with_movie_genres(selectors.dismissal_list_for_user(user=request.auth))
 
 
 @router.put(
     "/me/not-interested/{movie_id}", response={200: DismissalOut, **USER_ERRORS}, summary="Never suggest this movie"
 )
 def dismissal_put(request: HttpRequest, movie_id: MovieId) -> Any:
-    try:
-        dismissal = services.movie_dismiss(user=request.auth, movie_id=movie_id)
-    except ValidationError as error:
-        if "movie_id" in error.message_dict:
-            return _no_movie(movie_id)
-        raise
-    user_picks_refresh_logged(user_id=request.auth.pk)
-    with_genre_names([dismissal.movie])
-    return dismissal
+    return _row_put(request, movie_id, services.movie_dismiss)
 
 
 @router.delete("/me/not-interested/{movie_id}", response={204: None, **USER_ERRORS}, summary="Suggest it again")
 def dismissal_delete(request: HttpRequest, movie_id: MovieId) -> Any:
-    if not services.movie_undismiss(user=request.auth, movie_id=movie_id):
-        return Status(404, ErrorOut(detail=f"Movie {movie_id} is not marked 'not interested'."))
-    user_picks_refresh_logged(user_id=request.auth.pk)
-    return Status(204, None)
+    return _row_delete(request, movie_id, services.movie_undismiss, f"Movie {movie_id} is not marked 'not interested'.")
 
 
 @router.get("/me/watchlist", response={200: list[WatchlistOut], **USER_ERRORS}, summary="Movies I saved for later")
 def watchlist_list(request: HttpRequest) -> list[Any]:
-    rows = list(selectors.watchlist_for_user(user=request.auth))
-    with_genre_names(e.movie for e in rows)
-    return rows
+    return _with_movie_genres(selectors.watchlist_for_user(user=request.auth))
 
 
 @router.put("/me/watchlist/{movie_id}", response={200: WatchlistOut, **USER_ERRORS}, summary="Save a movie for later")
 def watchlist_put(request: HttpRequest, movie_id: MovieId) -> Any:
-    try:
-        entry = services.watchlist_add(user=request.auth, movie_id=movie_id)
-    except ValidationError as error:
-        if "movie_id" in error.message_dict:
-            return _no_movie(movie_id)
-        raise
-    user_picks_refresh_logged(user_id=request.auth.pk)
-    with_genre_names([entry.movie])
-    return entry
+    return _row_put(request, movie_id, services.watchlist_add)
 
 
 @router.delete("/me/watchlist/{movie_id}", response={204: None, **USER_ERRORS}, summary="Take it off the watchlist")
 def watchlist_delete(request: HttpRequest, movie_id: MovieId) -> Any:
-    if not services.watchlist_remove(user=request.auth, movie_id=movie_id):
-        return Status(404, ErrorOut(detail=f"Movie {movie_id} is not on your watchlist."))
-    user_picks_refresh_logged(user_id=request.auth.pk)
-    return Status(204, None)
+    return _row_delete(request, movie_id, services.watchlist_remove, f"Movie {movie_id} is not on your watchlist.")

@@ -1,4 +1,7 @@
-"""What the API sends and accepts. Output schemas read model attributes; no queries here."""
+"""What the API sends and accepts.
+
+Output schemas read model attributes; no queries here.
+"""
 
 from __future__ import annotations
 

@@ -12,13 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from recommender.engine.ids import IdIndex
+from recommender.engine.ids import IdIndex, UsersAndMovies
 
 REQUIRED_COLUMNS = ("userId", "movieId", "rating")
 
 
 @dataclass(frozen=True)
-class Ratings:
+class Ratings(UsersAndMovies):
     """A ratings table with contiguous user and movie indexes (one row per rating)."""
 
     users: IdIndex
@@ -29,14 +29,6 @@ class Ratings:
 
     def __len__(self) -> int:
         return int(self.user.shape[0])
-
-    @property
-    def n_users(self) -> int:
-        return len(self.users)
-
-    @property
-    def n_movies(self) -> int:
-        return len(self.movies)
 
     def subset(self, rows: np.ndarray) -> Ratings:
         """The same indexes with only some rows (a split keeps indexes comparable).

@@ -18,6 +18,7 @@ import itertools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any, TypedDict, Unpack
 
 import numpy as np
 import pandas as pd
@@ -115,40 +116,84 @@ def _ease_top(train_csr, lam: float = 300.0, chunk: int = 2048) -> np.ndarray:
     return out
 
 
+class RunOptions(TypedDict, total=False):
+    """The keyword arguments evaluate and evaluate_people share.
+
+    seed: seeds the splits and the training runs (default 42).
+    overrides: preset -> config overrides.
+    on_progress: called with a short message as each step starts.
+    ease: include EASE (default: when the catalogue has fewer than 20,000 movies).
+    """
+
+    seed: int
+    overrides: dict[str, dict] | None
+    on_progress: Progress | None
+    ease: bool | None
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One evaluation's encoded ratings and options, and the preset training every protocol does."""
+
+    data: Ratings
+    seed: int
+    overrides: dict[str, dict]
+    say: Progress
+    ease: bool
+    # training.train, imported (with TensorFlow) when the run starts, so that no timing includes it.
+    train: Callable[..., Any]
+
+    @classmethod
+    def start(cls, ratings: pd.DataFrame, options: RunOptions) -> _Run:
+        from recommender.engine.training import train  # TensorFlow only once an evaluation runs
+
+        data = encode(ratings)
+        ease = options.get("ease")
+        return cls(
+            train=train,
+            data=data,
+            seed=options.get("seed", 42),
+            overrides=options.get("overrides") or {},
+            say=options.get("on_progress") or (lambda _msg: None),
+            ease=data.n_movies < EASE_MAX_MOVIES if ease is None else ease,
+        )
+
+    def trained(self, preset: str, part: Ratings) -> Any:
+        """training.train's result for the preset trained on part of the ratings."""
+        frame = pd.DataFrame(
+            {
+                "userId": self.data.users.raw[part.user],
+                "movieId": self.data.movies.raw[part.movie],
+                "rating": part.rating,
+            }
+        )
+        return self.train(frame, preset, overrides=self.overrides.get(preset), seed=self.seed)
+
+
 def evaluate(
     ratings: pd.DataFrame,
     presets: Sequence[str],
     *,
-    seed: int = 42,
-    overrides: dict[str, dict] | None = None,
-    on_progress: Progress | None = None,
     protocols: Sequence[str] = ("R", "T"),
-    ease: bool | None = None,
+    **options: Unpack[RunOptions],
 ) -> list[dict]:
     """Run protocols R and T for the presets and the baselines.
 
     Args:
         ratings: columns userId, movieId, rating.
         presets: training presets to evaluate (e.g. ["tutorial", "default"]).
-        seed: seeds both splits and the training runs.
-        overrides: preset -> config overrides.
-        on_progress: called with a short message as each step starts.
         protocols: which of "R" and "T" to run.
-        ease: include EASE (default: when the catalogue has fewer than 20,000 movies).
+        **options: RunOptions.
 
     Returns:
         One dict per model: name, rmse, mae (R; NaN where the model predicts no stars),
         precision, recall, ndcg, liked_ndcg, map, coverage (T), seconds (both protocols together).
     """
-    from recommender.engine.training import train  # TensorFlow only once a preset trains
-
-    say = on_progress or (lambda _msg: None)
-    overrides = overrides or {}
-    data = encode(ratings)
+    run = _Run.start(ratings, options)
+    data, seed, say = run.data, run.seed, run.say
     nan = float("nan")
     names = ["global mean", "user+item biases", "most popular"]
-    use_ease = data.n_movies < EASE_MAX_MOVIES if ease is None else ease
-    if use_ease:
+    if run.ease:
         names.append("EASE")
     names += list(presets)
     rows = {
@@ -167,11 +212,6 @@ def evaluate(
         for name in names
     }
 
-    def frame(part) -> pd.DataFrame:
-        return pd.DataFrame(
-            {"userId": data.users.raw[part.user], "movieId": data.movies.raw[part.movie], "rating": part.rating}
-        )
-
     if "R" in protocols:
         tr_rows, te_rows = split_by_rating(data.rating, test=0.2, seed=seed)
         tr, te = data.subset(tr_rows), data.subset(te_rows)
@@ -185,7 +225,7 @@ def evaluate(
         for preset in presets:
             say(f"(R) training {preset}")
             t0 = time.perf_counter()
-            result = train(frame(tr), preset, overrides=overrides.get(preset), seed=seed)
+            result = run.trained(preset, tr)
             pred = result.factors.predict_ids(data.users.raw[te.user], data.movies.raw[te.movie])
             _set(rows[preset], pred, te.rating, t0)
 
@@ -209,14 +249,14 @@ def evaluate(
         t0 = time.perf_counter()
         _, _, bm = _bias_fit(tr.user, tr.movie, tr.rating, data.n_users, data.n_movies)
         score("user+item biases", _top_from_item_scores(bm, seen, data.n_users), t0)
-        if use_ease:
+        if run.ease:
             say("(T) EASE")
             t0 = time.perf_counter()
             score("EASE", _ease_top(seen), t0)
         for preset in presets:
             say(f"(T) training {preset}")
             t0 = time.perf_counter()
-            result = train(frame(tr), preset, overrides=overrides.get(preset), seed=seed)
+            result = run.trained(preset, tr)
             score(preset, _preset_top(result.factors, data, seen), t0)
     return [rows[name] for name in names]
 
@@ -456,54 +496,33 @@ def format_people(rows: list[dict]) -> str:
 
 
 def evaluate_people(
-    ratings: pd.DataFrame,
-    presets: Sequence[str],
-    *,
-    seed: int = 42,
-    overrides: dict[str, dict] | None = None,
-    on_progress: Progress | None = None,
-    ease: bool | None = None,
-    ks: Sequence[int] = P_KS,
+    ratings: pd.DataFrame, presets: Sequence[str], *, ks: Sequence[int] = P_KS, **options: Unpack[RunOptions]
 ) -> list[dict]:
     """Protocol P for the presets beside most popular and EASE: how the site serves a new person.
 
     Args:
         ratings: columns userId, movieId, rating and timestamp (the order a person rated in).
         presets: training presets to evaluate.
-        seed: seeds the held-out users and training.
-        overrides: preset -> config overrides.
-        on_progress: called with a short message as each step starts.
-        ease: include EASE (default: when the catalogue has fewer than 20,000 movies).
         ks: numbers of first ratings a held-out user is known by.
+        **options: RunOptions (the seed also picks the held-out users).
 
     Returns:
         protocol_people's rows: per model and k; none when no user has enough ratings to hold out.
     """
-    from recommender.engine.training import train  # TensorFlow only once a preset trains
-
     if "timestamp" not in ratings.columns:
         raise ValueError("protocol P needs a timestamp column (the order each person rated in)")
-    say = on_progress or (lambda _msg: None)
-    overrides = overrides or {}
-    data = encode(ratings)
-    split = split_people(data, ratings["timestamp"].to_numpy(), seed=seed)
+    run = _Run.start(ratings, options)
+    data, say = run.data, run.say
+    split = split_people(data, ratings["timestamp"].to_numpy(), seed=run.seed)
     if len(split.users) == 0:
         return []
     train_part = data.subset(split.train_rows)
     rankers = {"most popular": popular_ranker(train_part)}
-    if data.n_movies < EASE_MAX_MOVIES if ease is None else ease:
+    if run.ease:
         say("(P) EASE")
         rankers["EASE"] = ease_ranker(train_part)
-    frame = pd.DataFrame(
-        {
-            "userId": data.users.raw[train_part.user],
-            "movieId": data.movies.raw[train_part.movie],
-            "rating": train_part.rating,
-        }
-    )
     for preset in presets:
         say(f"(P) training {preset}")
-        result = train(frame, preset, overrides=overrides.get(preset), seed=seed)
-        rankers[preset] = factors_ranker(result.factors, data)
+        rankers[preset] = factors_ranker(run.trained(preset, train_part).factors, data)
     say("(P) ranking")
     return protocol_people(data, split, rankers, ks=ks)

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from recommender.engine.ids import IdIndex
+from recommender.engine.ids import IdIndex, UsersAndMovies
 
 FORMAT_VERSION = 1
 _HEAD_PREFIX = "head__"
@@ -60,7 +60,7 @@ class UserVector:
 
 
 @dataclass
-class Factors:
+class Factors(UsersAndMovies):
     """Trained factors with their raw id maps and rating head.
 
     Attributes:
@@ -82,56 +82,29 @@ class Factors:
     movie_bias: np.ndarray
     head: dict[str, Any]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The id maps of user_ids and movie_ids, made once.
+    users: IdIndex = field(init=False, repr=False, compare=False)
+    movies: IdIndex = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._users = IdIndex(np.asarray(self.user_ids, dtype=np.int64))
-        self._movies = IdIndex(np.asarray(self.movie_ids, dtype=np.int64))
-
-    @property
-    def n_users(self) -> int:
-        return len(self._users)
-
-    @property
-    def n_movies(self) -> int:
-        return len(self._movies)
+        self.users = IdIndex(np.asarray(self.user_ids, dtype=np.int64))
+        self.movies = IdIndex(np.asarray(self.movie_ids, dtype=np.int64))
 
     @property
     def dim(self) -> int:
         return int(self.movie_vectors.shape[1])
 
     @property
-    def users(self) -> IdIndex:
-        return self._users
-
-    @property
-    def movies(self) -> IdIndex:
-        return self._movies
-
-    @property
     def rating_range(self) -> tuple[float, float]:
         return float(self.head["low"]), float(self.head["high"])
 
     def user_index(self, raw_id: int) -> int | None:
-        """Index of a raw user id, or None for a user the model has not seen.
-
-        Args:
-            raw_id: a user's primary key.
-
-        Returns:
-            Its row in user_vectors, or None.
-        """
-        return self._users.get(raw_id)
+        """The row in user_vectors of a user's primary key, or None for a user the model has not seen."""
+        return self.users.get(raw_id)
 
     def movie_index(self, raw_id: int) -> int | None:
-        """Index of a raw movie id, or None for a movie the model has not seen.
-
-        Args:
-            raw_id: a movie's primary key.
-
-        Returns:
-            Its row in movie_vectors, or None.
-        """
-        return self._movies.get(raw_id)
+        """The row in movie_vectors of a movie's id, or None for a movie the model has not seen."""
+        return self.movies.get(raw_id)
 
     def user(self, index: int) -> UserVector:
         """One trained user's side of the scores.
@@ -209,8 +182,8 @@ class Factors:
         Returns:
             float32 stars [n].
         """
-        ui = self._users.index(user_ids, unknown="missing").astype(np.int64)
-        mi = self._movies.index(movie_ids, unknown="missing").astype(np.int64)
+        ui = self.users.index(user_ids, unknown="missing").astype(np.int64)
+        mi = self.movies.index(movie_ids, unknown="missing").astype(np.int64)
         both = (ui >= 0) & (mi >= 0)
         out = np.empty(len(ui), dtype=np.float32)
         rv = self.head.get("user_rating_vectors")

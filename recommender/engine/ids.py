@@ -96,3 +96,18 @@ class IdIndex:
         if idx.size and (idx.min() < 0 or idx.max() >= len(self)):
             raise IndexError(f"index out of range 0..{len(self) - 1}")
         return self.raw[idx]
+
+
+class UsersAndMovies:
+    """The counts of a class that holds the users' and the movies' IdIndex (Ratings, Factors)."""
+
+    users: IdIndex
+    movies: IdIndex
+
+    @property
+    def n_users(self) -> int:
+        return len(self.users)
+
+    @property
+    def n_movies(self) -> int:
+        return len(self.movies)

@@ -15,6 +15,8 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from recommender.engine.stars import StarSettings
+
 
 @dataclass(frozen=True)
 class TutorialConfig:
@@ -37,7 +39,7 @@ class TutorialConfig:
 
 
 @dataclass(frozen=True)
-class JointConfig:
+class JointConfig(StarSettings):
     """Shared embeddings trained on a ranking loss and a rating loss at once.
 
     Ranking: in-batch softmax in groups of `group_size` rows (each row's rated movie
@@ -48,7 +50,8 @@ class JointConfig:
     Rating: stars = mean + b_u + b_m + sum(u * w * v) + p_u . q_m, where
     b, w, p, q are the head's own parameters and u, v the shared embeddings.
 
-    Attributes:
+    Attributes (besides StarSettings' dislike_at, like_at, max_positive and dislike_weight, which
+    weigh the ranking loss's ratings):
         embedding_dim: shared embedding size.
         rating_dim: size of the rating head's own user/movie vectors (0: none).
         learning_rate: lazy Adam's learning rate.
@@ -63,21 +66,16 @@ class JointConfig:
             Off by default: on ml-latest-small the small late gains are worth their epochs (bench/README.md).
         rating_heads: rating heads trained from different seeds on the same frozen shared embeddings;
             their predictions are averaged (exported as one head: concatenated vectors, mean biases).
-        refit: after early stopping, train each head again from its seed on training plus validation
-            ratings for the epochs validation chose (more data for the stars; the ranking pass is kept).
         l2: per-example L2 on the shared embeddings.
         rating_l2: per-example L2 on the rating head's vectors and biases in the ranking pass.
         head_l2: the same in the rating pass (the head is re-initialised there; this is the one that counts).
         rating_weight: weight of the rating loss beside the ranking loss.
         init_scale: standard deviation of the initial embeddings.
-        dislike_at: ratings at or below this many stars are explicit negatives of the ranking loss
-            (kept low: with 2-star ratings as negatives the shared vectors learn less of what the
-            star head reads, and the stars get worse).
-        like_at: the stars that weigh as one full positive (fewer weigh less, more up to max_positive).
-        max_positive: the most a rating weighs as a positive.
-        dislike_weight: the weight of an explicit negative.
         star_blend: the weight of the predicted stars in the pick score (ranking.PickSpace).
         val_users: users sampled for the per-epoch validation nDCG (cost bound at scale).
+        beta_1, beta_2, epsilon: lazy Adam's other settings.
+        refit: after early stopping, train each head again from its seed on training plus validation
+            ratings for the epochs validation chose (more data for the stars; the ranking pass is kept).
         jit: compile the step's arithmetic with XLA.
     """
 
@@ -93,22 +91,18 @@ class JointConfig:
     rating_patience: int = 2
     min_gain: float = 0.0
     rating_heads: int = 3
-    refit: bool = True
     l2: float = 0.1
     rating_l2: float = 0.05
     head_l2: float = 0.05
     rating_weight: float = 0.3
     init_scale: float = 0.05
-    dislike_at: float = 1.0
-    like_at: float = 2.5
-    max_positive: float = 1.0
-    dislike_weight: float = 1.0
     star_blend: float = 1.0
     val_users: int = 2000
-    jit: bool = True
     beta_1: float = 0.9
     beta_2: float = 0.999
     epsilon: float = 1e-7
+    refit: bool = True
+    jit: bool = True
 
 
 Config = TutorialConfig | JointConfig

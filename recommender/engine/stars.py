@@ -13,12 +13,15 @@ import numpy as np
 
 
 @dataclass(frozen=True)
-class StarWeights:
-    """Positive weight rising with the stars; ratings at or below `dislike_at` are negatives.
+class StarSettings:
+    """How stars count as taste: StarWeights applies these, and model.JointConfig trains with them.
 
     Attributes:
-        dislike_at: ratings at or below this say "not for me" (explicit negatives).
-        like_at: the stars that count as one full "chosen" (weight 1).
+        dislike_at: ratings at or below this say "not for me" (explicit negatives). Kept low: with
+            2-star ratings as negatives the shared vectors learn less of what the star head reads,
+            and the stars get worse.
+        like_at: the stars that count as one full "chosen" (weight 1; fewer weigh less, more up to
+            max_positive).
         max_positive: the cap of the positive weight (5 stars weigh this much).
         dislike_weight: the weight of an explicit negative.
     """
@@ -28,27 +31,21 @@ class StarWeights:
     max_positive: float = 1.0
     dislike_weight: float = 1.0
 
+
+@dataclass(frozen=True)
+class StarWeights(StarSettings):
+    """Positive weight rising with the stars; ratings at or below `dislike_at` are negatives.
+
+    positive() and negative() take an array of stars and give float64 weights of the same shape.
+    """
+
     def positive(self, stars: np.ndarray) -> np.ndarray:
-        """How much each rating says "chosen": 0 at dislike_at and below, 1 at like_at.
-
-        Args:
-            stars: ratings.
-
-        Returns:
-            float64 weights, same shape.
-        """
+        """How much each of the ratings says "chosen": 0 at dislike_at and below, 1 at like_at."""
         s = np.asarray(stars, dtype=np.float64)
         return np.clip((s - self.dislike_at) / (self.like_at - self.dislike_at), 0.0, self.max_positive)
 
     def negative(self, stars: np.ndarray) -> np.ndarray:
-        """How much each rating says "not for me": dislike_weight at dislike_at and below, else 0.
-
-        Args:
-            stars: ratings.
-
-        Returns:
-            float64 weights, same shape.
-        """
+        """How much each of the ratings says "not for me": dislike_weight at dislike_at and below, else 0."""
         s = np.asarray(stars, dtype=np.float64)
         return np.where(s <= self.dislike_at, self.dislike_weight, 0.0)
 

@@ -1,0 +1,1 @@
+"""The recommender's manage.py commands."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.apps import apps
@@ -44,18 +44,6 @@ def _watchlist_times(users: set[int], since: datetime, until: datetime) -> dict[
         user_id__in=users, **{f"{time_field}__gte": since, f"{time_field}__lt": until}
     ).values_list("user_id", "movie_id", time_field)
     return {(u, m): at for u, m, at in rows}
-
-
-@dataclass
-class _Sums:
-    shown: int = 0
-    hits: int = 0
-    rated: int = 0
-    stars_sum: float = 0.0
-    stars_sq_sum: float = 0.0
-    watchlisted: int = 0
-    dismissed: int = 0
-    users: set[int] = field(default_factory=set)
 
 
 def online_day_compute(*, day: date) -> list[OnlineDay]:
@@ -104,11 +92,16 @@ def online_day_compute(*, day: date) -> list[OnlineDay]:
         ).values_list("user_id", "movie_id", "created_at")
     )
     watchlisted = _watchlist_times(users, start, until)
-    sums: dict[Key, _Sums] = defaultdict(_Sums)
+    # The day's rows, summed as the pairs are counted; users and movies are set at the end.
+    rows: dict[Key, OnlineDay] = {}
+    users_of: dict[Key, set[int]] = defaultdict(set)
     for version_id, experiment_id, arm, user_id, movie_id, first in pairs:
-        s = sums[(version_id, experiment_id, arm)]
-        s.shown += 1
-        s.users.add(user_id)
+        key = (version_id, experiment_id, arm)
+        if key not in rows:
+            rows[key] = OnlineDay(version_id=version_id, experiment_id=experiment_id, arm=arm, day=day)
+        row = rows[key]
+        row.shown += 1
+        users_of[key].add(user_id)
         pair = (user_id, movie_id)
         rating = rated.get(pair)
         did_rate = rating is not None and first <= rating[0] < first + window
@@ -117,41 +110,25 @@ def online_day_compute(*, day: date) -> list[OnlineDay]:
         at = dismissed.get(pair)
         did_dismiss = at is not None and first <= at < first + window
         if did_rate:
-            s.rated += 1
-            s.stars_sum += rating[1]  # type: ignore[index]
-            s.stars_sq_sum += rating[1] ** 2  # type: ignore[index]
-        s.watchlisted += did_save
+            row.rated += 1
+            row.stars_sum += rating[1]  # type: ignore[index]
+            row.stars_sq_sum += rating[1] ** 2  # type: ignore[index]
+        row.watchlisted += did_save
         if did_rate or did_save:
-            s.hits += 1
+            row.hits += 1
         elif did_dismiss:
-            s.dismissed += 1
+            row.dismissed += 1
     movies: dict[Key, set[int]] = defaultdict(set)
     for version_id, experiment_id, arm, movie_id in shown.values_list(
         "version_id", "experiment_id", "arm", "movie_id"
     ).distinct():
         movies[(version_id, experiment_id, arm)].add(movie_id)
-    rows = [
-        OnlineDay(
-            version_id=key[0],
-            experiment_id=key[1],
-            arm=key[2],
-            day=day,
-            shown=s.shown,
-            users=len(s.users),
-            movies=len(movies.get(key, ())),
-            hits=s.hits,
-            rated=s.rated,
-            stars_sum=s.stars_sum,
-            stars_sq_sum=s.stars_sq_sum,
-            watchlisted=s.watchlisted,
-            dismissed=s.dismissed,
-        )
-        for key, s in sums.items()
-    ]
+    for key, row in rows.items():
+        row.users = len(users_of[key])
+        row.movies = len(movies.get(key, ()))
     with transaction.atomic():
         OnlineDay.objects.filter(day=day).delete()
-        OnlineDay.objects.bulk_create(rows)
-    return rows
+        return OnlineDay.objects.bulk_create(rows.values())
 
 
 def online_metrics_refresh(*, now: datetime | None = None) -> int:

@@ -1,0 +1,1 @@
+"""The recommender's template tags for admin: online figures and training curves."""

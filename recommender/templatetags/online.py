@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 from django import template
 
@@ -21,36 +22,20 @@ def _with_interval(interval: Interval, show: Callable[[float], str]) -> str:
     return f"{show(interval.value)} ({show(interval.low)}{DASH}{show(interval.high)})"
 
 
-def _difference(comparison: Comparison, show: Callable[[float], str]) -> str:
+def _difference(comparison: Comparison, show: Callable[[float], str], unit: str = "") -> str:
     if comparison.difference is None or comparison.low is None or comparison.high is None:
         return DASH
-    return f"{show(comparison.difference)} ({show(comparison.low)} to {show(comparison.high)})"
+    return f"{show(comparison.difference)}{unit} ({show(comparison.low)} to {show(comparison.high)})"
 
 
-@register.filter
-def rate_ci(interval: Interval) -> str:
-    """A proportion with its interval: 12.3% (10.1%-14.6%)."""
-    return _with_interval(interval, lambda v: f"{v:.1%}")
-
-
-@register.filter
-def mean_ci(interval: Interval) -> str:
-    """A mean with its interval: 3.84 (3.71-3.97)."""
-    return _with_interval(interval, lambda v: f"{v:.2f}")
-
-
-@register.filter
-def rate_difference(comparison: Comparison) -> str:
-    """A difference of proportions in percentage points with its interval: +1.2 pts (-0.3 to +2.7)."""
-    if comparison.difference is None:
-        return DASH
-    return _difference(comparison, lambda v: f"{v * 100:+.1f}").replace(" (", " pts (", 1)
-
-
-@register.filter
-def mean_difference(comparison: Comparison) -> str:
-    """A difference of means with its interval: +0.12 (-0.05 to +0.29)."""
-    return _difference(comparison, lambda v: f"{v:+.2f}")
+# A rate is a proportion, a mean a mean of stars; each with its interval, and a difference of two with its own:
+# 12.3% (10.1%-14.6%), 3.84 (3.71-3.97), +1.2 pts (-0.3 to +2.7) in percentage points, +0.12 (-0.05 to +0.29).
+rate_ci = register.filter("rate_ci", partial(_with_interval, show=lambda v: f"{v:.1%}"))
+mean_ci = register.filter("mean_ci", partial(_with_interval, show=lambda v: f"{v:.2f}"))
+rate_difference = register.filter(
+    "rate_difference", partial(_difference, show=lambda v: f"{v * 100:+.1f}", unit=" pts")
+)
+mean_difference = register.filter("mean_difference", partial(_difference, show=lambda v: f"{v:+.2f}"))
 
 
 @register.filter

@@ -6,7 +6,6 @@ The queue lives in a private redis-server started by the test, so stopping it di
 
 import os
 import signal
-import time
 
 import pytest
 from django.urls import reverse
@@ -16,6 +15,7 @@ from recommender.models import Impression
 from recommender.services import factors_cache, impressions
 from recommender.services.impressions import impressions_flush, queued
 from tests.redis_server import private_redis
+from tests.timed_pages import visits_timed
 from tests.trained import install
 from tests.worlds import two_tastes_world
 
@@ -39,23 +39,17 @@ def site_with_queue(settings, tmp_path, client, trained_run):
         redis_breaker.reset()
 
 
-def _pages(client, n: int = 9) -> list[tuple[int, float]]:
-    results = []
-    for i in range(n):
-        started = time.monotonic()
-        if i % 3 == 0:
-            response = client.get(reverse("home"))
-        elif i % 3 == 1:
-            response = client.get("/api/me/picks?n=10")
-        else:
-            response = client.get(reverse("movies:detail", args=[1 + i]))
-        results.append((response.status_code, time.monotonic() - started))
-    return results
+# The home page, the API's picks and a movie page, in turn: each shows a list of picks.
+VISIT = (
+    lambda client, i: client.get(reverse("home")),
+    lambda client, i: client.get("/api/me/picks?n=10"),
+    lambda client, i: client.get(reverse("movies:detail", args=[1 + i])),
+)
 
 
 def test_impressions_queue_in_redis_and_flush_to_the_database(site_with_queue):
     _, client, user = site_with_queue
-    assert all(status == 200 for status, _ in _pages(client))
+    assert all(status == 200 for status, _ in visits_timed(client, VISIT, 9))
     assert queued() == 9  # one line per list shown
     assert Impression.objects.count() == 0  # nothing written on the request's path
     written = impressions_flush(batch=2)
@@ -75,7 +69,7 @@ def test_with_redis_away_impressions_are_dropped_and_pages_stay_fast(site_with_q
     else:
         os.kill(proc.pid, signal.SIGSTOP)
     try:
-        results = _pages(client)
+        results = visits_timed(client, VISIT, 9)
         dropped = impressions.impressions_record(user_id=1, source="home", movie_ids=[1], version_id=1)
     finally:
         if outage == "frozen":

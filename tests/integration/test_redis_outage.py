@@ -19,12 +19,19 @@ from recommender import services
 from recommender.services import factors_cache
 from recommender.store import get_store
 from tests.redis_server import private_redis
+from tests.timed_pages import visits_timed
 from tests.trained import install
 from tests.worlds import two_tastes_world
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 PAGES = 12
+# The personal home page, a movie page, and a rating written and shown again, in turn.
+VISIT = (
+    lambda client, i: client.get(reverse("home")),
+    lambda client, i: client.get(reverse("movies:detail", args=[21 + i % 20])),
+    lambda client, i: client.post(reverse("movies:rate", args=[21 + i % 20]), {"value": "2.5"}),
+)
 
 
 @pytest.fixture
@@ -42,21 +49,6 @@ def site_on_private_redis(settings, tmp_path, client, trained_run):
         factors_cache.forget()
 
 
-def _timed_pages(client, user) -> list[tuple[int, float]]:
-    """The personal home page, a movie page, and a rating written and shown again."""
-    results = []
-    for i in range(PAGES):
-        started = time.monotonic()
-        if i % 3 == 0:
-            response = client.get(reverse("home"))
-        elif i % 3 == 1:
-            response = client.get(reverse("movies:detail", args=[21 + i % 20]))
-        else:
-            response = client.post(reverse("movies:rate", args=[21 + i % 20]), {"value": "2.5"})
-        results.append((response.status_code, time.monotonic() - started))
-    return results
-
-
 def _assert_all_answered_quickly(results: list[tuple[int, float]]) -> None:
     assert all(status in (200, 302) for status, _ in results), results
     slowest = max(seconds for _, seconds in results)
@@ -68,17 +60,17 @@ def test_pages_answer_while_redis_is_stopped(site_on_private_redis):
     assert client.get(reverse("home")).status_code == 200
     proc.kill()
     proc.wait()
-    _assert_all_answered_quickly(_timed_pages(client, user))
+    _assert_all_answered_quickly(visits_timed(client, VISIT, PAGES))
     # The ratings written meanwhile are saved: the database is the truth, Redis only a cache.
     assert Rating.objects.filter(user=user, movie_id__gte=21, value=2.5).exists()
 
 
 def test_pages_answer_while_redis_is_frozen(site_on_private_redis):
-    proc, client, user = site_on_private_redis
+    proc, client, _ = site_on_private_redis
     assert client.get(reverse("home")).status_code == 200
     os.kill(proc.pid, signal.SIGSTOP)
     try:
-        results = _timed_pages(client, user)
+        results = visits_timed(client, VISIT, PAGES)
     finally:
         os.kill(proc.pid, signal.SIGCONT)
     _assert_all_answered_quickly(results)
@@ -130,7 +122,7 @@ def test_the_cache_skips_a_frozen_redis_after_one_timeout(site_on_private_redis,
     before = _connections_received(url)
     os.kill(proc.pid, signal.SIGSTOP)
     try:
-        results = _timed_pages(client, user)
+        results = visits_timed(client, VISIT, PAGES)
     finally:
         os.kill(proc.pid, signal.SIGCONT)
     try:

@@ -1,40 +1,17 @@
 """A movie's totals under concurrent ratings, changes and deletions (real PostgreSQL, one connection per thread)."""
 
 import random
-import threading
 
 import pytest
 from django.contrib.auth.models import User
-from django.db import connection
 from django.db.models import Count, Sum
 
 from movies import services
 from movies.models import Movie, Rating
+from tests.threads import run_together
 
 THREADS = 8
 WRITES_PER_THREAD = 40
-
-
-def _run_together(work, n: int) -> list[BaseException]:
-    """Run work(i) in n threads released at once; return what they raised."""
-    start = threading.Barrier(n)
-    errors: list[BaseException] = []
-
-    def run(i: int) -> None:
-        try:
-            start.wait()
-            work(i)
-        except BaseException as exc:  # reported by the test
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
 
 
 def _stored_and_counted(movie_id: int) -> tuple[tuple[int, float, float | None], tuple[int, float, float | None]]:
@@ -59,7 +36,7 @@ def test_concurrent_ratings_changes_and_deletions_of_one_movie_keep_its_totals_e
                 continue
             services.rating_create_or_update(user=user, movie_id=movie.pk, value=rng.randint(1, 10) / 2)
 
-    assert _run_together(work, THREADS) == []
+    assert run_together(work, THREADS) == []
     stored, counted = _stored_and_counted(movie.pk)
     assert counted[0] > 0
     assert stored == counted
@@ -73,7 +50,7 @@ def test_the_same_first_rating_sent_at_once_counts_once(postgres):
     def work(i: int) -> None:
         services.rating_create_or_update(user=user, movie_id=movie.pk, value=4.0 if i % 2 else 3.0)
 
-    assert _run_together(work, 6) == []
+    assert run_together(work, 6) == []
     stored, counted = _stored_and_counted(movie.pk)
     assert counted[0] == 1
     assert stored == counted

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 
 from movies.models import Dismissal, Movie, Rating
 from recommender.models import Impression, OnlineDay
+from recommender.services.impressions import decode, encode
 from recommender.services.online_metrics import (
     experiment_results,
     figures_of,
@@ -20,17 +21,12 @@ DAY = date(2026, 3, 2)
 NOON = datetime(2026, 3, 2, 12, tzinfo=UTC)
 
 
-def _shown(user, movie, *, at=NOON, version=1, experiment=0, arm="", source="home", position=0):
-    Impression.objects.create(
-        user_id=user.pk,
-        movie_id=movie,
-        version_id=version,
-        experiment_id=experiment,
-        arm=arm,
-        source=source,
-        position=position,
-        shown_at=at,
+def _shown(user, movie_ids, *, at=NOON, source="home", version_id=1, **experiment):
+    """A list shown to user, stored the way impressions_flush stores a queued line."""
+    line = encode(
+        user_id=user.pk, source=source, movie_ids=movie_ids, version_id=version_id, at=at.timestamp(), **experiment
     )
+    Impression.objects.bulk_create(decode(line))
 
 
 def _dismissed(user, movie, at):
@@ -48,12 +44,11 @@ def world():
 def test_each_shown_pair_counts_once_with_what_was_done_within_the_window(world, settings):
     settings.RECOMMENDER_ONLINE_WINDOW_DAYS = 7
     alice, bob, carol = world
-    for movie in (1, 2, 3, 4):
-        _shown(alice, movie, position=movie - 1)
-    _shown(alice, 1, at=NOON + timedelta(hours=3))  # shown again the same day: still one pair
-    _shown(bob, 1)
-    _shown(bob, 5)
-    _shown(carol, 6, source="similar")  # similar movies are not picks: not counted
+    _shown(alice, [1, 2, 3, 4])
+    _shown(alice, [1], at=NOON + timedelta(hours=3))  # shown again the same day: still one pair
+    _shown(bob, [1])
+    _shown(bob, [5])
+    _shown(carol, [6], source="similar")  # similar movies are not picks: not counted
     Rating.objects.create(user=alice, movie_id=1, value=4.0, rated_at=NOON + timedelta(days=1))  # hit, 4 stars
     Rating.objects.create(user=alice, movie_id=2, value=2.0, rated_at=NOON + timedelta(days=6))  # hit, 2 stars
     Rating.objects.create(user=alice, movie_id=3, value=5.0, rated_at=NOON + timedelta(days=8))  # after the window
@@ -77,18 +72,18 @@ def test_each_shown_pair_counts_once_with_what_was_done_within_the_window(world,
 
 def test_a_pair_shown_on_an_earlier_day_is_not_counted_again(world):
     alice, _, _ = world
-    _shown(alice, 1, at=NOON - timedelta(days=1))
-    _shown(alice, 1)
-    _shown(alice, 2)
+    _shown(alice, [1], at=NOON - timedelta(days=1))
+    _shown(alice, [1])
+    _shown(alice, [2])
     (row,) = online_day_compute(day=DAY)
     assert row.shown == 1
 
 
 def test_arms_and_versions_are_counted_apart(world):
     alice, bob, carol = world
-    _shown(alice, 1, version=1, experiment=9, arm="control")
-    _shown(bob, 1, version=2, experiment=9, arm="challenger")
-    _shown(carol, 1, version=2, experiment=9, arm="challenger")
+    _shown(alice, [1], version_id=1, experiment_id=9, arm="control")
+    _shown(bob, [1], version_id=2, experiment_id=9, arm="challenger")
+    _shown(carol, [1], version_id=2, experiment_id=9, arm="challenger")
     Rating.objects.create(user=bob, movie_id=1, value=5.0, rated_at=NOON + timedelta(minutes=5))
     online_day_compute(day=DAY)
     rows = {(r.version_id, r.arm): r for r in OnlineDay.objects.all()}
@@ -104,7 +99,7 @@ def test_watchlist_entries_count_as_hits_when_the_site_has_a_watchlist(world, se
     """Any model with user, movie and a time field plugs in; Rating stands in for a watchlist here."""
     alice, _, _ = world
     settings.RECOMMENDER_WATCHLIST_MODEL = "movies.Rating.rated_at"
-    _shown(alice, 1)
+    _shown(alice, [1])
     Rating.objects.create(user=alice, movie_id=1, value=4.0, rated_at=NOON + timedelta(hours=1))
     (row,) = online_day_compute(day=DAY)
     assert (row.hits, row.rated, row.watchlisted) == (1, 1, 1)
@@ -113,7 +108,7 @@ def test_watchlist_entries_count_as_hits_when_the_site_has_a_watchlist(world, se
 def test_a_recount_replaces_the_days_rows_and_skips_closed_days(world, settings):
     settings.RECOMMENDER_ONLINE_WINDOW_DAYS = 2
     alice, _, _ = world
-    _shown(alice, 1)
+    _shown(alice, [1])
     assert online_metrics_refresh(now=NOON + timedelta(days=1)) == 1
     Rating.objects.create(user=alice, movie_id=1, value=4.0, rated_at=NOON + timedelta(days=1, hours=1))
     assert online_metrics_refresh(now=NOON + timedelta(days=1, hours=2)) == 1

@@ -1,0 +1,1 @@
+"""The catalogue's manage.py commands: import_movielens, fetch_tmdb."""

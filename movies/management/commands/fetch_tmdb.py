@@ -4,18 +4,19 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
+from movies.management.progress import ProgressCommand
 from movies.tmdb import TmdbClient, TmdbError, tmdb_details_fetch
 from recommender.services.sections import movie_sections_forget
 
 
-class Command(BaseCommand):
+class Command(ProgressCommand):
     help = "Fetch posters and plots from TMDb for movies that have none yet (needs TMDB_API_KEY)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--limit", type=int, help="Fetch at most this many movies (most rated first).")
-        parser.add_argument("--no-progress", action="store_true", help="No progress bar on stderr.")
+        super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.TMDB_API_KEY:
@@ -32,7 +33,7 @@ class Command(BaseCommand):
                 client=client,
                 cache_dir=settings.TMDB_CACHE_DIR,
                 limit=options["limit"],
-                progress=not options["no_progress"] and options["verbosity"] > 0,
+                progress=self.progress(options),
             )
         except TmdbError as error:
             raise CommandError(str(error)) from None

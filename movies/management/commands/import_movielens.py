@@ -2,13 +2,14 @@
 
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from movies.importers import MovieLensError
 from movies.importing import DATASETS, movielens_download, movielens_import
+from movies.management.progress import ProgressCommand
 
 
-class Command(BaseCommand):
+class Command(ProgressCommand):
     help = "Import a MovieLens data set (zip or folder, any GroupLens layout) into the catalogue."
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -26,13 +27,13 @@ class Command(BaseCommand):
             help="List and count bad rows and import the rest, instead of stopping at the first.",
         )
         parser.add_argument("--dry-run", action="store_true", help="Read and validate everything; write nothing.")
-        parser.add_argument("--no-progress", action="store_true", help="No progress bars on stderr.")
+        super().add_arguments(parser)
 
     def handle(self, *args: Any, **options: Any) -> None:
         path, name = options["path"], options["download"]
         if bool(path) == bool(name):
             raise CommandError("give either PATH or --download NAME")
-        progress = not options["no_progress"] and options["verbosity"] > 0
+        progress = self.progress(options)
         try:
             if name:
                 path = movielens_download(name=name, dest_dir=options["dest"], progress=progress)

@@ -1,4 +1,7 @@
-"""First start on a fresh machine: data into the catalogue, then a first model. Nothing is redone."""
+"""manage.py setup_demo: a fresh machine's first start, data into the catalogue and then a first model.
+
+Nothing is redone.
+"""
 
 import os
 from pathlib import Path
