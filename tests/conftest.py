@@ -69,7 +69,7 @@ def redis_url() -> str:
 
 def lists_forget(client: redis.Redis, prefix: str) -> None:
     """Delete every key of the lists database under the prefix."""
-    for key in client.scan_iter(cache_keys.lists_every_key(prefix)):
+    for key in client.scan_iter(cache_keys.ListsKeys(prefix).every_key()):
         client.delete(key)
 
 
@@ -118,3 +118,17 @@ def other_trained_run(django_db_setup, django_db_blocker, tmp_path_factory):
 
     with django_db_blocker.unblock():
         return train_once(directory=tmp_path_factory.mktemp("trained"), seed=7)
+
+
+@pytest.fixture
+def limits_fresh() -> Iterator[None]:
+    """An empty cache and no in-process login or reset counts, before and after the test."""
+    from django.core.cache import cache
+
+    from accounts import login_limit
+
+    cache.clear()
+    login_limit._local.clear()
+    yield
+    cache.clear()
+    login_limit._local.clear()

@@ -10,7 +10,6 @@ from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
 
-from accounts import login_limit
 from accounts.own_data import account_delete, ratings_csv
 from accounts.tokens import api_token_create, api_token_user
 from movies import services
@@ -22,7 +21,7 @@ from recommender.models import Impression
 from recommender.store import get_store
 from tests.catalogue import PASSWORD, genres_create, movies_create, user_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limits_fresh")]
 
 
 @pytest.fixture
@@ -50,14 +49,6 @@ def erin(catalogue):
     for movie_id, stars in [(1, 4.5), (3, 1.0)]:
         services.rating_create_or_update(user=erin, movie_id=movie_id, value=stars)
     return erin
-
-
-@pytest.fixture(autouse=True)
-def fresh_limits():
-    cache.clear()
-    login_limit._local.clear()
-    yield
-    login_limit._local.clear()
 
 
 def _client(user: User) -> Client:

@@ -5,22 +5,10 @@ import re
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from django.core.cache import cache
 
-from accounts import login_limit
-
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("limits_fresh")]
 
 OLD, NEW = "a-long-test-passphrase-42", "another-long-passphrase-77"
-
-
-@pytest.fixture(autouse=True)
-def fresh():
-    cache.clear()
-    login_limit._local.clear()
-    yield
-    cache.clear()
-    login_limit._local.clear()
 
 
 def test_a_reset_mail_holds_a_link_that_sets_a_new_password_once(client):

@@ -81,3 +81,24 @@ def recount_movies() -> None:
     from movies.totals import movie_totals_recount
 
     movie_totals_recount()
+
+
+# The widths every journey runs at: a desktop window and a phone.
+VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+
+
+@pytest.fixture(params=list(VIEWPORTS))
+def tab(request, browser, live_server):
+    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param])
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert not errors, errors  # no script error on any page of the journey
+
+
+@pytest.fixture
+def snap(tab, request) -> Shots:
+    return Shots(tab, request.node.name)

@@ -11,47 +11,17 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from django.core.cache import cache
 from django.test import Client
 from playwright.sync_api import expect
 
-from accounts import login_limit
 from accounts.models import ApiToken
 from movies import services
 from movies.models import Movie, Rating, WatchlistEntry
-from tests.browser.conftest import Shots
 from tests.catalogue import PASSWORD, genres_create, movies_create
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("limits_fresh")]
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 NEW_PASSWORD = "a-brand-new-passphrase-77"
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def tab(request, browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param])
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, errors  # no script error on any page of the journey
-
-
-@pytest.fixture
-def snap(tab, request) -> Shots:
-    return Shots(tab, request.node.name)
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    cache.clear()
-    login_limit._local.clear()
-    yield
-    cache.clear()
-    login_limit._local.clear()
 
 
 @pytest.fixture

@@ -11,31 +11,13 @@ from django.test import Client
 from playwright.sync_api import expect
 
 from movies.models import Genre, Movie, Rating, Skip, Tag, WatchlistEntry
-from tests.browser.conftest import Shots, recount_movies
+from tests.browser.conftest import recount_movies
 from tests.trained import install
 from tests.worlds import two_tastes_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 PASSWORD = "a-long-test-passphrase-42"
-
-
-@pytest.fixture(params=list(VIEWPORTS))
-def tab(request, browser, live_server):
-    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[request.param])
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, errors  # no script error on any page of the journey
-
-
-@pytest.fixture
-def snap(tab, request) -> Shots:
-    return Shots(tab, request.node.name)
 
 
 def _log_in(page, user: User, url: str) -> None:

@@ -15,15 +15,10 @@ RIGHT = "a-long-correct-password"
 
 
 @pytest.fixture(autouse=True)
-def limits(settings):
-    cache.clear()
-    login_limit._local.clear()
+def limits(settings, limits_fresh):
     settings.LOGIN_LIMIT_PER_ACCOUNT = 5
     settings.LOGIN_LIMIT_PER_ADDRESS = 8
     settings.LOGIN_LIMIT_WINDOW = 900
-    yield
-    cache.clear()
-    login_limit._local.clear()
 
 
 @pytest.fixture

@@ -3,23 +3,15 @@
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from django.core.cache import cache
-
-from accounts import login_limit
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def fresh(settings):
+def fresh(settings, limits_fresh):
     settings.PASSWORD_RESET_LIMIT_PER_EMAIL = 3
     settings.PASSWORD_RESET_LIMIT_PER_ADDRESS = 10
     settings.PASSWORD_RESET_LIMIT_WINDOW = 3600
-    cache.clear()
-    login_limit._local.clear()
-    yield
-    cache.clear()
-    login_limit._local.clear()
 
 
 def _reset(client, email: str, address: str = "198.51.100.7"):
