@@ -149,8 +149,8 @@ def _rating_refreshes_list(ctx: dict) -> bool:
 
     user_id, token = next(iter(ctx["tokens"].items()))
     client = redis.Redis.from_url(ctx["lists_url"])
-    live = client.get(cache_keys.lists_live(proof_bench.PREFIX))
-    key = cache_keys.lists_of_version(proof_bench.PREFIX, int(live)) if live else None
+    live = client.get(cache_keys.ListsKeys(proof_bench.PREFIX).live())
+    key = cache_keys.ListsKeys(proof_bench.PREFIX).of_version(int(live)) if live else None
     before = client.hget(key, str(user_id)) if key else None
     movie = ctx["movies"][-1]
     headers = {"Authorization": f"Bearer {token}"}

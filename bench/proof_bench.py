@@ -177,7 +177,7 @@ class Observers(threading.Thread):
 def _live_and_count(client: redis.Redis) -> tuple[int, int] | None:
     """The live version and the size of its hash, read at one instant: the count is taken in a
     transaction that fails, and is tried again, if `live` changed since it was read."""
-    live_key = cache_keys.lists_live(PREFIX)
+    live_key = cache_keys.ListsKeys(PREFIX).live()
     with client.pipeline() as pipe:
         while True:
             try:
@@ -186,7 +186,7 @@ def _live_and_count(client: redis.Redis) -> tuple[int, int] | None:
                 if live is None:
                     return None
                 pipe.multi()
-                pipe.hlen(cache_keys.lists_of_version(PREFIX, int(live)))
+                pipe.hlen(cache_keys.ListsKeys(PREFIX).of_version(int(live)))
                 (count,) = pipe.execute()
                 return int(live), int(count)
             except redis.WatchError:
@@ -275,7 +275,7 @@ def _check_observed(observers: Observers, client: redis.Redis, complete: set[int
         candidates = {v for v in (before, after) if v is not None}
         matched = False
         for version in candidates:
-            raw = client.hget(cache_keys.lists_of_version(PREFIX, version), str(user))
+            raw = client.hget(cache_keys.ListsKeys(PREFIX).of_version(version), str(user))
             listed = set(np.frombuffer(raw, dtype="<u4").tolist()[:80]) if raw is not None else set()
             if raw is not None and set(picks) <= listed and version in complete:
                 matched = True
@@ -318,7 +318,7 @@ def run_retrain(ctx: dict) -> bool:
     new = [pk for pk, _, _ in after if pk not in {p for p, _, _ in before}]
     complete = set()
     for pk, n_users in ModelVersion.objects.values_list("pk", "n_users"):
-        key = cache_keys.lists_of_version(PREFIX, pk)
+        key = cache_keys.ListsKeys(PREFIX).of_version(pk)
         if client.exists(key) and client.hlen(key) >= n_users:
             complete.add(pk)
     problems = watcher.incomplete[:5] + _check_observed(observers, client, complete)
@@ -413,7 +413,7 @@ def run_trainer(ctx: dict) -> bool:
     bad, _ = _report("trainer", recorder, started, stopped)
     after = _versions()
     new = [(pk, state, active) for pk, state, active in after if pk not in {p for p, _, _ in before}]
-    live = client.get(cache_keys.lists_live(PREFIX))
+    live = client.get(cache_keys.ListsKeys(PREFIX).live())
     print(f"versions before {before}, after {after}")
     for key in ("killed", "restarted", "live"):
         print(f"  {key}: {events[key] - started:.0f} s into the run" if key in events else f"  {key}: never")
@@ -422,7 +422,7 @@ def run_trainer(ctx: dict) -> bool:
     ok_versions = len(new) == 1 and new[0][1] == "active" and new[0][2]
     ok_lists = ok_versions and live is not None and int(live) == new[0][0]
     if ok_lists:
-        count = client.hlen(cache_keys.lists_of_version(PREFIX, new[0][0]))
+        count = client.hlen(cache_keys.ListsKeys(PREFIX).of_version(new[0][0]))
         ok_lists = count >= ModelVersion.objects.get(pk=new[0][0]).n_users
         print(f"  live lists: v{int(live)}, {count} users")
     ok = bad == 0 and ok_versions and ok_lists

@@ -109,36 +109,35 @@ def reset_requests_of_address(address: str) -> CounterKeys:
 # --- Lists database (recommender.store), under RECOMMENDER_LISTS_PREFIX -------------------------
 
 
-def lists_live(prefix: str) -> str:
-    """The version whose lists are served."""
-    return f"{prefix}:live"
+class ListsKeys(NamedTuple):
+    """The keys of the lists database under one prefix: ListsKeys(settings.RECOMMENDER_LISTS_PREFIX)."""
 
+    prefix: str
 
-def lists_of_version(prefix: str, version_id: int) -> str:
-    """The hash of every user's list for one version."""
-    return f"{prefix}:v{version_id}:top"
+    def live(self) -> str:
+        """The version whose lists are served."""
+        return f"{self.prefix}:live"
 
+    def of_version(self, version_id: int) -> str:
+        """The hash of every user's list for one version."""
+        return f"{self.prefix}:v{version_id}:top"
 
-def lists_every_key(prefix: str) -> str:
-    """A SCAN pattern matching every key of the lists database under the prefix."""
-    return f"{prefix}:*"
+    def every_key(self) -> str:
+        """A SCAN pattern matching every key of the lists database under the prefix."""
+        return f"{self.prefix}:*"
 
+    def every_version(self) -> str:
+        """A SCAN pattern matching the lists hash of every version."""
+        return f"{self.prefix}:v*:top"
 
-def lists_every_version(prefix: str) -> str:
-    """A SCAN pattern matching the lists hash of every version."""
-    return f"{prefix}:v*:top"
+    def retrain_lock(self) -> str:
+        """The lock that lets one retrain run at a time (recommender.retrain_lock)."""
+        return f"{self.prefix}:retrain-lock"
 
+    def impressions_queue(self) -> str:
+        """The Redis list of impressions waiting to be written to the database (services.impressions)."""
+        return f"{self.prefix}:impressions"
 
-def retrain_lock(prefix: str) -> str:
-    """The lock that lets one retrain run at a time (recommender.retrain_lock)."""
-    return f"{prefix}:retrain-lock"
-
-
-def impressions_queue(prefix: str) -> str:
-    """The Redis list of impressions waiting to be written to the database (recommender.services.impressions)."""
-    return f"{prefix}:impressions"
-
-
-def impressions_flush_lock(prefix: str) -> str:
-    """Held while one process moves queued impressions to the database, so two never write the same batch."""
-    return f"{prefix}:impressions-flush"
+    def impressions_flush_lock(self) -> str:
+        """Held while one process moves queued impressions to the database, so two never write one batch."""
+        return f"{self.prefix}:impressions-flush"

@@ -14,8 +14,6 @@ import threading
 
 import redis
 
-from recommender import cache_keys
-
 _RELEASE = """
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0
@@ -27,9 +25,7 @@ return 0
 
 
 class RetrainLock:
-    def __init__(
-        self, client: redis.Redis | None, owner: str, *, key: str = cache_keys.retrain_lock("rec"), ttl: int = 60
-    ) -> None:
+    def __init__(self, client: redis.Redis | None, owner: str, *, key: str, ttl: int = 60) -> None:
         self.client = client
         self.owner = owner
         self.key = key

@@ -57,10 +57,10 @@ class ListStore:
 
     # --- keys (recommender.cache_keys) -------------------------------------------------
     def live_key(self) -> str:
-        return cache_keys.lists_live(self.prefix)
+        return cache_keys.ListsKeys(self.prefix).live()
 
     def lists_key(self, version: int) -> str:
-        return cache_keys.lists_of_version(self.prefix, version)
+        return cache_keys.ListsKeys(self.prefix).of_version(version)
 
     # --- reads ---------------------------------------------------------------------
     @property
@@ -146,7 +146,9 @@ class ListStore:
     def forget_user(self, user_id: int) -> int | None:
         """Remove one user's list from every version's hash (a deleted account); how many there were,
         or None when Redis is away."""
-        keys = self._call(lambda: list(self.client.scan_iter(cache_keys.lists_every_version(self.prefix), count=1000)))
+        keys = self._call(
+            lambda: list(self.client.scan_iter(cache_keys.ListsKeys(self.prefix).every_version(), count=1000))
+        )
         if keys is None:
             return None
         pipe = self.client.pipeline(transaction=False)

@@ -28,7 +28,7 @@ def _lock(owner: str) -> RetrainLock:
     return RetrainLock(
         store.client if store is not None else None,
         owner,
-        key=cache_keys.retrain_lock(settings.RECOMMENDER_LISTS_PREFIX),
+        key=cache_keys.ListsKeys(settings.RECOMMENDER_LISTS_PREFIX).retrain_lock(),
     )
 
 

@@ -64,7 +64,7 @@ def _queue() -> redis.Redis | None:
 
 
 def _key() -> str:
-    return cache_keys.impressions_queue(settings.RECOMMENDER_LISTS_PREFIX)
+    return cache_keys.ListsKeys(settings.RECOMMENDER_LISTS_PREFIX).impressions_queue()
 
 
 def encode(
@@ -176,7 +176,7 @@ def impressions_flush(*, batch: int = 5_000, max_batches: int = 200) -> int:
         return _store([_local.popleft() for _ in range(len(_local))])
     # A plain client: the flusher may wait a little longer than a page for Redis.
     client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(settings.RECOMMENDER_IMPRESSIONS_URL))
-    lock_key, token = cache_keys.impressions_flush_lock(settings.RECOMMENDER_LISTS_PREFIX), uuid.uuid4().hex
+    lock_key, token = cache_keys.ListsKeys(settings.RECOMMENDER_LISTS_PREFIX).impressions_flush_lock(), uuid.uuid4().hex
     if not client.set(lock_key, token, nx=True, ex=300):
         return 0
     written = 0

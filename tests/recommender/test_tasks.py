@@ -40,7 +40,9 @@ def eager(settings):
 @pytest.fixture
 def lock_on_redis(lists_on_redis, settings) -> RetrainLock:
     """The retrain lock on the real Redis under a key of this test's own; a lock to hold."""
-    return RetrainLock(lists_on_redis, "another-task", key=cache_keys.retrain_lock(settings.RECOMMENDER_LISTS_PREFIX))
+    return RetrainLock(
+        lists_on_redis, "another-task", key=cache_keys.ListsKeys(settings.RECOMMENDER_LISTS_PREFIX).retrain_lock()
+    )
 
 
 @pytest.fixture
