@@ -71,7 +71,8 @@ class JointConfig(StarSettings):
         head_l2: the same in the rating pass (the head is re-initialised there; this is the one that counts).
         rating_weight: weight of the rating loss beside the ranking loss.
         init_scale: standard deviation of the initial embeddings.
-        star_blend: the weight of the predicted stars in the pick score (ranking.PickSpace).
+        star_blend: the weight of the predicted stars in the pick score (ranking.PickSpace). More
+            serves new people what they will like (protocol P), less what trained users will rate (T).
         val_users: users sampled for the per-epoch validation nDCG (cost bound at scale).
         beta_1, beta_2, epsilon: lazy Adam's other settings.
         refit: after early stopping, train each head again from its seed on training plus validation
@@ -96,7 +97,7 @@ class JointConfig(StarSettings):
     head_l2: float = 0.05
     rating_weight: float = 0.3
     init_scale: float = 0.05
-    star_blend: float = 1.0
+    star_blend: float = 0.85
     val_users: int = 2000
     beta_1: float = 0.9
     beta_2: float = 0.999
