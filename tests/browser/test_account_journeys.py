@@ -11,12 +11,12 @@ from datetime import UTC, datetime
 import pytest
 from django.contrib.auth.models import User
 from django.core import mail
-from django.test import Client
 from playwright.sync_api import expect
 
 from accounts.models import ApiToken
 from movies import services
 from movies.models import Movie, Rating, WatchlistEntry
+from tests.browser.conftest import log_in
 from tests.catalogue import PASSWORD, genres_create, movies_create
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("limits_fresh")]
@@ -34,13 +34,6 @@ def dora(db):
     services.watchlist_add(user=dora, movie_id=2)
     Rating.objects.filter(user=dora, movie_id=1).update(rated_at=datetime(2001, 9, 9, 1, 46, 40, tzinfo=UTC))
     return dora
-
-
-def _log_in(page, user: User, url: str) -> None:
-    """The session of a logged-in user, without spending a page load on the login form."""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}])
 
 
 def _fits(page, selector: str) -> bool:
@@ -88,7 +81,7 @@ def test_a_member_resets_a_forgotten_password_from_the_email_and_logs_in(tab, sn
 def test_a_member_downloads_their_ratings_then_deletes_the_account(tab, snap, dora, live_server):
     page = tab
     dora_id = dora.pk
-    _log_in(page, dora, live_server.url)
+    log_in(page, dora, live_server.url)
     page.goto("/")
     page.locator(".site-header .who").click()
     expect(page.locator("h1")).to_have_text("Your account")
@@ -137,7 +130,7 @@ def test_a_member_downloads_their_ratings_then_deletes_the_account(tab, snap, do
 def test_a_new_api_token_is_copied_with_one_click_and_its_page_is_never_stored(tab, snap, dora, live_server):
     page = tab
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-    _log_in(page, dora, live_server.url)
+    log_in(page, dora, live_server.url)
     page.goto("/accounts/me/")
     page.locator("main").get_by_role("link", name="API tokens").first.click()
     expect(page.locator("h1")).to_have_text("API tokens")
@@ -206,7 +199,7 @@ def test_the_home_pages_the_sort_select_and_undoing_a_removed_rating(tab, snap, 
 
     monkeypatch.setattr("movies.views.catalogue.ONBOARDING_RATINGS", 3)
     monkeypatch.setattr("movies.views.picks.ONBOARDING_RATINGS", 3)
-    _log_in(page, dora, live_server.url)
+    log_in(page, dora, live_server.url)
     page.goto("/")
     expect(page.locator("h1")).to_have_count(1)
     expect(page.locator("h1")).to_contain_text("Hello, dora")

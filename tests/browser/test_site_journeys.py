@@ -7,24 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
-from django.test import Client
 from playwright.sync_api import expect
 
 from movies.models import Genre, Movie, Rating, Skip, Tag, WatchlistEntry
-from tests.browser.conftest import recount_movies
+from tests.browser.conftest import log_in, recount_movies
 from tests.trained import install
 from tests.worlds import two_tastes_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 PASSWORD = "a-long-test-passphrase-42"
-
-
-def _log_in(page, user: User, url: str) -> None:
-    """The session of a logged-in user, without spending a page load on the login form."""
-    client = Client()
-    client.force_login(user)
-    page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}])
 
 
 def _famous_movies() -> None:
@@ -83,7 +75,7 @@ def test_a_newcomer_skips_a_film_rates_with_the_keyboard_and_picks_refill_in_pla
     install(trained_run)
     newcomer = User.objects.create_user("newcomer", password=PASSWORD)
     page = tab
-    _log_in(page, newcomer, live_server.url)
+    log_in(page, newcomer, live_server.url)
 
     page.goto("/")
     expect(page.locator(".onboarding")).to_be_visible()
@@ -144,7 +136,7 @@ def test_a_member_steers_picks_by_rows_filters_and_a_watchlist(tab, snap, settin
         + [Rating(user=member, movie_id=m, value=1.0, rated_at=at) for m in (21, 22, 23)]
     )
     page = tab
-    _log_in(page, member, live_server.url)
+    log_in(page, member, live_server.url)
 
     page.goto("/")
     rows = page.locator(".reason-row h2")
