@@ -30,6 +30,10 @@ COMPARED_METRICS = (
     ("val_ndcg", "validation nDCG@10 (training)", "higher"),
 )
 
+# The version page's live panel shows these and keeps them up to date while the version runs; the
+# fields below it would show them as they were when the page loaded.
+LIVE_FIELDS = ["state", "epoch", "epochs", "history", "plan", "step", "error"]
+
 
 def _require_retrain_permission(request: HttpRequest) -> None:
     if not request.user.has_perm(RETRAIN_PERMISSION):
@@ -67,7 +71,8 @@ def compared_version(version: ModelVersion) -> ModelVersion | None:
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["__str__", "preset", "state", "is_active", "n_ratings", "rmse", "ndcg", "created_at", "finished_at"]
     list_filter = ["state", "preset", "is_active"]
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    exclude = LIVE_FIELDS
+    readonly_fields = [f.name for f in ModelVersion._meta.fields if f.name not in LIVE_FIELDS]
     change_list_template = "admin/recommender/modelversion/change_list.html"
     change_form_template = "admin/recommender/modelversion/change_form.html"
 

@@ -97,12 +97,14 @@ def training_curves_svg(history: list[dict]) -> str:
             parts.append(
                 f'<text x="{LEFT - 4}" y="{y + 3:.1f}" text-anchor="end" font-size="10">{tick:.{digits}f}</text>'
             )
+        labelled = -math.inf
         for epoch, name in starts:
             x = x_at(epoch) - 0.5 * (WIDTH - LEFT - RIGHT) / x_span
             parts.append(
                 f'<line x1="{x:.1f}" x2="{x:.1f}" y1="{top}" y2="{bottom}" stroke="#999" stroke-dasharray="3 3"/>'
             )
-            if index == 0:
+            if index == 0 and x - labelled >= 36:  # narrow passes would print over each other
+                labelled = x
                 label = f"head {name[1]}" if name[1] else name[0]
                 parts.append(f'<text x="{x + 3:.1f}" y="{top + 11}" font-size="9" fill="#666">{escape(label)}</text>')
         segments: list[list[tuple[int, float]]] = []

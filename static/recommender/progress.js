@@ -37,6 +37,7 @@
     bar.setAttribute("aria-valuetext", data.text);
     bar.classList.toggle("busy", Boolean(data.busy));
     box.querySelector(".epoch-bar-fill").style.width = pct + "%";
+    field("epoch_count").textContent = data.history.length;
     field("history").replaceChildren(
       ...data.history.map((row) => {
         const tr = document.createElement("tr");
@@ -66,7 +67,7 @@
     } catch (err) {
       // A network blip: try again at the next tick.
     }
-    window.setTimeout(poll, 2000);
+    window.setTimeout(poll, 1000);
   }
-  window.setTimeout(poll, 1000);
+  window.setTimeout(poll, 500);
 })();
