@@ -77,22 +77,31 @@
     }
   }
 
-  // Each cluster's name at the mean of its points, white-haloed so it reads over the dots.
+  // Each cluster's name at the mean of its points, white-haloed so it reads over the dots. The
+  // biggest clusters are named first and a name that would cover one already written is left out,
+  // so zooming in names more of them.
   function labels() {
     ctx.font = "600 12px system-ui, sans-serif";
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     ctx.lineJoin = "round";
+    const placed = [];
     for (const [label, x, y] of centres) {
       const [sx, sy] = toScreen(x, y);
       if (sx < 0 || sy < 0 || sx > canvas.clientWidth || sy > canvas.clientHeight) continue;
-      const name = names[label] || "";
+      let name = names[label] || "";
+      if (name.length > 32) name = name.slice(0, 31) + "\u2026";
+      const half = ctx.measureText(name).width / 2 + 4;
+      const box = [sx - half, sy - 9, sx + half, sy + 9];
+      if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+      placed.push(box);
       ctx.strokeStyle = "rgba(255, 255, 255, .9)";
       ctx.lineWidth = 4;
       ctx.strokeText(name, sx, sy);
       ctx.fillStyle = colour(label, 1);
       ctx.fillText(name, sx, sy);
     }
+    canvas.dataset.labels = String(placed.length);
   }
 
   function findCentres() {
@@ -101,7 +110,9 @@
       const s = sums.get(p[4]) || [0, 0, 0];
       sums.set(p[4], [s[0] + p[2], s[1] + p[3], s[2] + 1]);
     }
-    centres = [...sums].map(([label, [x, y, n]]) => [label, x / n, y / n]);
+    centres = [...sums]
+      .sort((a, b) => b[1][2] - a[1][2])
+      .map(([label, [x, y, n]]) => [label, x / n, y / n]);
   }
 
   function nearest(cx, cy, within) {
