@@ -31,6 +31,7 @@ urlpatterns = [
     path("explore/", explore.explore, name="explore"),
     path("explore/map/", explore.movie_map, name="explore_map"),
     path("explore/map/points.json", explore.movie_map_points, name="explore_map_points"),
+    path("explore/map/mine.json", explore.movie_map_mine, name="explore_map_mine"),
     path("explore/clusters/", explore.cluster_list, name="explore_clusters"),
     path("explore/clusters/<int:label>/", explore.cluster_detail, name="explore_cluster"),
     path("explore/biases/", explore.biases, name="explore_biases"),

@@ -30,6 +30,10 @@ COMPARED_METRICS = (
     ("val_ndcg", "validation nDCG@10 (training)", "higher"),
 )
 
+# The version page's live panel shows these and keeps them up to date while the version runs; the
+# fields below it would show them as they were when the page loaded.
+LIVE_FIELDS = ["state", "epoch", "epochs", "history", "plan", "step", "error"]
+
 
 def _require_retrain_permission(request: HttpRequest) -> None:
     if not request.user.has_perm(RETRAIN_PERMISSION):
@@ -37,25 +41,38 @@ def _require_retrain_permission(request: HttpRequest) -> None:
 
 
 def progress_data(version: ModelVersion) -> dict:
+    """What the version page shows and its script polls: the state, the run's pass and epochs, the error."""
     return {
         "id": version.pk,
+        "title": str(version),
         "state": version.state,
         "state_label": version.get_state_display(),
         "running": version.is_running,
         "is_active": version.is_active,
         "epoch": version.epoch,
-        "max_epochs": version.max_epochs,
         "history": version.history,
         "step": version.step if version.is_running else "",
         "error": version.error,
+        **version.progress,
     }
+
+
+def compared_version(version: ModelVersion) -> ModelVersion | None:
+    """The version to show beside this one: the active one, or for the active version (or with none
+    active) the latest earlier version that finished training, the one it replaced or followed."""
+    active = ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).first()
+    if active is not None and not version.is_active:
+        return active
+    finished = (ModelVersion.State.READY, ModelVersion.State.ACTIVE)
+    return ModelVersion.objects.filter(pk__lt=version.pk, state__in=finished).exclude(pk=version.pk).first()
 
 
 @admin.register(ModelVersion)
 class ModelVersionAdmin(admin.ModelAdmin):
     list_display = ["__str__", "preset", "state", "is_active", "n_ratings", "rmse", "ndcg", "created_at", "finished_at"]
     list_filter = ["state", "preset", "is_active"]
-    readonly_fields = [f.name for f in ModelVersion._meta.fields]
+    exclude = LIVE_FIELDS
+    readonly_fields = [f.name for f in ModelVersion._meta.fields if f.name not in LIVE_FIELDS]
     change_list_template = "admin/recommender/modelversion/change_list.html"
     change_form_template = "admin/recommender/modelversion/change_form.html"
 
@@ -88,20 +105,21 @@ class ModelVersionAdmin(admin.ModelAdmin):
         self, request: HttpRequest, object_id: str, form_url: str = "", extra_context: dict | None = None
     ) -> HttpResponse:
         version = get_object_or_404(ModelVersion, pk=object_id)
-        active = ModelVersion.objects.filter(is_active=True).exclude(pk=version.pk).first()
+        other = compared_version(version)
         comparison = [
             {
                 "label": label,
                 "this": _fmt(version.metrics.get(key)),
-                "active": _fmt(active.metrics.get(key)) if active else "-",
-                "better": _better(version.metrics.get(key), active.metrics.get(key) if active else None, direction),
+                "other": _fmt(other.metrics.get(key)) if other else "-",
+                "better": _better(version.metrics.get(key), other.metrics.get(key) if other else None, direction),
             }
             for key, label, direction in COMPARED_METRICS
         ]
         extra = {
             "version": version,
-            "active": active,
-            "comparison": comparison,
+            "other": other,
+            # Figures neither version has (protocols not measured) are said once, not as rows of dashes.
+            "comparison": [row for row in comparison if row["this"] != "-" or row["other"] != "-"],
             "progress": progress_data(version),
             "can_retrain": request.user.has_perm(RETRAIN_PERMISSION),
             # Pending, measuring, skipped or failed: the figures come after the version is live.
@@ -176,6 +194,6 @@ def _fmt(value: object) -> str:
 
 
 def _better(this: object, other: object, direction: str) -> bool | None:
-    if not isinstance(this, float) or not isinstance(other, float):
+    if not isinstance(this, float) or not isinstance(other, float) or this == other:
         return None
     return this < other if direction == "lower" else this > other

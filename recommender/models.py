@@ -2,6 +2,8 @@
 
 from django.db import models
 
+from recommender.progress import training_progress
+
 RUNNING_STATES = ("queued", "training", "computing_lists")
 
 
@@ -23,6 +25,9 @@ class ModelVersion(models.Model):
     epoch = models.PositiveIntegerField(default=0)
     epochs = models.PositiveIntegerField(default=0)
     history = models.JSONField(default=list, blank=True)
+    # The passes this run may take and each one's most epochs (engine.presets.training_plan), set
+    # when training starts: what progress measures against before the run's params are known.
+    plan = models.JSONField(default=dict, blank=True)
     # What a training run does after its epochs (the map, the protocols): minutes with no epoch to show.
     step = models.CharField(max_length=200, blank=True)
     metrics = models.JSONField(default=dict, blank=True)
@@ -57,9 +62,11 @@ class ModelVersion(models.Model):
         return self.state in RUNNING_STATES
 
     @property
-    def max_epochs(self) -> int:
-        """The most epochs this run may take (early stopping can end it sooner)."""
-        return int((self.params or {}).get("epochs") or self.epochs or 0)
+    def progress(self) -> dict:
+        """What a person reads about this run's epochs: its pass, that pass's count and most."""
+        return training_progress(
+            state=self.state, history=self.history, plan=self.plan, params=self.params, step=self.step
+        )
 
 
 class CredentialGeneration(models.Model):

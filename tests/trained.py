@@ -40,6 +40,7 @@ _TRAINED_FIELDS = (
     "epoch",
     "epochs",
     "history",
+    "plan",
     "step",
     "metrics",
     "error",

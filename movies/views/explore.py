@@ -9,6 +9,7 @@ Without an active version or its file, they say so.
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from movies import selectors
@@ -76,6 +77,21 @@ def movie_map_points(request: HttpRequest) -> JsonResponse:
     # The data changes only with the active version: let the browser keep it a little.
     response["Cache-Control"] = "max-age=60"
     return response
+
+
+@require_GET
+@never_cache
+def movie_map_mine(request: HttpRequest) -> JsonResponse:
+    """The signed-in person's stars for the movies on the map: [[id, stars], ...], empty for a visitor.
+
+    Apart from the points, which every visitor shares and the browser may keep; these are one
+    person's and never cached.
+    """
+    explore = active_explore()
+    if explore is None or not request.user.is_authenticated:
+        return JsonResponse({"ratings": []})
+    values = selectors.rating_values_for_user(user=request.user, movie_ids=[p[0] for p in explore.points])
+    return JsonResponse({"ratings": [[movie_id, stars] for movie_id, stars in sorted(values.items())]})
 
 
 @require_GET

@@ -58,11 +58,14 @@ def run_pass(
     on_epoch: EpochCallback | None,
     should_stop: Callable[[], bool] | None,
     measure: Callable[[dict[str, np.ndarray]], tuple[float, float]],
+    head: int | None = None,
 ) -> tuple[float, dict[str, np.ndarray], dict] | None:
     """Epochs of one pass with early stopping; returns (score, weights, history row) of the best epoch.
 
     The ranking pass keeps the best validation nDCG, the rating pass the best (lowest) RMSE; a pass
     ends after `patience` epochs without a gain of config.min_gain (relative) over the best.
+    Each history row names its pass, and a rating pass its head (from 1), so progress can say
+    "rating head 2 of 3, epoch 4 of at most 30" rather than a count that runs past the maximum.
     """
     phase = trainer.phase(rating_pass)
     name = "rating" if rating_pass else "ranking"
@@ -91,6 +94,7 @@ def run_pass(
         row = {
             "epoch": len(history) + 1,
             "phase": name,
+            **({"head": head} if head is not None else {}),
             "loss": loss,
             "val_rmse": rmse,
             "val_ndcg": ndcg,

@@ -56,7 +56,17 @@ def rating_heads(
         trainer.restore(fresh_head(best_rank[1], config, fit, head_seed(seed, head)))
         rng = np.random.default_rng(head_seed(seed, head))
         best = run_pass(
-            trainer, True, config.rating_epochs, config, fit, rng, history, on_epoch, should_stop, rmse_only
+            trainer,
+            True,
+            config.rating_epochs,
+            config,
+            fit,
+            rng,
+            history,
+            on_epoch,
+            should_stop,
+            rmse_only,
+            head=head + 1,
         )
         if best is not None:
             heads.append((best[2]["epoch"] - start, best))

@@ -83,3 +83,29 @@ def resolve_config(preset: str, overrides: dict | None = None) -> Config:
     if unknown:
         raise ValueError(f"preset {preset!r} has no parameter(s) {unknown}; it has {sorted(names - {'kind'})}")
     return dataclasses.replace(base, **overrides)
+
+
+def training_plan(config: Config, *, validation: bool = True) -> dict:
+    """The passes a training run of this config may take and each one's most epochs.
+
+    What progress shows before the first epoch ends: a joint run is the ranking pass (up to
+    `epochs`), then `rating_heads` rating passes of up to `rating_epochs` each (none without
+    validation ratings, which they stop on), then the heads' refit; a tutorial run is one pass.
+
+    Args:
+        config: the effective config (resolve_config).
+        validation: whether the run holds out validation ratings.
+
+    Returns:
+        {"kind", "epochs"} and, for a joint config, "rating_heads", "rating_epochs", "refit".
+    """
+    if isinstance(config, TutorialConfig):
+        return {"kind": config.kind, "epochs": config.epochs}
+    heads = config.rating_heads if config.rating_epochs > 0 and validation else 0
+    return {
+        "kind": config.kind,
+        "epochs": config.epochs,
+        "rating_heads": heads,
+        "rating_epochs": config.rating_epochs if heads else 0,
+        "refit": bool(config.refit and heads),
+    }

@@ -122,7 +122,7 @@ def train_version(
             on_phase(line)
 
     # TensorFlow, pandas and pyarrow: training processes only, never a web process.
-    from recommender.engine.presets import PRESETS, preset_for
+    from recommender.engine.presets import PRESETS, preset_for, resolve_config, training_plan
     from recommender.engine.training import TrainingCancelled, train
     from recommender.snapshot import ratings_snapshot, snapshot_write
 
@@ -135,6 +135,7 @@ def train_version(
         error="",
         epoch=0,
         history=[],
+        plan={},
         finished_at=None,
         step="",
     )
@@ -158,6 +159,7 @@ def train_version(
             n_ratings=len(ratings),
             n_users=int(ratings["userId"].nunique()),
             n_movies=int(ratings["movieId"].nunique()),
+            plan=training_plan(resolve_config(preset, overrides)),
         )
 
         def epoch_done(report: dict) -> None:

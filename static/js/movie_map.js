@@ -1,6 +1,8 @@
 // The movie map: draws the t-SNE points from JSON on a <canvas>, no library, so it
 // works offline. Wheel/pinch zooms about the pointer, drag pans, hover or tap shows
-// a title, a click (or a second tap on the same dot) opens the movie.
+// a title, a click (or a second tap on the same dot) opens the movie. Each cluster's
+// name sits at its centre; the search box flies to a movie; a signed-in person's
+// rated movies are ringed and coloured by their stars.
 (function () {
   "use strict";
   const canvas = document.getElementById("movie-map");
@@ -11,7 +13,13 @@
   let names = {};           // cluster label -> name
   let view = { scale: 1, ox: 0, oy: 0 };
   let hovered = null;
+  let mine = new Map();     // movie id -> the signed-in person's stars
+  let centres = [];         // [label, x, y]: where each cluster's name is written
   const PAD = 16;
+  const mineBox = document.getElementById("movie-map-mine");
+  const showMine = () => mine.size > 0 && (!mineBox || mineBox.checked);
+  // Half a star red, three yellow, five green.
+  const starColour = (stars) => `hsl(${Math.round(((stars - 0.5) / 4.5) * 120)}, 80%, 40%)`;
 
   // The same hue per cluster as the swatches of the cluster pages (label * 137 degrees).
   const colour = (label, alpha) => `hsla(${(label * 137) % 360}, 65%, 48%, ${alpha})`;
@@ -36,14 +44,29 @@
   function draw() {
     ctx.clearRect(0, 0, canvas.clientWidth, canvas.clientHeight);
     const r = Math.max(2, Math.min(6, 2.2 * Math.sqrt(view.scale)));
+    const highlight = showMine();
+    const rated = [];
     for (const p of points) {
       const [sx, sy] = toScreen(p[2], p[3]);
       if (sx < -r || sy < -r || sx > canvas.clientWidth + r || sy > canvas.clientHeight + r) continue;
-      ctx.fillStyle = colour(p[4], 0.75);
+      if (highlight && mine.has(p[0])) { rated.push([p, sx, sy]); continue; }
+      ctx.fillStyle = colour(p[4], highlight ? 0.3 : 0.75);
       ctx.beginPath();
       ctx.arc(sx, sy, r, 0, 2 * Math.PI);
       ctx.fill();
     }
+    // The person's own movies on top, bigger, in their stars' colour with a dark ring.
+    for (const [p, sx, sy] of rated) {
+      ctx.fillStyle = starColour(mine.get(p[0]));
+      ctx.strokeStyle = "#111";
+      ctx.lineWidth = 1.5;
+      ctx.beginPath();
+      ctx.arc(sx, sy, r + 2.5, 0, 2 * Math.PI);
+      ctx.fill();
+      ctx.stroke();
+    }
+    labels();
+    canvas.dataset.scale = view.scale.toFixed(3);  // the zoom, for browser tests
     if (hovered) {
       const [sx, sy] = toScreen(hovered[2], hovered[3]);
       ctx.strokeStyle = "#111";
@@ -52,6 +75,44 @@
       ctx.arc(sx, sy, r + 3, 0, 2 * Math.PI);
       ctx.stroke();
     }
+  }
+
+  // Each cluster's name at the mean of its points, white-haloed so it reads over the dots. The
+  // biggest clusters are named first and a name that would cover one already written is left out,
+  // so zooming in names more of them.
+  function labels() {
+    ctx.font = "600 12px system-ui, sans-serif";
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.lineJoin = "round";
+    const placed = [];
+    for (const [label, x, y] of centres) {
+      const [sx, sy] = toScreen(x, y);
+      if (sx < 0 || sy < 0 || sx > canvas.clientWidth || sy > canvas.clientHeight) continue;
+      let name = names[label] || "";
+      if (name.length > 32) name = name.slice(0, 31) + "\u2026";
+      const half = ctx.measureText(name).width / 2 + 4;
+      const box = [sx - half, sy - 9, sx + half, sy + 9];
+      if (placed.some((b) => box[0] < b[2] && b[0] < box[2] && box[1] < b[3] && b[1] < box[3])) continue;
+      placed.push(box);
+      ctx.strokeStyle = "rgba(255, 255, 255, .9)";
+      ctx.lineWidth = 4;
+      ctx.strokeText(name, sx, sy);
+      ctx.fillStyle = colour(label, 1);
+      ctx.fillText(name, sx, sy);
+    }
+    canvas.dataset.labels = String(placed.length);
+  }
+
+  function findCentres() {
+    const sums = new Map();
+    for (const p of points) {
+      const s = sums.get(p[4]) || [0, 0, 0];
+      sums.set(p[4], [s[0] + p[2], s[1] + p[3], s[2] + 1]);
+    }
+    centres = [...sums]
+      .sort((a, b) => b[1][2] - a[1][2])
+      .map(([label, [x, y, n]]) => [label, x / n, y / n]);
   }
 
   function nearest(cx, cy, within) {
@@ -98,6 +159,67 @@
   }
 
   function open(p) { window.location.href = `/movies/${p[0]}/`; }
+
+  // Zoom in on a movie and show its title: the search box's answer.
+  function flyTo(p) {
+    const target = Math.max(view.scale, 8);
+    const from = { ...view };
+    view = { scale: target, ox: 0, oy: 0 };
+    const [sx, sy] = toScreen(p[2], p[3]);
+    const to = { scale: target, ox: canvas.clientWidth / 2 - sx, oy: canvas.clientHeight / 2 - sy };
+    const still = window.matchMedia("(prefers-reduced-motion: reduce)").matches;
+    const started = performance.now();
+    const step = (now) => {
+      const t = still ? 1 : Math.min(1, (now - started) / 500);
+      const e = t * (2 - t);
+      view = {
+        scale: from.scale + (to.scale - from.scale) * e,
+        ox: from.ox + (to.ox - from.ox) * e,
+        oy: from.oy + (to.oy - from.oy) * e,
+      };
+      draw();
+      if (t < 1) { window.requestAnimationFrame(step); return; }
+      const [x, y] = toScreen(p[2], p[3]);
+      showTip(p, x, y);
+      canvas.dataset.focus = String(p[0]);
+    };
+    window.requestAnimationFrame(step);
+  }
+
+  const search = document.getElementById("movie-map-search");
+  const results = document.getElementById("movie-map-results");
+  const fold = (text) => text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+  function matches(query) {
+    const q = fold(query.trim());
+    if (!q) return [];
+    const found = points.filter((p) => fold(p[1]).includes(q));
+    // Titles that start with the words first, then the shorter (the better known) ones.
+    found.sort((a, b) => (fold(b[1]).startsWith(q) - fold(a[1]).startsWith(q)) || a[1].length - b[1].length);
+    return found.slice(0, 8);
+  }
+  function listMatches() {
+    const found = matches(search.value);
+    results.replaceChildren(...found.map((p) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = p[1];
+      button.addEventListener("click", () => { results.hidden = true; search.value = p[1]; flyTo(p); });
+      li.appendChild(button);
+      return li;
+    }));
+    results.hidden = found.length === 0;
+  }
+  if (search) {
+    search.addEventListener("input", listMatches);
+    document.getElementById("movie-map-search-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      const [first] = matches(search.value);
+      results.hidden = true;
+      if (first) flyTo(first);
+    });
+  }
+  if (mineBox) mineBox.addEventListener("change", draw);
 
   canvas.addEventListener("wheel", (e) => {
     e.preventDefault();
@@ -158,6 +280,7 @@
     else showTip(hit, pos[0], pos[1]);
   });
   canvas.addEventListener("pointercancel", release);
+
   canvas.addEventListener("pointerleave", (e) => { if (e.pointerType === "mouse") showTip(null); });
   document.getElementById("movie-map-reset").addEventListener("click", () => {
     view = { scale: 1, ox: 0, oy: 0 };
@@ -170,8 +293,19 @@
     .then((data) => {
       points = data.points;
       for (const [label, name] of data.clusters) names[label] = name;
+      findCentres();
       size();
       canvas.dataset.ready = String(points.length);  // drawn: browser tests wait for this
+      if (!canvas.dataset.mine) return;
+      fetch(canvas.dataset.mine, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+        .then((r) => r.json())
+        .then((own) => {
+          mine = new Map(own.ratings);
+          const stars = document.getElementById("movie-map-stars");
+          if (stars) stars.hidden = mine.size === 0;
+          draw();
+          canvas.dataset.mineReady = String(mine.size);
+        });
     });
   size();
 })();

@@ -1,5 +1,6 @@
-// Live training progress on a model version's admin page: polls the JSON view
-// while the version runs, updates the bar and the epoch table, reloads when done.
+// Live training progress on a model version's admin page: polls the JSON view while the
+// version runs, updates the title, the pass and its epochs, the bar and the epoch table,
+// and reloads when done.
 (function () {
   "use strict";
   const box = document.getElementById("version-progress");
@@ -7,32 +8,49 @@
   const url = box.dataset.url;
   const field = (name) => box.querySelector(`[data-field="${name}"]`);
   const fmt = (v, digits) => (typeof v === "number" && isFinite(v) ? v.toFixed(digits) : "");
+  const heading = document.getElementById("version-title");
+  // The tab's title starts with the page's subtitle ("v2 (auto, queued) | Change model version | ..."):
+  // keep what follows it and put the live state in front.
+  const firstTitle = heading ? heading.textContent : "";
+  const titleRest = firstTitle && document.title.startsWith(firstTitle) ? document.title.slice(firstTitle.length) : "";
+
+  function setText(name, text) {
+    const el = field(name);
+    el.textContent = text || "";
+    el.hidden = !text;
+  }
 
   function render(data) {
+    if (heading) heading.textContent = data.title;
+    if (titleRest) document.title = data.title + " · " + data.text + titleRest;
+    const crumb = document.querySelector(".breadcrumbs");
+    if (crumb && crumb.lastChild && crumb.lastChild.nodeType === Node.TEXT_NODE) {
+      crumb.lastChild.textContent = " " + data.title;
+    }
     field("state_label").textContent = data.state_label;
-    field("epoch").textContent = data.epoch;
-    field("max_epochs").textContent = data.max_epochs;
-    field("step").textContent = data.step ? " · " + data.step : "";
+    setText("text", data.text);
+    setText("summary", data.summary ? data.summary[0].toUpperCase() + data.summary.slice(1) : "");
+    setText("error", data.error);
+    const pct = Math.round(100 * Math.min(1, Math.max(0, data.share || 0)));
     const bar = box.querySelector(".epoch-bar");
-    const pct = data.max_epochs ? Math.min(100, (100 * data.epoch) / data.max_epochs) : 0;
-    bar.setAttribute("aria-valuenow", data.epoch);
-    bar.setAttribute("aria-valuemax", data.max_epochs);
+    bar.setAttribute("aria-valuenow", pct);
+    bar.setAttribute("aria-valuetext", data.text);
+    bar.classList.toggle("busy", Boolean(data.busy));
     box.querySelector(".epoch-bar-fill").style.width = pct + "%";
-    const body = field("history");
-    body.replaceChildren(
+    field("epoch_count").textContent = data.history.length;
+    field("history").replaceChildren(
       ...data.history.map((row) => {
         const tr = document.createElement("tr");
-        for (const [key, digits] of [["epoch", 0], ["loss", 4], ["val_rmse", 4], ["val_ndcg", 4], ["seconds", 1]]) {
+        const pass = row.head ? "rating head " + row.head : row.phase || "";
+        const cells = [String(row.epoch), pass, fmt(row.loss, 4), fmt(row.val_rmse, 4), fmt(row.val_ndcg, 4), fmt(row.seconds, 1)];
+        for (const text of cells) {
           const td = document.createElement("td");
-          td.textContent = fmt(row[key], digits);
+          td.textContent = text;
           tr.appendChild(td);
         }
         return tr;
       })
     );
-    const error = field("error");
-    error.hidden = !data.error;
-    error.textContent = data.error || "";
   }
 
   async function poll() {
@@ -49,7 +67,7 @@
     } catch (err) {
       // A network blip: try again at the next tick.
     }
-    window.setTimeout(poll, 2000);
+    window.setTimeout(poll, 1000);
   }
-  window.setTimeout(poll, 1000);
+  window.setTimeout(poll, 500);
 })();

@@ -82,6 +82,7 @@ def test_progress_reports_state_epoch_and_history(viewer, two_tastes, trained_ru
     assert data["epoch"] == len(data["history"]) >= 1
     assert {"loss", "val_rmse", "val_ndcg"} <= set(data["history"][0])
     assert data["step"] == ""  # nothing left running
+    assert data["text"].startswith("Trained in") and data["share"] == 1 and data["title"] == str(version)
 
 
 @pytest.mark.slow
@@ -108,6 +109,26 @@ def test_the_version_page_shows_progress_the_curves_and_the_comparison(operator,
     assert "<svg" in page and "val RMSE" in page
     assert f"active v{first.pk}" in page
     assert reverse("admin:recommender_modelversion_activate", args=[second.pk]) in page
+
+
+def test_the_active_version_is_compared_with_the_one_before_it(operator, two_tastes, trained_run):
+    first = install(trained_run)
+    second = install(trained_run)
+    services.versions.version_update(first, metrics={**first.metrics, "val_rmse": 0.9})
+    page = operator.get(reverse("admin:recommender_modelversion_change", args=[second.pk])).content.decode()
+    assert f"previous v{first.pk}" in page
+    assert "<td>0.9000</td>" in page  # the previous version's figure, not a dash
+    assert "<td>RMSE, protocol R</td>" not in page  # neither has it: no row of dashes
+
+
+def test_a_finished_version_reads_its_passes_with_no_empty_error_box(operator, two_tastes, trained_run):
+    version = install(trained_run)
+    page = operator.get(reverse("admin:recommender_modelversion_change", args=[version.pk])).content.decode()
+    assert '<p class="errornote" data-field="error" hidden></p>' in page
+    assert "of at most 0" not in page
+    ranking = sum(row["phase"] == "ranking" for row in version.history)
+    assert f"Ranking pass {ranking} epochs of at most {version.plan['epochs']}" in page
+    assert f'<h2 id="version-title">{version}</h2>' in page
 
 
 def test_the_version_page_says_when_the_protocol_figures_are_still_to_come(operator, two_tastes, trained_run):

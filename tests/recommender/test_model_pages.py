@@ -113,6 +113,18 @@ def test_the_map_json_has_a_point_per_mapped_movie(trained, client, django_asser
     assert cluster in {label for label, _ in data["clusters"]}
 
 
+def test_the_map_gives_a_signed_in_person_their_own_stars_and_nobody_else_any(trained, client):
+    fan = User.objects.get(username="fan0")
+    assert client.get(reverse("movies:explore_map_mine")).json() == {"ratings": []}  # a visitor
+    client.force_login(fan)
+    response = client.get(reverse("movies:explore_map_mine"))
+    assert "no-cache" in response["Cache-Control"] and "private" in response["Cache-Control"]
+    expected = sorted(Rating.objects.filter(user=fan).values_list("movie_id", "value"))
+    assert [tuple(pair) for pair in response.json()["ratings"]] == expected and expected
+    page = client.get(reverse("movies:explore_map")).content.decode()
+    assert reverse("movies:explore_map_mine") in page and 'id="movie-map-search"' in page
+
+
 @pytest.mark.parametrize("name", ["explore_map", "explore_clusters", "explore_biases", "explore"])
 def test_the_explore_pages_answer_in_few_queries(trained, client, django_assert_max_num_queries, name):
     client.get(reverse(name if ":" in name else f"movies:{name}"))
@@ -151,7 +163,14 @@ def test_without_explore_data_the_pages_say_so(two_tastes, client):
 
 
 def test_no_model_page_imports_tensorflow(trained):
-    urls = ["/movies/1/", "/movies/?sort=predicted", "/explore/map/", "/explore/map/points.json", "/explore/clusters/"]
+    urls = [
+        "/movies/1/",
+        "/movies/?sort=predicted",
+        "/explore/map/",
+        "/explore/map/points.json",
+        "/explore/map/mine.json",
+        "/explore/clusters/",
+    ]
     code = (
         "import os, sys, django; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings'); django.setup()\n"
         "import movies.views.catalogue, movies.views.explore\n"
