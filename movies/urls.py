@@ -1,6 +1,6 @@
 """URLs of the catalogue's pages (namespace "movies")."""
 
-from django.urls import URLPattern, path
+from django.urls import URLPattern, include, path
 
 from movies.views import catalogue, explore, finding, marks, onboarding, picks, ratings, tags, watchlist
 from movies.views.marks import NOT_INTERESTED, WATCHLIST, Mark
@@ -28,11 +28,19 @@ urlpatterns = [
     path("me/ratings/", ratings.rating_list, name="my_ratings"),
     path("me/watchlist/", watchlist.watchlist, name="watchlist"),
     path("me/picks/", picks.picks, name="picks"),
-    path("explore/", explore.explore, name="explore"),
-    path("explore/map/", explore.movie_map, name="explore_map"),
-    path("explore/map/points.json", explore.movie_map_points, name="explore_map_points"),
-    path("explore/map/mine.json", explore.movie_map_mine, name="explore_map_mine"),
-    path("explore/clusters/", explore.cluster_list, name="explore_clusters"),
-    path("explore/clusters/<int:label>/", explore.cluster_detail, name="explore_cluster"),
-    path("explore/biases/", explore.biases, name="explore_biases"),
+    # The model explored: the movie map, clusters, the movies everyone likes.
+    path(
+        "explore/",
+        include(
+            [
+                path("", explore.explore, name="explore"),
+                path("map/", explore.movie_map, name="explore_map"),
+                path("map/points.json", explore.movie_map_points, name="explore_map_points"),
+                path("map/mine.json", explore.movie_map_mine, name="explore_map_mine"),
+                path("clusters/", explore.cluster_list, name="explore_clusters"),
+                path("clusters/<int:label>/", explore.cluster_detail, name="explore_cluster"),
+                path("biases/", explore.biases, name="explore_biases"),
+            ]
+        ),
+    ),
 ]

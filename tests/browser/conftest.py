@@ -111,3 +111,16 @@ def log_in(page: Page, user: object, url: str) -> None:
     client = Client()
     client.force_login(user)  # type: ignore[arg-type]
     page.context.add_cookies([{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": url}])
+
+
+def admin_log_in(page: Page, password: str, shot: Shots | None = None) -> None:
+    """A superuser, "boss", logged in through the admin's own login form."""
+    from django.contrib.auth.models import User
+
+    User.objects.create_superuser("boss", "boss@example.com", password)
+    page.goto("/admin/login/")
+    if shot is not None:
+        shot("admin-login")
+    page.fill("input[name=username]", "boss")
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit]")

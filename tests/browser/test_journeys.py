@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from recommender.models import ModelVersion
-from tests.browser.conftest import recount_movies
+from tests.browser.conftest import admin_log_in, recount_movies
 from tests.integration.conftest import wait_for
 from tests.trained import TrainedRun, install
 from tests.worlds import two_tastes_world
@@ -90,14 +90,9 @@ def test_a_visitor_searches_and_filters_the_catalogue(page, shot):
 def test_an_admin_presses_retrain_now_and_sees_the_new_version_become_active(page, shot, stack, start_worker):
     two_tastes_world()
     recount_movies()
-    User.objects.create_superuser("boss", "boss@example.com", PASSWORD)
     worker = start_worker()
 
-    page.goto("/admin/login/")
-    shot("admin-login")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
+    admin_log_in(page, PASSWORD, shot)
     page.goto("/admin/recommender/modelversion/")
     shot("versions")
     page.click("button.retrain-now")

@@ -4,11 +4,10 @@ import re
 import time
 
 import pytest
-from django.contrib.auth.models import User
 from playwright.sync_api import expect
 
 from recommender import dispatch
-from tests.browser.conftest import recount_movies
+from tests.browser.conftest import admin_log_in, recount_movies
 from tests.worlds import FAST, two_tastes_world
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration, pytest.mark.django_db(transaction=True)]
@@ -34,12 +33,8 @@ def _seen(page) -> tuple[str, int, str, bool] | None:
 def test_an_admin_watches_a_training_advance_then_finish(page, shot, stack, start_worker):
     two_tastes_world()
     recount_movies()
-    User.objects.create_superuser("boss", "boss@example.com", PASSWORD)
     worker = start_worker()
-    page.goto("/admin/login/")
-    page.fill("input[name=username]", "boss")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("input[type=submit]")
+    admin_log_in(page, PASSWORD)
 
     version, _ = dispatch.retrain_request(overrides={**FAST, "epochs": EPOCHS, "patience": EPOCHS})
     page.goto(f"/admin/recommender/modelversion/{version.pk}/change/")
