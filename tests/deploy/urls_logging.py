@@ -1,9 +1,11 @@
-"""A view that logs twice, for the request-id tests (the site's own URLs stay as they are)."""
+"""The site's URLs plus a view that logs twice, for the request-id tests (the 404 page links to the site's pages)."""
 
 import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import path
+
+from config.urls import urlpatterns as site_urlpatterns
 
 log = logging.getLogger("tests.deploy.view")
 
@@ -14,4 +16,4 @@ def log_twice(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
-urlpatterns = [path("log-twice/", log_twice)]
+urlpatterns = [path("log-twice/", log_twice), *site_urlpatterns]
