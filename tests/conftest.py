@@ -16,6 +16,20 @@ ML_LATEST_SMALL = Path(os.environ.get("ML_LATEST_SMALL", REPO.parent / "shared" 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each schemathesis operation a node id of its own.
+
+    Under pytest 9 schemathesis builds every operation's item with the test function's bare node
+    id; pytest-xdist schedules by node id, so it ran one operation of the sixteen and dropped the
+    rest without a word. The operation goes in the id's brackets, as a parametrized test's would.
+    """
+    from schemathesis.pytest.plugin import SchemathesisFunction
+
+    for item in items:
+        if isinstance(item, SchemathesisFunction) and item.operation_label and item._id.params is None:
+            item._id = item._id.with_params(item.operation_label)
+
+
 def need(condition: bool, why: str) -> None:
     """Skip locally when a service or data set is missing; in CI, fail instead."""
     if condition:
