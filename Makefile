@@ -9,6 +9,8 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 # pytest-xdist processes, whole test files to each (module fixtures train once): much of the suite
 # waits on PostgreSQL, Redis, Celery workers and Chromium, so two keep two cores busy. 0: one process.
+# Files go out in collection order, which tests/conftest.py starts with the long ones (xdist's own
+# order, most tests first, left the long files of one or two tests to the end).
 TEST_WORKERS ?= 2
 
 .PHONY: run stack test venv migrate lint audit bench clean
@@ -36,7 +38,7 @@ test: venv
 	bin/ensure-services
 	bin/ensure-browser
 	DATABASE_URL=$${DATABASE_URL:-$(TEST_DATABASE_URL)} REDIS_URL=$${REDIS_URL:-$(TEST_REDIS_URL)} \
-		$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+		$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 # Known vulnerabilities in the pinned requirements (PyPI's advisories, via pip-audit); needs the network
 # and is no part of `make test` or CI. --strict: a package it could not check fails the run, not a pass.

@@ -153,6 +153,9 @@ CELERY_TASK_ROUTES = {
 }
 RECOMMENDER_TRAIN_SOFT_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_SOFT_TIME_LIMIT", 2 * 3600)
 RECOMMENDER_TRAIN_TIME_LIMIT = env_int("RECOMMENDER_TRAIN_TIME_LIMIT", 2 * 3600 + 900)
+# The retrain lock lives this many seconds unless its holder renews it (every third of them): the lock of a
+# killed trainer frees itself within them, and a trainer started after it waits them out.
+RECOMMENDER_RETRAIN_LOCK_TTL = env_int("RECOMMENDER_RETRAIN_LOCK_TTL", 60)
 CELERY_TASK_ANNOTATIONS = {
     "recommender.train_version": {
         # 0 means none. The soft limit must be below the hard one: the hard timer starts at the soft one.

@@ -7,6 +7,8 @@ os.environ.setdefault("SECRET_KEY", "test-only-secret-key")
 os.environ.setdefault("DEBUG", "false")
 # The test client speaks plain http; tests/security/ check the https settings in production.
 os.environ.setdefault("HTTPS", "false")
+# A killed trainer's lock frees itself within this; tests that kill one would wait a minute for it.
+os.environ.setdefault("RECOMMENDER_RETRAIN_LOCK_TTL", "10")
 
 from config.settings import *  # noqa: F403
 from config.settings import VAR_DIR

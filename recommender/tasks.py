@@ -29,6 +29,7 @@ def _lock(owner: str) -> RetrainLock:
         store.client if store is not None else None,
         owner,
         key=cache_keys.ListsKeys(settings.RECOMMENDER_LISTS_PREFIX).retrain_lock(),
+        ttl=settings.RECOMMENDER_RETRAIN_LOCK_TTL,
     )
 
 

@@ -16,6 +16,34 @@ ML_LATEST_SMALL = Path(os.environ.get("ML_LATEST_SMALL", REPO.parent / "shared" 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
+# Tests marked so run for seconds to minutes each: real trainings, Celery workers, Chromium, fuzzing.
+HEAVY_MARKS = {"slow", "integration", "browser", "schemathesis"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give each schemathesis operation a node id of its own, then put the files with heavy tests first.
+
+    Under pytest 9 schemathesis builds every operation's item with the test function's bare node
+    id; pytest-xdist schedules by node id, so it ran one operation of the sixteen and dropped the
+    rest without a word. The operation goes in the id's brackets, as a parametrized test's would.
+
+    Under pytest-xdist, `make test` hands out whole files in this order (--no-loadscope-reorder):
+    the long ones first, so that the many short files even out the two workers at the end rather
+    than one worker running a long file alone while the other has finished. A worker runs each
+    file it is given whole, so this breaks no more of pytest-django's order (database tests, then
+    transactional ones) than xdist already does; one process (-n 0) keeps that order.
+    """
+    from schemathesis.pytest.plugin import SchemathesisFunction
+
+    for item in items:
+        if isinstance(item, SchemathesisFunction) and item.operation_label and item._id.params is None:
+            item._id = item._id.with_params(item.operation_label)
+
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        heavy = {item.path for item in items if HEAVY_MARKS & {mark.name for mark in item.iter_markers()}}
+        items.sort(key=lambda item: item.path not in heavy)  # stable: the collection order otherwise
+
+
 def need(condition: bool, why: str) -> None:
     """Skip locally when a service or data set is missing; in CI, fail instead."""
     if condition:

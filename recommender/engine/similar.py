@@ -25,6 +25,8 @@ SIMILAR_MIN_RATINGS = 5  # fewer ratings than this: never offered as similar
 KNOWN_QUANTILE = 0.75  # similar_table: titles count toward the movies above this quantile of rating counts
 MIN_GENRE_SHARE = 0.2  # a genre names a cluster only if this share of its movies has it
 PREVIOUS_MIN_SHARE = 0.5  # movie_map starts from an earlier map that holds at least this share of its movies
+# movie_map: up to this many movies, Barnes-Hut gradients; more, FFT-interpolated ones (bench/README.md).
+BH_MAX_MOVIES = 1000
 _WORD = r"(?u)\b[^\W\d_]{2,}\b"  # two letters or more
 _YEAR = re.compile(r"\s*\(\d{4}(?:-\d{4})?\)\s*$")
 
@@ -284,7 +286,7 @@ def movie_map(
     iterations: int = 750,
     previous: dict[int, tuple[float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """A 2-D t-SNE map of the movie vectors (openTSNE, FFT-accelerated gradients).
+    """A 2-D t-SNE map of the movie vectors (openTSNE; FFT-accelerated gradients past BH_MAX_MOVIES).
 
     t-SNE costs O(n log n) with a large constant: past max_movies, the movies with the
     largest ranking bias (the most chosen) are mapped, which are the ones people know.
@@ -321,7 +323,8 @@ def movie_map(
         perplexity=perplexity,
         metric="cosine",
         initialization=start if start is not None else "pca",
-        negative_gradient_method="fft",
+        # FFT's interpolation grid costs the same per step for 40 movies as for thousands.
+        negative_gradient_method="bh" if len(idx) <= BH_MAX_MOVIES else "fft",
         n_jobs=1,  # threads of its own only wait for each other on a busy 2-core machine
         random_state=seed,
         **steps,

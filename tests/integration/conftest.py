@@ -56,7 +56,9 @@ def stack(transactional_db, settings, tmp_path, redis_url) -> Iterator[dict[str,
     settings.MODEL_ARTIFACT_DIR = tmp_path / "models"
     settings.RECOMMENDER_LISTS_URL = lists
     settings.RECOMMENDER_LISTS_PREFIX = prefix
-    settings.RECOMMENDER_LIST_CHUNK = 10  # several chunks, so the group really fans out
+    # Two chunks of the two-tastes world's 40 users, so the group really fans out; no more, since the
+    # worker below forks a new child (seconds) for every task.
+    settings.RECOMMENDER_LIST_CHUNK = 20
     saved = (celery_app.conf.broker_url, celery_app.conf.result_backend)
     _use_broker(broker, results)
     factors_cache.forget()
@@ -73,7 +75,7 @@ def stack(transactional_db, settings, tmp_path, redis_url) -> Iterator[dict[str,
         "CELERY_RESULT_BACKEND": results,
         "RECOMMENDER_LISTS_URL": lists,
         "RECOMMENDER_LISTS_PREFIX": prefix,
-        "RECOMMENDER_LIST_CHUNK": "10",
+        "RECOMMENDER_LIST_CHUNK": "20",
         "MODEL_ARTIFACT_DIR": str(settings.MODEL_ARTIFACT_DIR),
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "CONN_MAX_AGE": "0",

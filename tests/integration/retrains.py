@@ -7,7 +7,11 @@ from tests.worlds import FAST
 
 
 def slow_retrain_under_way(worker) -> ModelVersion:
-    """Queue a retrain of 400 epochs and wait until `worker` has trained three of them."""
+    """Queue a retrain of 400 epochs and wait until `worker` has trained three of them.
+
+    Training reads the version's settings when it starts: once this run is under way they are set
+    back to FAST's, so that the run that follows the kill ends in seconds rather than 400 epochs.
+    """
     version, _ = dispatch.retrain_request(overrides={**FAST, "epochs": 400, "patience": 400})
     wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, epoch__gte=3).exists(),
@@ -15,4 +19,5 @@ def slow_retrain_under_way(worker) -> ModelVersion:
         what="training to be under way",
         worker=worker,
     )
+    ModelVersion.objects.filter(pk=version.pk).update(params=FAST)
     return version

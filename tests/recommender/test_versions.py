@@ -159,10 +159,10 @@ def test_a_version_keeps_its_training_data_and_its_protocol_metrics(two_tastes, 
     assert version.metrics["T_ndcg"] > version.metrics["T_ndcg_most_popular"]
 
 
-@pytest.mark.slow
-def test_protocols_are_skipped_and_said_so_above_the_limit(two_tastes, settings):
+def test_protocols_are_skipped_and_said_so_above_the_limit(two_tastes, settings, trained_run):
     settings.RECOMMENDER_PROTOCOL_MAX_RATINGS = 10
-    version = _trained_unpublished()
+    version = install(trained_run, publish=False)  # as training leaves it: its figures pending
+    assert version.metrics["protocols"] == services.versions.PROTOCOLS_PENDING
     services.version_protocols(version=version)
     version.refresh_from_db()
     assert version.metrics["protocols"].startswith("skipped:")
