@@ -16,7 +16,9 @@ Sections:
                 162,541 users x 59,047 movies); the tutorial runs a slice of the ratings against
                 full-size tables, since its cost per step is set by the table size; and the
                 reference design (bench/reference_mf.py: plain matrix factorisation, stars only, lazy
-                Adam, batch 262,144) on the same data, which tells the machine's speed apart from ours.
+                Adam, batch 262,144) on the same data, which tells the machine's speed apart from ours;
+                then the default preset's ranking step timed with and without its in-batch softmax,
+                which says how much of a step the ranking objective costs.
     topn        top-100 for all 162,541 users x 59,047 movies x 64 dims with each user's rated
                 movies excluded: recommend_all on the random factors (time, peak memory by
                 tracemalloc) and on trained-like ones (movie norms falling with popularity),
@@ -26,6 +28,7 @@ Sections:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -202,6 +205,51 @@ def throughput(ratings: pd.DataFrame | None = None, epochs: int = 3, tutorial_ro
           f"{ref['ratings_per_s']:,.0f} ratings/s on {ref['ratings']:,} ratings, {ref['cores']:.2f} cores busy, "
           f"loss {ref['loss_first']:.3f} -> {ref['loss_last']:.3f}; the default preset runs at "
           f"{default_speed / ref['ratings_per_s']:.2f}x it")  # fmt: skip
+    with_softmax, without = _objective_cost(data, overrides)
+    print(f"  the default preset's ranking step alone ({OBJECTIVE_BATCHES} batches a round, rounds alternating, "
+          f"median): {with_softmax:,.0f} ratings/s; the same step with its in-batch softmax taken out "
+          f"{without:,.0f} ({without / ref['ratings_per_s']:.2f}x the reference): the ranking objective costs "
+          f"{1 - with_softmax / without:.0%} of a step")  # fmt: skip
+
+
+OBJECTIVE_BATCHES = 30
+
+
+def _objective_cost(data, overrides: dict, rounds: int = 3) -> tuple[float, float]:
+    """Ratings/s of the ranking pass's step with its in-batch softmax and with the softmax taken out.
+
+    Two trainers of the same config on the same data; the second one's step is traced with the
+    softmax loss replaced by 0 (XLA then drops its work), so what differs is the objective alone.
+    Rounds alternate between them so that a busy spell of the machine falls on both.
+    """
+    from unittest import mock
+
+    import tensorflow as tf
+
+    from recommender.engine import sparse_trainer
+    from recommender.engine.model import JointModel
+    from recommender.engine.presets import resolve_config
+
+    config = resolve_config("default", overrides)
+    batch, warm = config.batch_size, 4
+    runs = []
+    for softmax in (True, False):
+        model = JointModel(data.n_users, data.n_movies, config.embedding_dim, config.rating_dim, config.init_scale)
+        trainer = sparse_trainer.RowSparseTrainer(model, config, data)
+        order, _ = trainer.epoch_order(np.random.default_rng(1), len(data))
+        phase = trainer.phase(False)
+        zero = mock.patch.object(sparse_trainer, "in_batch_softmax_loss", lambda *a, **k: tf.constant(0.0))
+        with contextlib.nullcontext() if softmax else zero:
+            trainer.run(False, order[: warm * batch], warm, phase)  # traces the step and compiles its shapes
+        runs.append((trainer, order, phase))
+    speeds: list[list[float]] = [[], []]
+    for r in range(rounds):
+        first = (warm + r * OBJECTIVE_BATCHES) * batch
+        for i, (trainer, order, phase) in enumerate(runs):
+            t0 = time.perf_counter()
+            trainer.run(False, order[first : first + OBJECTIVE_BATCHES * batch], OBJECTIVE_BATCHES, phase)
+            speeds[i].append(OBJECTIVE_BATCHES * batch / (time.perf_counter() - t0))
+    return float(np.median(speeds[0])), float(np.median(speeds[1]))
 
 
 def _scale_factors(ratings: pd.DataFrame | None):
