@@ -20,7 +20,9 @@
 7. Times a rating POST through Django (save, totals, fold-in, top-100, Redis write)
    for the most-rated movies, today's write (a delta on the movie's totals) beside the
    write it replaced (lock the movie, recount its ratings) in the same run, alternating.
-   Then the refresh alone and the POST for users with few and with many ratings.
+   Then where one POST's time goes, step by step, and the refresh alone and the POST for
+   users with few and with many ratings. The POSTs run as a web process serves them
+   (config/wsgi.py): BLAS on one thread, the objects loaded at start frozen out of the collector.
 """
 
 from __future__ import annotations
@@ -386,6 +388,96 @@ def _time_rating_posts_on_popular_movies(samples: int) -> list[tuple[str, list[f
     ]
 
 
+def _post_breakdown(samples: int) -> list[tuple[str, list[float]]]:
+    """Where a rating POST's time goes: first ratings of the 10 most-rated movies, today's write.
+
+    Each step is timed by wrapping the function the view or service calls, and each SQL
+    statement of the write through an execute wrapper (the commit apart). "Around them" is
+    the POST less the write and the refresh: middleware, session, user, the movie's row,
+    the redirect and the test client itself.
+    """
+    import numpy as np
+    from django.contrib.auth.models import User
+    from django.db import connection
+    from django.test import Client
+    from django.urls import reverse
+
+    import movies.services
+    import movies.views.ratings
+    import recommender.services.picks as picks
+    from movies.models import Movie, Rating
+    from recommender.store import ListStore
+
+    write, refresh = "rating write (service)", "list refresh"
+    took: dict[str, float] = {}
+    inside: list[str] = []
+    patched: list[tuple[object, str, object]] = []
+
+    def timed(owner: object, name: str, label: str) -> None:
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+            inside.append(label)
+            started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                took[label] = took.get(label, 0.0) + time.perf_counter() - started
+                inside.pop()
+
+        patched.append((owner, name, original))
+        setattr(owner, name, wrapper)
+
+    def statement(execute, sql, params, many, context):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            if write in inside:
+                verb = "SELECT ... FOR UPDATE" if "FOR UPDATE" in sql else sql.lstrip().split(None, 1)[0].upper()
+                took[f"  {verb}"] = took.get(f"  {verb}", 0.0) + time.perf_counter() - started
+            took["SQL statements (count)"] = took.get("SQL statements (count)", 0.0) + 1
+
+    timed(movies.services, "rating_create_or_update", write)
+    timed(connection, "commit", "  COMMIT")
+    timed(movies.views.ratings, "user_picks_refresh_logged", refresh)
+    timed(picks, "user_rows", "  the user's ratings and marks (one query)")
+    timed(picks, "fold_in", "  fold-in")
+    timed(picks, "_ranked", "  top-100")
+    timed(ListStore, "put", "  the list into Redis")
+    timed(picks, "user_generation_bump", "  the user's cache generation (Redis)")
+    popular = list(Movie.objects.order_by("-ratings_count").values_list("pk", flat=True)[:10])
+    raters = np.array(User.objects.filter(ratings__isnull=False).values_list("pk", flat=True).distinct())
+    candidates = iter(np.random.default_rng(2).choice(raters, size=min(len(raters), samples * 40), replace=False))
+    steps: dict[str, list[float]] = {}
+    try:
+        for i in range(samples + 2):
+            movie_id = popular[i % len(popular)]
+            user_id = int(next(candidates))
+            while Rating.objects.filter(user_id=user_id, movie_id=movie_id).exists():
+                user_id = int(next(candidates))
+            client = Client()
+            client.force_login(User.objects.get(pk=user_id))
+            took.clear()
+            with connection.execute_wrapper(statement):
+                started = time.perf_counter()
+                response = client.post(reverse("movies:rate", args=[movie_id]), {"value": "3.5"})
+                took["rating POST"] = time.perf_counter() - started
+            assert response.status_code in (200, 302), response.status_code
+            took["around them"] = took["rating POST"] - took.get(write, 0.0) - took.get(refresh, 0.0)
+            if i >= 2:  # the first two warm the caches
+                for label, seconds in took.items():
+                    steps.setdefault(label, []).append(seconds)
+    finally:
+        for owner, name, original in reversed(patched):
+            setattr(owner, name, original)
+    # The write's statements in the order they ran, then the refresh's steps.
+    labels = ["rating POST", write, *(k for k in steps if k.startswith("  ") and k.split()[0].isupper())]
+    labels += [refresh, *(k for k in steps if k.startswith("  ") and k not in labels), "around them"]
+    labels.append("SQL statements (count)")
+    return [(label, steps.get(label, [0.0] * samples)) for label in labels]
+
+
 def _quantile(ordered: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
@@ -404,6 +496,7 @@ def main() -> None:
     parser.add_argument("--skip-import", action="store_true", help="reuse the database of an earlier run")
     parser.add_argument("--samples", type=int, default=60)
     parser.add_argument("--post-samples", type=int, default=200, help="rating POSTs per path on the most-rated movies")
+    parser.add_argument("--breakdown-samples", type=int, default=100, help="rating POSTs timed step by step")
     parser.add_argument(
         "--processes", type=int, nargs="+", default=[1, 2], help="worker process counts to time the fan-out with"
     )
@@ -464,16 +557,41 @@ def main() -> None:
                 f"Celery, 2 processes: {by_processes[2]:.1f} s against {by_processes[1]:.1f} s with 1 (target: faster)"
             )
         print(f"\nRedis memory of one version's lists: {memory / 2**20:.1f} MiB for {store.count(version.pk):,} users")
-    print(f"\nload average before the rating writes: {_load()}", flush=True)
-    print("\n| rating POST incl. the refreshed list, most-rated movies | n | median ms | p90 ms | p99 ms |")
+    # From here on the bench serves POSTs as a web process does (config/wsgi.py): BLAS on one
+    # thread (OPENBLAS_NUM_THREADS=1 there) and everything loaded so far frozen out of the
+    # collector, whose full passes over this process's heap otherwise cost 60-80 ms each.
+    import gc
+
+    from threadpoolctl import threadpool_limits
+
+    gc.collect()
+    gc.freeze()
+    with threadpool_limits(limits=1, user_api="blas"):
+        _rating_figures(args, version)
+
+
+def _print_ms(rows: list[tuple[str, list[float]]], title: str) -> None:
+    print(f"\n| {title} | n | median ms | p90 ms | p99 ms |")
     print("| --- | ---: | ---: | ---: | ---: |")
-    for name, times in _time_rating_posts_on_popular_movies(args.post_samples):
+    for name, times in rows:
         ms = sorted(t * 1000 for t in times)
+        if name.endswith("(count)"):
+            ms = sorted(times)
         print(
             f"| {name} | {len(ms)} | {statistics.median(ms):.1f} | {_quantile(ms, 0.9):.1f} "
             f"| {_quantile(ms, 0.99):.1f} |",
             flush=True,
         )
+
+
+def _rating_figures(args: argparse.Namespace, version) -> None:  # type: ignore[no-untyped-def]
+    print(f"\nload average before the rating writes: {_load()}", flush=True)
+    _print_ms(
+        _time_rating_posts_on_popular_movies(args.post_samples),
+        "rating POST incl. the refreshed list, most-rated movies",
+    )
+    print(f"load average: {_load()}", flush=True)
+    _print_ms(_post_breakdown(args.breakdown_samples), "where a rating POST's time goes (today's write)")
     print("\n| instant update | ms |\n| --- | ---: |")
     for name, ms in _time_rating_refresh(version, args.samples).items():
         print(f"| {name} | {ms:.1f} |")

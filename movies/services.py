@@ -11,7 +11,7 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from movies.models import RATING_VALUES, Dismissal, Movie, Rating, Skip, WatchlistEntry
@@ -37,10 +37,13 @@ def rating_create_or_update(*, user: User, movie_id: int, value: RatingValue) ->
     """Set the user's rating of a movie, creating or replacing it.
 
     1. Validate the value (half stars from 0.5 to 5.0) and the user.
-    2. Lock this user's rating of the movie, if there is one: a double click waits for the
-       first, while other people rating the same movie never wait for each other here.
-    3. Write the rating (a first rating that loses the insert to its own double click
-       becomes an update of the winner's).
+    2. Insert the rating unless the user has rated the movie already, in one statement that
+       never fails on that (no lock taken first, no savepoint): a first rating, the common
+       case, is then written. A double click's second insert waits for the first one's
+       commit and inserts nothing.
+    3. Otherwise lock the user's rating of the movie and replace its value: a double click
+       waits for the first, while other people rating the same movie never wait for each
+       other here. A rating deleted between steps 2 and 3 sends the write back to step 2.
     4. Add the change to the movie's count and sum in one UPDATE, the transaction's last
        statement, so the movie row stays locked only until the commit. No recount: the
        nightly retrain checks the totals (movies.totals).
@@ -49,6 +52,10 @@ def rating_create_or_update(*, user: User, movie_id: int, value: RatingValue) ->
     _user_check(user)
     with transaction.atomic():
         for _attempt in range(3):
+            rating = _rating_insert(user=user, movie_id=movie_id, stars=stars)
+            if rating is not None:
+                added, change = 1, stars
+                break
             rating = _rating_locked(user=user, movie_id=movie_id)
             if rating is not None:
                 added, change = 0, stars - rating.value
@@ -56,12 +63,7 @@ def rating_create_or_update(*, user: User, movie_id: int, value: RatingValue) ->
                 rating.rated_at = timezone.now()
                 rating.save(update_fields=["value", "rated_at"])
                 break
-            rating = _rating_insert(user=user, movie_id=movie_id, stars=stars)
-            if rating is not None:
-                added, change = 1, stars
-                break
-            # Our own concurrent first rating (a double click) won the insert: replace it, unless
-            # yet another request deleted it meanwhile, then insert again.
+            # Another request of this user deleted the rating meanwhile: insert again.
         else:
             raise ValidationError({"movie_id": "That rating changed meanwhile: try again."}, code="conflict")
         # An unknown movie shows here (the rating's foreign key is checked only at the commit);
@@ -136,12 +138,35 @@ def _user_check(user: User | AnonymousUser) -> None:
 
 
 def _rating_insert(*, user: User, movie_id: int, stars: float) -> Rating | None:
-    """A new rating, or None when the same user's concurrent request has just inserted it."""
-    try:
-        with transaction.atomic():  # a savepoint: losing the race leaves the outer transaction usable
-            return Rating.objects.create(user=user, movie_id=movie_id, value=stars, rated_at=timezone.now())
-    except IntegrityError:
+    """The user's new rating of the movie, or None when they have rated it already (nothing written).
+
+    INSERT ... ON CONFLICT DO NOTHING (PostgreSQL, and SQLite from 3.35): a conflict with the
+    user's existing rating, or with their concurrent first one, is no error, so the write
+    needs no savepoint to go on after it. Column names come from the model's _meta.
+    """
+    quote = connection.ops.quote_name
+    user_id, movie_id_, value, rated = (quote(_column(name)) for name in ("user", "movie", "value", "rated_at"))
+    table, pk = quote(Rating._meta.db_table), quote(_column("id"))
+    sql = (
+        f"INSERT INTO {table} ({user_id}, {movie_id_}, {value}, {rated}) VALUES (%s, %s, %s, %s) "  # noqa: S608 - names only
+        f"ON CONFLICT ({user_id}, {movie_id_}) DO NOTHING RETURNING {pk}"
+    )
+    rated_at = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [user.pk, movie_id, stars, connection.ops.adapt_datetimefield_value(rated_at)])
+        row = cursor.fetchone()
+    if row is None:
         return None
+    rating = Rating(pk=row[0], user=user, movie_id=movie_id, value=stars, rated_at=rated_at)
+    rating._state.adding, rating._state.db = False, connection.alias
+    return rating
+
+
+def _column(field: str) -> str:
+    """The rating table's column for a field (names come from the model, never from input)."""
+    column = getattr(Rating._meta.get_field(field), "column", None)
+    assert isinstance(column, str)
+    return column
 
 
 def _rating_locked(*, user: User, movie_id: int) -> Rating | None:

@@ -99,6 +99,17 @@ def _pool_size_remember(sender, instance, **kwargs) -> None:  # type: ignore[no-
     _pool_processes = max(1, int(instance.concurrency or 1))
 
 
+@celeryd_after_setup.connect
+def _list_libraries_import(sender, instance, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    """Import what a list chunk reads with (pandas and pyarrow for the snapshot, scipy for the
+    exclusions) once in the worker's parent, before its pool forks: each child otherwise spent
+    half a second of its first chunk importing them, while the publish waited for that chunk."""
+    import pyarrow.parquet  # noqa: F401
+    import scipy.sparse  # noqa: F401
+
+    import recommender.snapshot  # noqa: F401 (pandas)
+
+
 def list_threads() -> int:
     """Ranking threads for one list chunk: the cores this worker's other processes leave free.
 

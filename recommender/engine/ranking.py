@@ -233,6 +233,20 @@ def _in_pick_space(factors: Factors) -> Factors:
     )
 
 
+def _prepared(factors: Factors, n: int) -> tuple[Factors, _Ranker]:
+    """The factors in pick space and their _Ranker for lists of n, cached on the factors object.
+
+    A list worker ranks one version chunk after chunk, each task with the same (cached)
+    factors: the movie side is then sorted and tiled once per process, not once per chunk.
+    """
+    cached = getattr(factors, "_ranker_cache", None)
+    if cached is None or cached[0] != n:
+        space = _in_pick_space(factors)
+        cached = (n, space, _Ranker(space, n))
+        factors._ranker_cache = cached  # type: ignore[attr-defined]
+    return cached[1], cached[2]
+
+
 class _Ranker:
     """Chunked exact top-n over every user, with the movie side prepared once.
 
@@ -421,8 +435,7 @@ def recommend_all(
     out = np.full((len(users), min(n, factors.n_movies)), -1, dtype=np.int32)
     if out.size == 0:
         return out
-    factors = _in_pick_space(factors)
-    ranker = _Ranker(factors, n)
+    factors, ranker = _prepared(factors, n)
     chunk_size = max(1, min(chunk_size, ranker.max_chunk))
     d = factors.dim
     excl = exclude.tocsr() if exclude is not None else None

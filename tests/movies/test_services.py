@@ -59,6 +59,18 @@ def test_a_first_rating_sets_the_count_and_the_mean(bob, movies):
     assert _totals(movies["Jumanji"].pk) == (1, 3.5)
 
 
+def test_a_first_rating_takes_one_insert_and_one_update_with_no_lock_before(bob, movies):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        services.rating_create_or_update(user=bob, movie_id=movies["Heat"].pk, value=4.0)
+    statements = [q["sql"].split(None, 1)[0].upper() for q in captured.captured_queries]
+    # The test's own transaction makes the service's atomic block a savepoint: only those go.
+    assert [s for s in statements if s not in ("SAVEPOINT", "RELEASE")] == ["INSERT", "UPDATE"]
+    assert _totals(movies["Heat"].pk) == (1, 4.0)
+
+
 def test_rating_again_replaces_the_value_without_counting_twice(alice, bob, movies):
     movie_id = movies["Jumanji"].pk
     services.rating_create_or_update(user=alice, movie_id=movie_id, value=5.0)
