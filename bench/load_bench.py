@@ -6,7 +6,9 @@
    a version (`manage.py train`, which also publishes every user's list into Redis).
 2. Makes a logged-in session for each of --users MovieLens users directly in the
    session store, so requests spread over many accounts (each with their own list).
-3. Starts gunicorn with 2 workers on 127.0.0.1 (PostgreSQL, Redis, DEBUG off).
+3. Starts gunicorn with 2 workers on 127.0.0.1 (PostgreSQL, Redis, DEBUG off), and a Celery worker of
+   the Procfile's `worker` queue with one process, which renders stale cached sections again while the
+   pages serve them (recommender/services/sections.py).
 4. Warms both workers, empties its cache database, then visits every user's home page and every movie page once
    (the cached sections a running site has; their times are printed as "first visit").
 5. Runs wrk for --duration seconds per row at 32 and then 8 connections: the baseline
@@ -25,11 +27,14 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -94,6 +99,22 @@ def _lua(cookie: str, keys: list[str], paths: list[str]) -> str:
         f'  return wrk.format("GET", paths[i % #paths + 1], {{["Cookie"] = "{cookie}=" .. keys[i % #keys + 1]}})\n'
         "end\n"
     )
+
+
+@contextmanager
+def celery_worker(env: dict[str, str]) -> Iterator[None]:
+    """The Procfile's `worker` (queue celery), one process: it renders stale page sections again."""
+    worker = subprocess.Popen(
+        [str(REPO / ".venv/bin/celery"), "-A", "config", "worker", "-Q", "celery", "-c", "1", "-l", "warning"],
+        cwd=REPO,
+        env=env,
+        start_new_session=True,
+    )
+    try:
+        yield
+    finally:
+        os.killpg(worker.pid, signal.SIGTERM)
+        worker.wait(timeout=30)
 
 
 def _visit_all(base: str, cookie: str, visits: list[tuple[str, str]]) -> list[float]:
@@ -199,7 +220,7 @@ def main() -> None:
     movie = Path(tempfile.mkstemp(suffix=".lua")[1])
     movie.write_text(_lua(cookie, keys, [f"/movies/{pk}/" for pk in movies]))
     try:
-        with script_cleanup(home, movie), gunicorn(args.port, env, "/accounts/login/") as base:
+        with script_cleanup(home, movie), celery_worker(env), gunicorn(args.port, env, "/accounts/login/") as base:
             # Warm both workers: factors loaded, connections open, templates compiled.
             _wrk(base + "/", 4, 3, str(home))
             _wrk(base + "/", 4, 3, str(movie))

@@ -31,7 +31,7 @@ RECOMMENDER_PROTOCOL_MAX_RATINGS = 0
 # Tasks are sent to the broker (tests mock or run a real worker), never run inline.
 CELERY_TASK_ALWAYS_EAGER = False
 # App tests use an in-process cache; tests of Redis itself build their own client from REDIS_URL.
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}, "fragments": CACHES["fragments"]}  # noqa: F405
 # Several test runs on one machine each need their own test database.
 if os.environ.get("TEST_DB_NAME"):
     DATABASES["default"]["TEST"] = {"NAME": os.environ["TEST_DB_NAME"]}  # noqa: F405

@@ -4,7 +4,7 @@ Each selector owns its select_related/prefetch_related, so a page that lists
 movies costs a fixed number of queries however long the list is.
 """
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import cache
 
@@ -253,25 +253,41 @@ def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[in
         return {movie_id for (movie_id,) in cursor.fetchall()}
 
 
-def movie_get_for_user(*, movie_id: int, user: AnyUser) -> Movie:
-    """The movie with the user's stars (`my_value`, None if unrated), `is_dismissed` and `is_saved`
-    (on their watchlist), in one query.
+def movie_get_for_user(*, movie_id: int, user: AnyUser, rated_among: Sequence[int] = ()) -> Movie:
+    """The movie with the user's stars (`my_value`, None if unrated), `is_dismissed`, `is_saved`
+    (on their watchlist) and `my_values` (their stars of the movies `rated_among`, id -> stars), in
+    one query.
 
     For a logged-in user it is fixed SQL: building the same query through annotate(Subquery,
-    Exists) would cost more CPU than the rest of the movie page's view.
+    Exists) would cost more CPU than the rest of the movie page's view, and a second query for the
+    ratings of the page's other movies (its similar movies) about as much again.
     """
+    among = sorted({int(m) for m in rated_among})
     if not user.is_authenticated:
         movie = Movie.objects.get(pk=movie_id)
         movie.my_value, movie.is_dismissed, movie.is_saved = None, False, False  # type: ignore[attr-defined]
+        movie.my_values = {}  # type: ignore[attr-defined]
         return movie
     with connection.cursor() as cursor:
-        cursor.execute(_movie_for_user_sql(), [user.pk, user.pk, user.pk, movie_id])
+        among_params = [user.pk, *among] if among else []
+        cursor.execute(
+            _movie_for_user_sql(connection.vendor, len(among)), [user.pk, user.pk, user.pk, *among_params, movie_id]
+        )
         row = cursor.fetchone()
     if row is None:
         raise Movie.DoesNotExist(f"No movie with id {movie_id}.")
-    movie = Movie.from_db(connection.alias, _MOVIE_FIELDS, row[:-3])
-    movie.my_value, movie.is_dismissed, movie.is_saved = row[-3], bool(row[-2]), bool(row[-1])  # type: ignore[attr-defined]
+    movie = Movie.from_db(connection.alias, _MOVIE_FIELDS, row[:-4])
+    movie.my_value, movie.is_dismissed, movie.is_saved = row[-4], bool(row[-3]), bool(row[-2])  # type: ignore[attr-defined]
+    movie.my_values = _pairs_parsed(row[-1])  # type: ignore[attr-defined]
     return movie
+
+
+def _pairs_parsed(text: str | None) -> dict[int, float]:
+    """ "12:4.5,30:3" -> {12: 4.5, 30: 3.0}."""
+    if not text:
+        return {}
+    pairs = (pair.split(":") for pair in text.split(","))
+    return {int(movie_id): float(value) for movie_id, value in pairs}
 
 
 _MOVIE_FIELDS = [f.attname for f in Movie._meta.concrete_fields]
@@ -286,10 +302,21 @@ def _column(model: type[Model], field: str) -> str:
 
 
 @cache
-def _movie_for_user_sql() -> str:
-    """Every column of the movie, then the user's rating value, whether they dismissed it and saved it.
-    Only names from the models' _meta are formatted in; the values are parameters."""
+def _movie_for_user_sql(vendor: str, n_among: int) -> str:
+    """Every column of the movie, then the user's rating value, whether they dismissed it and saved it,
+    and their ratings of n_among other movies as "id:stars,...". Only names from the models' _meta are
+    formatted in; the values are parameters."""
     movie_id = f"m.{_column(Movie, 'id')}"
+    concat = "string_agg" if vendor == "postgresql" else "group_concat"
+    if n_among:
+        marks = ", ".join(["%s"] * n_among)
+        among = (
+            f"(SELECT {concat}(CAST(o.{_column(Rating, 'movie')} AS TEXT) || ':' || "  # noqa: S608 (names only)
+            f"CAST(o.{_column(Rating, 'value')} AS TEXT), ',') FROM {_table(Rating)} o "
+            f"WHERE o.{_column(Rating, 'user')} = %s AND o.{_column(Rating, 'movie')} IN ({marks}))"
+        )
+    else:
+        among = "NULL"
     return (
         f"SELECT {', '.join(f'm.{_column(Movie, f)}' for f in _MOVIE_FIELDS)}, "  # noqa: S608
         f"(SELECT r.{_column(Rating, 'value')} FROM {_table(Rating)} r "
@@ -297,7 +324,8 @@ def _movie_for_user_sql() -> str:
         f"EXISTS (SELECT 1 FROM {_table(Dismissal)} d "
         f"WHERE d.{_column(Dismissal, 'user')} = %s AND d.{_column(Dismissal, 'movie')} = {movie_id}), "
         f"EXISTS (SELECT 1 FROM {_table(WatchlistEntry)} w "
-        f"WHERE w.{_column(WatchlistEntry, 'user')} = %s AND w.{_column(WatchlistEntry, 'movie')} = {movie_id}) "
+        f"WHERE w.{_column(WatchlistEntry, 'user')} = %s AND w.{_column(WatchlistEntry, 'movie')} = {movie_id}), "
+        f"{among} "
         f"FROM {_table(Movie)} m WHERE {movie_id} = %s"
     )
 

@@ -20,13 +20,23 @@ def user_generation(user_id: int) -> str:
 
 
 def personal_section(name: str, user_id: int) -> str:
-    """A page section rendered for one user (the home page's content)."""
-    return f"section:{name}:{user_id}"
+    """A page section rendered for one user (the home page's content); v2 holds when it goes stale."""
+    return f"section:v2:{name}:{user_id}"
+
+
+def refresh_claim(key: str) -> str:
+    """Taken by the process that asks for the stale entry under key to be rendered again."""
+    return f"refresh:{key}"
 
 
 def movie_section(movie_id: int, version_id: int) -> str:
-    """The parts of a movie's page everybody sees under one model version."""
-    return f"section:movie:{movie_id}:v{version_id}"
+    """The parts of a movie's page everybody sees under one model version; v2 holds when they go stale."""
+    return f"section:movie:v2:{movie_id}:v{version_id}"
+
+
+def movie_histogram(movie_id: int) -> str:
+    """How a movie's ratings spread over the stars, rendered, with the totals it was drawn at."""
+    return f"movie-histogram:v1:{movie_id}"
 
 
 def user_side(user_id: int) -> str:

@@ -30,6 +30,8 @@ LISTS_PUBLISH_TASK = "recommender.lists_publish"
 LISTS_FAILED_TASK = "recommender.lists_failed"
 IMPRESSIONS_FLUSH_TASK = "recommender.impressions_flush"
 ONLINE_METRICS_TASK = "recommender.online_metrics_refresh"
+HOME_SECTION_REFRESH_TASK = "movies.home_section_refresh"
+MOVIE_SECTION_REFRESH_TASK = "movies.movie_section_refresh"
 
 
 def _task(name: str):  # type: ignore[no-untyped-def]
@@ -206,3 +208,28 @@ def online_refresh() -> None:
         services.online_metrics_refresh()
         return
     chain(_task(IMPRESSIONS_FLUSH_TASK).si(), _task(ONLINE_METRICS_TASK).si()).delay()
+
+
+def sections_refresh_in_worker() -> bool:
+    """Whether stale cached sections are rendered again by a worker (a broker is set) while pages serve
+    them; without one, a page renders them itself when they expire."""
+    return not settings.CELERY_TASK_ALWAYS_EAGER
+
+
+def home_section_refresh(*, user_id: int) -> None:
+    """Have a worker render the user's home page section again (it went stale)."""
+    _send_quietly(HOME_SECTION_REFRESH_TASK, user_id)
+
+
+def movie_section_refresh(*, movie_id: int) -> None:
+    """Have a worker render the shared parts of a movie's page again (they went stale)."""
+    _send_quietly(MOVIE_SECTION_REFRESH_TASK, movie_id)
+
+
+def _send_quietly(name: str, *args: int) -> None:
+    # By name: a web process needs no tasks module for it. A lost message only means the stale
+    # entry is asked for again a minute later, or rendered by a page when it expires: never an error page.
+    try:
+        current_app.send_task(name, args=list(args), retry=False, ignore_result=True)
+    except Exception:
+        log.warning("could not send %s%s to the workers", name, args, exc_info=True)

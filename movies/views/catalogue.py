@@ -19,12 +19,20 @@ from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm
 from movies.models import Genre, Movie
 from movies.views.helpers import page_of, query_without_page
 from movies.views.picks import ONBOARDING_RATINGS, home_picks_context, reason_rows
-from recommender import cache_keys
+from recommender import cache_keys, dispatch
 from recommender.services import similar_to
 from recommender.services.explore import active_explore
 from recommender.services.impressions import Source, shown_mark
 from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
-from recommender.services.sections import CSRF_PLACEHOLDER, genre_top_cards, movie_page_parts, personal_section
+from recommender.services.sections import (
+    CSRF_PLACEHOLDER,
+    genre_top_cards,
+    movie_page_parts,
+    movie_page_read,
+    movie_section_store,
+    personal_section,
+    personal_section_store,
+)
 from recommender.services.shown import section_picks_shown, section_similar_shown
 
 PAGE_SIZE = 24
@@ -58,16 +66,26 @@ def home(request: HttpRequest) -> HttpResponse:
             },
         )
     user = request.user
-
-    def render_content(extra: dict) -> str:
-        context = {**_personal_home_context(user), **extra, "next": reverse("home")}
-        html = render_to_string("movies/_home_personal.html", context, request=request)
-        rows = [p for row in context.get("reason_rows", ()) for p in row.picks]
-        return html + shown_mark(dict.fromkeys(p.movie.pk for p in [*context.get("picks", ()), *rows]))
-
-    content = personal_section(request, "home", render_content)
+    refresh = (
+        (lambda: dispatch.home_section_refresh(user_id=user.pk)) if dispatch.sections_refresh_in_worker() else None
+    )
+    content = personal_section(request, "home", lambda extra: _home_section_render(user, extra), refresh)
     section_picks_shown(user_id=user.pk, source=Source.HOME, html=content)
     return render(request, "movies/home_personal.html", {"content": content})
+
+
+def _home_section_render(user: AbstractBaseUser, extra: dict) -> str:
+    """The personal home page's content as the section cache keeps it: rendered from the user alone
+    (no request), so a page and a worker's refresh (home_section_store) render the same."""
+    context = {**_personal_home_context(user), **extra, "user": user, "next": reverse("home"), "in_section": True}
+    html = render_to_string("movies/_home_personal.html", context)
+    rows = [p for row in context.get("reason_rows", ()) for p in row.picks]
+    return html + shown_mark(dict.fromkeys(p.movie.pk for p in [*context.get("picks", ()), *rows]))
+
+
+def home_section_store(user: AbstractBaseUser) -> None:
+    """Render the user's home page section now and store it (movies.tasks: a stale one's refresh)."""
+    personal_section_store(user_id=user.pk, name="home", render=lambda extra: _home_section_render(user, extra))
 
 
 def _personal_home_context(user: AbstractBaseUser) -> dict:
@@ -188,16 +206,25 @@ def _predicted_page(
 
 @require_GET
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
+    read = movie_page_read(request.user, movie_id)
     try:
-        movie = selectors.movie_get_for_user(movie_id=movie_id, user=request.user)
+        movie = selectors.movie_get_for_user(movie_id=movie_id, user=request.user, rated_among=read.similar_ids())
     except Movie.DoesNotExist:
         raise Http404("No such movie") from None
-    about, stars = movie_page_parts(request.user, movie, lambda: _movie_about(movie))
+    refresh = (
+        (lambda: dispatch.movie_section_refresh(movie_id=movie.pk)) if dispatch.sections_refresh_in_worker() else None
+    )
+    about, stars = movie_page_parts(
+        read, request.user, movie, lambda: _movie_about(movie), lambda: _movie_histogram(movie), refresh
+    )
     # Forms in the parts cached for everybody carry a placeholder for this session's token, and the
     # similar movies' stars are unset there: the person's own come along as JSON (static/js/site.js).
     about["model"] = mark_safe(about["model"].replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308
-    similar_ids = [int(i) for i in about.get("similar_ids", "").split(",") if i]
-    my_stars = selectors.rating_values_for_user(user=request.user, movie_ids=similar_ids)
+    if read.has_about():
+        my_stars = movie.my_values
+    else:  # the parts were rendered just now: their similar movies were not known to the movie's query
+        similar_ids = [int(i) for i in about.get("similar_ids", "").split(",") if i]
+        my_stars = selectors.rating_values_for_user(user=request.user, movie_ids=similar_ids)
     section_similar_shown(user_id=request.user.pk, html=about["model"])
     return render(
         request,
@@ -216,7 +243,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
 
 def _movie_about(movie: Movie) -> dict[str, str]:
     """What the movie page shows everybody under the active version: genres, group, similar movies (with
-    stars to rate them), tags, the spread of ratings, and TMDb's plot and poster when fetched."""
+    stars to rate them), tags, and TMDb's plot and poster when fetched."""
     explore = active_explore()
     cluster = explore.by_label.get(explore.cluster_of.get(movie.pk, -1)) if explore else None
     similar = [other for other, _ in similar_to(movie, n=SIMILAR_COUNT)]
@@ -227,9 +254,17 @@ def _movie_about(movie: Movie) -> dict[str, str]:
         "model": render_to_string("movies/_movie_model.html", model) + shown_mark(m.pk for m in similar),
         "similar_ids": ",".join(str(other.pk) for other in similar),
         "tags": render_to_string("movies/_movie_tags.html", {"tags": selectors.movie_tag_list(movie_id=movie.pk)}),
-        "histogram": render_to_string(
-            "movies/_movie_histogram.html",
-            {"movie": movie, "bars": selectors.movie_rating_histogram(movie_id=movie.pk)},
-        ),
         "tmdb": render_to_string("movies/_movie_tmdb.html", {"tmdb": selectors.tmdb_details_get(movie_id=movie.pk)}),
     }
+
+
+def movie_about_store(movie: Movie) -> None:
+    """Render the shared parts of the movie's page now and store them (movies.tasks: stale parts' refresh)."""
+    movie_section_store(movie_id=movie.pk, render_about=lambda: _movie_about(movie))
+
+
+def _movie_histogram(movie: Movie) -> str:
+    """How the movie's ratings spread over the half stars, as everybody sees it."""
+    return render_to_string(
+        "movies/_movie_histogram.html", {"movie": movie, "bars": selectors.movie_rating_histogram(movie_id=movie.pk)}
+    )

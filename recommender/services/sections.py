@@ -7,7 +7,8 @@ Four kinds:
   Bumping the generation (a rating, a dismissal, a list refresh) or activating a version makes
   every old entry stale at once.
 - shared sections (the movie page's similar movies, cluster and tags): one entry per movie and
-  active version, the same for everybody.
+  active version, the same for everybody; the movie's histogram, one entry per movie stamped with
+  the rating count and sum it was drawn at.
 - the user's side of the model (for predicted stars), stamped like a personal section.
 - each genre's best rated movies as rendered cards, the same for everybody, kept a few minutes.
 
@@ -17,7 +18,10 @@ session, not to the section); the request's own token replaces it on the way out
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -28,22 +32,43 @@ from django.utils.safestring import SafeString, mark_safe
 
 from movies.models import Movie
 from recommender import cache_keys
+from recommender.engine.factors import Factors
 from recommender.services.experiments import serving_version_id
 from recommender.services.factors_cache import active_factors, active_version_id
 from recommender.services.picks import user_side
-from recommender.services.user_generation import spread_lifetime, user_generation_key, user_stamped
+from recommender.services.user_generation import (
+    refresh_claim,
+    spread_lifetime,
+    stamped_store,
+    user_generation_key,
+    user_stamp,
+    user_stamped,
+)
 
 # An entry outlives no change of its inputs (those bump the stamp); the time limit only bounds how
-# long catalogue totals (averages, counts) shown inside it can lag.
+# long catalogue totals (averages, counts) shown inside it can lag. Past it, a section with a refresh
+# is served for PERSONAL_STALE_SECONDS more while a worker renders it again, so a person's page waits
+# on a render only after their own change (or a new version), and the lag stays under 15 minutes.
 PERSONAL_SECONDS = 300
+PERSONAL_STALE_SECONDS = 600
 SHARED_SECONDS = 600
+SHARED_STALE_SECONDS = 600
+# The user's side of the model and a movie's histogram hold what their stamps say they hold, however
+# old: their lifetime only lets unused ones go.
+SIDE_SECONDS = 3600
+HISTOGRAM_SECONDS = 3600
 CSRF_PLACEHOLDER = "csrf-token-of-this-request"
 
 
-def personal_section(request: HttpRequest, name: str, render: Callable[[dict], str]) -> SafeString:
+def personal_section(
+    request: HttpRequest, name: str, render: Callable[[dict], str], refresh: Callable[[], None] | None = None
+) -> SafeString:
     """The user's section `name`, from the cache when still current, else rendered and stored.
 
-    `render` gets extra context to pass to the template (the CSRF placeholder).
+    `render` gets extra context to pass to the template (the CSRF placeholder). With `refresh`, an
+    entry past its fresh lifetime is still served (for PERSONAL_STALE_SECONDS) and refresh() is
+    asked to store a new one (personal_section_store, in a worker): only a change of the user's own
+    (their generation) or of the version makes this request render it.
     """
     user_id = request.user.pk
     key = cache_keys.personal_section(name, user_id)
@@ -55,46 +80,126 @@ def personal_section(request: HttpRequest, name: str, render: Callable[[dict], s
         version_id=serving_version_id(user_id),  # an experiment's challenger arm has its own entries
         build=lambda: render({"csrf_token": CSRF_PLACEHOLDER}),
         seconds=PERSONAL_SECONDS,
+        refresh=refresh,
+        stale_seconds=PERSONAL_STALE_SECONDS,
     )
     return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (our own rendered template)
 
 
-def movie_page_parts(
-    user: AbstractBaseUser | AnonymousUser, movie: Movie, render_about: Callable[[], dict[str, str]]
-) -> tuple[dict[str, SafeString], float | None]:
-    """The movie page's parts shown to everybody, and the user's predicted stars, in one cache read.
+def personal_section_store(*, user_id: int, name: str, render: Callable[[dict], str]) -> None:
+    """Render the user's section `name` now and store it (a worker's refresh of a stale entry)."""
+    stamp = user_stamp(user_id=user_id, version_id=serving_version_id(user_id))
+    html = render({"csrf_token": CSRF_PLACEHOLDER})
+    stamped_store(
+        cache_keys.personal_section(name, user_id),
+        stamp,
+        html,
+        seconds=PERSONAL_SECONDS,
+        stale_seconds=PERSONAL_STALE_SECONDS,
+    )
 
-    The parts are kept per movie and active version. The stars need the user's side of the model
-    (a trained row or a folded-in vector, which costs a read of all their ratings): it is kept per
-    user, version and generation, and the stars are then one dot product.
+
+@dataclass(frozen=True)
+class MoviePageRead:
+    """What one cache read gave for a movie's page (movie_page_read), before the movie's row is read."""
+
+    found: dict[str, Any]
+    about_key: str
+    histogram_key: str
+    side_key: str
+    loaded: tuple[int, Factors] | None
+    personal: bool
+
+    def similar_ids(self) -> list[int]:
+        """The similar movies the cached parts show (none when the parts are not cached)."""
+        entry = self.found.get(self.about_key)
+        return [int(i) for i in entry[0].get("similar_ids", "").split(",") if i] if entry else []
+
+    def has_about(self) -> bool:
+        return self.about_key in self.found
+
+
+def movie_page_read(user: AbstractBaseUser | AnonymousUser, movie_id: int) -> MoviePageRead:
+    """One cache read for everything a movie's page keeps in the cache: the parts shown to everybody,
+    its histogram, and the user's generation and side of the model (for the predicted stars).
+
+    It comes before the movie's row, so that the query reading the row can also read the user's
+    stars of the similar movies the cached parts show.
     """
     loaded = active_factors()
     version_id = loaded[0] if loaded is not None else 0
-    about_key, side_key = cache_keys.movie_section(movie.pk, version_id), cache_keys.user_side(user.pk)
+    about_key, side_key = cache_keys.movie_section(movie_id, version_id), cache_keys.user_side(user.pk)
+    histogram_key = cache_keys.movie_histogram(movie_id)
     personal = loaded is not None and user.is_authenticated
-    found = cache.get_many([about_key, user_generation_key(user.pk), side_key] if personal else [about_key])
-    parts = found.get(about_key)
-    if parts is None:
+    keys = [about_key, histogram_key, *([user_generation_key(user.pk), side_key] if personal else [])]
+    return MoviePageRead(cache.get_many(keys), about_key, histogram_key, side_key, loaded, personal)
+
+
+def movie_page_parts(
+    read: MoviePageRead,
+    user: AbstractBaseUser | AnonymousUser,
+    movie: Movie,
+    render_about: Callable[[], dict[str, str]],
+    render_histogram: Callable[[], str],
+    refresh_about: Callable[[], None] | None = None,
+) -> tuple[dict[str, SafeString], float | None]:
+    """The movie page's parts shown to everybody, and the user's predicted stars.
+
+    The parts are kept per movie and active version. The histogram is kept per movie with the
+    movie's rating count and sum it was drawn at: a rating changes those in the movie's row (read
+    for every view), so the next view draws it again, whoever rated and however (page, API, an
+    account deleted). The stars need the user's side of the model (a trained row or a folded-in
+    vector, which costs a read of all their ratings): it is kept per user, version and generation,
+    and the stars are then one dot product. With `refresh_about`, parts past their fresh lifetime are
+    served SHARED_STALE_SECONDS more while refresh_about() has a worker store new ones
+    (movie_section_store).
+    """
+    found = read.found
+    entry = found.get(read.about_key)
+    if entry is None:
         parts = render_about()
-        cache.set(about_key, parts, spread_lifetime(SHARED_SECONDS))
+        _movie_section_set(read.about_key, parts)
+    else:
+        parts, fresh_until = entry
+        if refresh_about is not None and time.time() >= fresh_until and refresh_claim(read.about_key):
+            refresh_about()
     about = {part: mark_safe(html) for part, html in parts.items()}  # noqa: S308 (our own rendered templates)
-    if not personal:
+    totals = (movie.ratings_count, movie.ratings_sum)
+    histogram = found.get(read.histogram_key)
+    if histogram is None or histogram[0] != totals:
+        histogram = (totals, render_histogram())
+        cache.set(read.histogram_key, histogram, spread_lifetime(HISTOGRAM_SECONDS))
+    about["histogram"] = mark_safe(histogram[1])  # noqa: S308 (our own rendered template)
+    if not read.personal or read.loaded is None:
         return about, None
-    _, factors = loaded
+    version_id, factors = read.loaded
     index = factors.movie_index(movie.pk)
     if index is None:
         return about, None
     side = user_stamped(
         found,
         user_id=user.pk,
-        key=side_key,
+        key=read.side_key,
         version_id=version_id,
         build=lambda: user_side(factors, user.pk),
-        seconds=PERSONAL_SECONDS,
+        seconds=SIDE_SECONDS,
     )
     if side is None:
         return about, None
     return about, float(factors.predict_ratings(side, np.array([index]))[0])
+
+
+def movie_section_store(*, movie_id: int, render_about: Callable[[], dict[str, str]]) -> None:
+    """Render the shared parts of a movie's page under the active version now and store them (a worker's
+    refresh of stale parts)."""
+    key = cache_keys.movie_section(movie_id, active_version_id())
+    _movie_section_set(key, render_about())
+    cache.delete(cache_keys.refresh_claim(key))
+
+
+def _movie_section_set(key: str, parts: dict[str, str]) -> None:
+    fresh = spread_lifetime(SHARED_SECONDS)
+    cache.set(key, (parts, time.time() + fresh), fresh + SHARED_STALE_SECONDS)
 
 
 def genre_top_cards(

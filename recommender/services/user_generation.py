@@ -26,6 +26,8 @@ T = TypeVar("T")
 
 # Longer than anything stored under a generation lives (sections and picks bodies are kept minutes).
 _TTL = 7 * 24 * 3600
+# A stale entry's refresh is asked for once in this time: a refresh that was lost (no worker) is asked again.
+REFRESH_CLAIM_SECONDS = 60
 
 
 def user_generation_key(user_id: int) -> str:
@@ -54,14 +56,24 @@ def user_generation_bump(*, user_id: int) -> None:
 
 
 def user_stamped(
-    found: Mapping[str, Any], *, user_id: int, key: str, version_id: int, build: Callable[[], T], seconds: int
+    found: Mapping[str, Any],
+    *,
+    user_id: int,
+    key: str,
+    version_id: int,
+    build: Callable[[], T],
+    seconds: int,
+    refresh: Callable[[], None] | None = None,
+    stale_seconds: int = 0,
 ) -> T:
     """The value stored for the user under key if its stamp is current, else build() stored anew.
 
     `found` is what one cache.get_many of key and user_generation_key(user_id) gave, so a current
     entry costs that one round trip. The stamp is (version_id, the user's generation), the
     generation read before build() runs: a change that bumps it while build() reads makes
-    what build() stored unreachable. The entry lives between half of `seconds` and all of it.
+    what build() stored unreachable. The entry is fresh for between half of `seconds` and all of
+    it; with `refresh`, it is then still served for `stale_seconds` more, and refresh() is called
+    (at most once a minute per key, whichever process sees it first) to store a fresh one meanwhile.
     """
     generation = found.get(user_generation_key(user_id))
     if generation is None:
@@ -69,10 +81,30 @@ def user_stamped(
     stamp = (version_id, int(generation))
     entry = found.get(key)
     if entry is not None and entry[0] == stamp:
+        if refresh is not None and len(entry) > 2 and time.time() >= entry[2] and refresh_claim(key):
+            refresh()
         return entry[1]
     value = build()
-    cache.set(key, (stamp, value), spread_lifetime(seconds))
+    stamped_store(key, stamp, value, seconds=seconds, stale_seconds=stale_seconds if refresh else 0)
     return value
+
+
+def user_stamp(*, user_id: int, version_id: int) -> tuple[int, int]:
+    """The stamp an entry built now for the user gets: read before building it (see user_stamped)."""
+    return (version_id, user_generation(user_id=user_id))
+
+
+def stamped_store(key: str, stamp: tuple[int, int], value: object, *, seconds: int, stale_seconds: int = 0) -> None:
+    """Store value under key with its stamp, fresh for a spread lifetime, then kept stale_seconds more."""
+    fresh = spread_lifetime(seconds)
+    cache.set(key, (stamp, value, time.time() + fresh), fresh + stale_seconds)
+    if stale_seconds:
+        cache.delete(cache_keys.refresh_claim(key))
+
+
+def refresh_claim(key: str) -> bool:
+    """True for the one caller that should have the entry under key rendered again (for a minute)."""
+    return bool(cache.add(cache_keys.refresh_claim(key), 1, timeout=REFRESH_CLAIM_SECONDS))
 
 
 def spread_lifetime(seconds: int) -> int:

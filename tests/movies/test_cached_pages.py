@@ -189,3 +189,112 @@ def test_the_movie_page_keeps_its_shared_part_and_reads_the_users_rating_live(fa
     client.post(reverse("movies:rate", args=[movie_id]), {"value": "2.5"})
     page = client.get(reverse("movies:detail", args=[movie_id])).content.decode()
     assert "Your rating: <strong>" in page and "1 rating" in page
+
+
+def _histogram(page: str) -> dict[str, int]:
+    """The movie page's histogram as star label -> count, read from the HTML."""
+    figure = re.search(r'<figure class="histogram".*?</figure>', page, re.S)
+    if figure is None:
+        return {}
+    return {label: int(n) for label, n in re.findall(r'<span class="sr-only">([^<]+): (\d+)</span>', figure.group(0))}
+
+
+def test_a_rating_changes_the_movie_pages_histogram_at_once_for_everybody(fans):
+    viewer, rater = _logged_in(fans[0]), _logged_in(fans[1])
+    rated = set(Rating.objects.filter(user=fans[1]).values_list("movie_id", flat=True))
+    movie_id = min(set(range(1, 41)) - rated)
+    url = reverse("movies:detail", args=[movie_id])
+    before = _histogram(viewer.get(url).content.decode())  # now cached
+    rater.post(reverse("movies:rate", args=[movie_id]), {"value": "0.5"})
+    after = _histogram(viewer.get(url).content.decode())
+    assert after["0.5 stars"] == before.get("0.5 stars", 0) + 1
+    rater.post(reverse("movies:rate", args=[movie_id]), {"value": "5"})  # a changed rating moves its bar
+    changed = _histogram(viewer.get(url).content.decode())
+    assert changed["0.5 stars"] == before.get("0.5 stars", 0) and changed["5 stars"] == before.get("5 stars", 0) + 1
+    rater.post(reverse("movies:rating_delete", args=[movie_id]))
+    assert _histogram(viewer.get(url).content.decode()) == before
+
+
+def test_the_movie_page_reads_the_users_stars_of_its_similar_movies_with_the_movie(fans, django_assert_max_num_queries):
+    client = _logged_in(fans[0])
+    movie_id = 1
+    page = client.get(reverse("movies:detail", args=[movie_id])).content.decode()
+    similar = [int(m) for m in re.findall(r'data-movie="(\d+)"', page.split("Similar movies", 1)[1])]
+    assert similar
+    Rating.objects.filter(user=fans[0], movie_id=similar[0]).delete()
+    client.post(reverse("movies:rate", args=[similar[0]]), {"value": "3.5"})
+    # The session's user and the movie with everything of the user's; the active version once a second.
+    with django_assert_max_num_queries(3):
+        page = client.get(reverse("movies:detail", args=[movie_id])).content.decode()
+    stars = re.search(r'<script id="my-stars" type="application/json">(.*?)</script>', page).group(1)
+    assert f'"{similar[0]}": 3.5' in stars
+    assert re.search(r"<title>[^<]*</title>", page), "the title holds text only"
+
+
+def test_a_stale_home_section_is_served_while_a_worker_renders_it_again(fans, mocker):
+    from movies.tasks import home_section_refresh
+    from recommender import cache_keys
+
+    send = mocker.patch("recommender.dispatch.current_app.send_task")
+    client = _logged_in(fans[0])
+    first = client.get(reverse("home")).content.decode()
+    key = cache_keys.personal_section("home", fans[0].pk)
+    stamp, _html, _fresh_until = cache.get(key)
+    cache.set(key, (stamp, "<p>an older render</p>", 0), 600)  # past its fresh lifetime, not yet expired
+    assert "<p>an older render</p>" in client.get(reverse("home")).content.decode()
+    assert "<p>an older render</p>" in client.get(reverse("home")).content.decode()
+    send.assert_called_once_with("movies.home_section_refresh", args=[fans[0].pk], retry=False, ignore_result=True)
+    home_section_refresh(fans[0].pk)  # what the worker runs
+    assert _without_tokens(client.get(reverse("home")).content.decode()) == _without_tokens(first)
+
+
+def test_a_stale_home_section_is_never_served_after_the_users_own_change(fans, mocker):
+    from recommender import cache_keys
+
+    mocker.patch("recommender.dispatch.current_app.send_task")
+    client = _logged_in(fans[0])
+    picked = _picks(client.get(reverse("home")))
+    key = cache_keys.personal_section("home", fans[0].pk)
+    stamp, html, _fresh_until = cache.get(key)
+    cache.set(key, (stamp, html, 0), 600)
+    client.post(reverse("movies:rate", args=[picked[0]]), {"value": "4"})
+    assert picked[0] not in _picks(client.get(reverse("home")))
+
+
+def test_stale_shared_parts_of_a_movie_page_are_served_while_a_worker_renders_them_again(fans, mocker):
+    from movies.tasks import movie_section_refresh
+    from recommender import cache_keys
+    from recommender.services.factors_cache import active_version_id
+
+    send = mocker.patch("recommender.dispatch.current_app.send_task")
+    client = _logged_in(fans[0])
+    url = reverse("movies:detail", args=[1])
+    first = client.get(url).content.decode()
+    key = cache_keys.movie_section(1, active_version_id())
+    parts, _fresh_until = cache.get(key)
+    cache.set(key, ({**parts, "tags": "<p>older tags</p>"}, 0), 600)
+    assert "<p>older tags</p>" in client.get(url).content.decode()
+    send.assert_called_once_with("movies.movie_section_refresh", args=[1], retry=False, ignore_result=True)
+    movie_section_refresh(1)
+    assert _without_tokens(client.get(url).content.decode()) == _without_tokens(first)
+
+
+def test_cards_kept_rendered_for_everybody_carry_each_sessions_own_token(fans):
+    """The pick cards' stars and buttons are rendered once per process with a placeholder for the token:
+    each person's page, and the picks a rating refills, carry their own session's token."""
+    for user in fans[:2]:
+        client = _logged_in(user, enforce_csrf_checks=True)
+        client.get(reverse("home"))
+        page = client.get(reverse("home")).content.decode()
+        picks = re.search(r'<section id="picks".*?</section>', page, re.S).group(0)
+        tokens = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', picks))
+        assert tokens and CSRF_PLACEHOLDER not in page
+        picked = _picks_in(page)
+        response = client.post(
+            reverse("movies:rate", args=[picked[0]]),
+            {"csrfmiddlewaretoken": tokens.pop(), "value": "2", "refresh": "picks"},
+            **HTMX,
+        )
+        assert response.status_code == 200
+        partial = response.content.decode()
+        assert CSRF_PLACEHOLDER not in partial and 'name="csrfmiddlewaretoken"' in partial

@@ -42,3 +42,28 @@ def test_entries_made_together_do_not_all_expire_together(mocker):
     assert len(lifetimes) == 50
     assert all(150 <= s <= 300 for s in lifetimes)
     assert len(set(lifetimes)) > 10
+
+
+def test_a_stale_entry_is_served_and_refreshed_once_until_the_stamp_changes():
+    refreshed, built = [], []
+
+    def read():
+        found = cache.get_many([user_generation_key(7), "k:7"])
+        return user_stamped(
+            found,
+            user_id=7,
+            key="k:7",
+            version_id=1,
+            build=lambda: built.append(1) or len(built),
+            seconds=300,
+            refresh=lambda: refreshed.append(1),
+            stale_seconds=600,
+        )
+
+    assert read() == 1
+    stamp, value, _fresh_until = cache.get("k:7")
+    cache.set("k:7", (stamp, value, 0), 600)  # past its fresh lifetime
+    assert read() == 1 and read() == 1
+    assert len(refreshed) == 1 and len(built) == 1
+    user_generation_bump(user_id=7)
+    assert read() == 2 and len(refreshed) == 1
