@@ -120,11 +120,12 @@ def redis_cache(settings):
 
     need(bool(settings.REDIS_URL), "REDIS_URL (the shared cache)")
     settings.CACHES = {
+        **settings.CACHES,  # the process's own fragments cache stays
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": urlunsplit(urlsplit(settings.REDIS_URL)._replace(path="/1")),
             "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
-        }
+        },
     }
     yield caches["default"]
     caches["default"].delete_pattern("*")

@@ -104,6 +104,7 @@ def test_the_cache_skips_a_frozen_redis_after_one_timeout(site_on_private_redis,
     proc, client, user = site_on_private_redis
     url = settings.RECOMMENDER_LISTS_URL
     settings.CACHES = {
+        **settings.CACHES,  # the process's own fragments cache stays
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": url.rsplit("/", 1)[0] + "/1",
@@ -113,7 +114,7 @@ def test_the_cache_skips_a_frozen_redis_after_one_timeout(site_on_private_redis,
                 "IGNORE_EXCEPTIONS": True,
                 "CONNECTION_POOL_KWARGS": {"connection_class": redis_breaker.BreakerConnection},
             },
-        }
+        },
     }
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
     redis_breaker.reset()

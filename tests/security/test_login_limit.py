@@ -119,11 +119,12 @@ def test_behind_a_proxy_the_address_is_the_one_it_saw(rf, settings):
 def redis_away(settings):
     """The shared cache pointed at a port where no Redis listens, erring silently as in production."""
     settings.CACHES = {
+        **settings.CACHES,  # the process's own fragments cache stays
         "default": {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": f"redis://127.0.0.1:{_free_port()}/0",
             "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5, "IGNORE_EXCEPTIONS": True},
-        }
+        },
     }
     settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
     cache.set("probe", 1)

@@ -30,6 +30,7 @@ def paused_redis(settings, tmp_path):
     """(pause, resume) of the cache's private Redis, set up as production's cache."""
     with private_redis(tmp_path) as (proc, url):
         settings.CACHES = {
+            **settings.CACHES,  # the process's own fragments cache stays
             "default": {
                 "BACKEND": "django_redis.cache.RedisCache",
                 "LOCATION": url,
@@ -39,7 +40,7 @@ def paused_redis(settings, tmp_path):
                     "IGNORE_EXCEPTIONS": True,
                     "CONNECTION_POOL_KWARGS": {"connection_class": redis_breaker.BreakerConnection},
                 },
-            }
+            },
         }
         settings.DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
         redis_breaker.reset()
