@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import RowNumber
 
 from movies.models import RATING_VALUES, Dismissal, Genre, Movie, Rating, Skip, Tag, TmdbDetails, WatchlistEntry
+from movies.sql_names import column, table
 from movies.titles import natural_title, search_text
 
 AnyUser = User | AnonymousUser
@@ -244,8 +245,8 @@ def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[in
         return set()
     marks = ", ".join(["%s"] * len(ids))
     sql = " UNION ".join(
-        f"SELECT {_column(model, 'movie')} FROM {_table(model)} "  # noqa: S608 (names from _meta only)
-        f"WHERE {_column(model, 'user')} = %s AND {_column(model, 'movie')} IN ({marks})"
+        f"SELECT {column(model, 'movie')} FROM {table(model)} "  # noqa: S608 (names from _meta only)
+        f"WHERE {column(model, 'user')} = %s AND {column(model, 'movie')} IN ({marks})"
         for model in SEEN_MODELS
     )
     with connection.cursor() as cursor:
@@ -293,40 +294,32 @@ def _pairs_parsed(text: str | None) -> dict[int, float]:
 _MOVIE_FIELDS = [f.attname for f in Movie._meta.concrete_fields]
 
 
-def _table(model: type[Model]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
-
-
-def _column(model: type[Model], field: str) -> str:
-    return connection.ops.quote_name(model._meta.get_field(field).column)
-
-
 @cache
 def _movie_for_user_sql(vendor: str, n_among: int) -> str:
     """Every column of the movie, then the user's rating value, whether they dismissed it and saved it,
     and their ratings of n_among other movies as "id:stars,...". Only names from the models' _meta are
     formatted in; the values are parameters."""
-    movie_id = f"m.{_column(Movie, 'id')}"
+    movie_id = f"m.{column(Movie, 'id')}"
     concat = "string_agg" if vendor == "postgresql" else "group_concat"
     if n_among:
         marks = ", ".join(["%s"] * n_among)
         among = (
-            f"(SELECT {concat}(CAST(o.{_column(Rating, 'movie')} AS TEXT) || ':' || "  # noqa: S608 (names only)
-            f"CAST(o.{_column(Rating, 'value')} AS TEXT), ',') FROM {_table(Rating)} o "
-            f"WHERE o.{_column(Rating, 'user')} = %s AND o.{_column(Rating, 'movie')} IN ({marks}))"
+            f"(SELECT {concat}(CAST(o.{column(Rating, 'movie')} AS TEXT) || ':' || "  # noqa: S608 (names only)
+            f"CAST(o.{column(Rating, 'value')} AS TEXT), ',') FROM {table(Rating)} o "
+            f"WHERE o.{column(Rating, 'user')} = %s AND o.{column(Rating, 'movie')} IN ({marks}))"
         )
     else:
         among = "NULL"
     return (
-        f"SELECT {', '.join(f'm.{_column(Movie, f)}' for f in _MOVIE_FIELDS)}, "  # noqa: S608
-        f"(SELECT r.{_column(Rating, 'value')} FROM {_table(Rating)} r "
-        f"WHERE r.{_column(Rating, 'user')} = %s AND r.{_column(Rating, 'movie')} = {movie_id}), "
-        f"EXISTS (SELECT 1 FROM {_table(Dismissal)} d "
-        f"WHERE d.{_column(Dismissal, 'user')} = %s AND d.{_column(Dismissal, 'movie')} = {movie_id}), "
-        f"EXISTS (SELECT 1 FROM {_table(WatchlistEntry)} w "
-        f"WHERE w.{_column(WatchlistEntry, 'user')} = %s AND w.{_column(WatchlistEntry, 'movie')} = {movie_id}), "
+        f"SELECT {', '.join(f'm.{column(Movie, f)}' for f in _MOVIE_FIELDS)}, "  # noqa: S608
+        f"(SELECT r.{column(Rating, 'value')} FROM {table(Rating)} r "
+        f"WHERE r.{column(Rating, 'user')} = %s AND r.{column(Rating, 'movie')} = {movie_id}), "
+        f"EXISTS (SELECT 1 FROM {table(Dismissal)} d "
+        f"WHERE d.{column(Dismissal, 'user')} = %s AND d.{column(Dismissal, 'movie')} = {movie_id}), "
+        f"EXISTS (SELECT 1 FROM {table(WatchlistEntry)} w "
+        f"WHERE w.{column(WatchlistEntry, 'user')} = %s AND w.{column(WatchlistEntry, 'movie')} = {movie_id}), "
         f"{among} "
-        f"FROM {_table(Movie)} m WHERE {movie_id} = %s"
+        f"FROM {table(Movie)} m WHERE {movie_id} = %s"
     )
 
 

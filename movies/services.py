@@ -15,6 +15,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from movies.models import RATING_VALUES, Dismissal, Movie, Rating, Skip, WatchlistEntry
+from movies.sql_names import column, table
 from movies.totals import movie_totals_add
 
 M = TypeVar("M", Dismissal, WatchlistEntry, Skip)
@@ -144,11 +145,10 @@ def _rating_insert(*, user: User, movie_id: int, stars: float) -> Rating | None:
     user's existing rating, or with their concurrent first one, is no error, so the write
     needs no savepoint to go on after it. Column names come from the model's _meta.
     """
-    quote = connection.ops.quote_name
-    user_id, movie_id_, value, rated = (quote(_column(name)) for name in ("user", "movie", "value", "rated_at"))
-    table, pk = quote(Rating._meta.db_table), quote(_column("id"))
+    user_id, movie_id_, value, rated = (column(Rating, name) for name in ("user", "movie", "value", "rated_at"))
+    pk = column(Rating, "id")
     sql = (
-        f"INSERT INTO {table} ({user_id}, {movie_id_}, {value}, {rated}) VALUES (%s, %s, %s, %s) "  # noqa: S608 - names only
+        f"INSERT INTO {table(Rating)} ({user_id}, {movie_id_}, {value}, {rated}) VALUES (%s, %s, %s, %s) "  # noqa: S608 - names only
         f"ON CONFLICT ({user_id}, {movie_id_}) DO NOTHING RETURNING {pk}"
     )
     rated_at = timezone.now()
@@ -160,13 +160,6 @@ def _rating_insert(*, user: User, movie_id: int, stars: float) -> Rating | None:
     rating = Rating(pk=row[0], user=user, movie_id=movie_id, value=stars, rated_at=rated_at)
     rating._state.adding, rating._state.db = False, connection.alias
     return rating
-
-
-def _column(field: str) -> str:
-    """The rating table's column for a field (names come from the model, never from input)."""
-    column = getattr(Rating._meta.get_field(field), "column", None)
-    assert isinstance(column, str)
-    return column
 
 
 def _rating_locked(*, user: User, movie_id: int) -> Rating | None:
