@@ -17,6 +17,7 @@ from django.views.decorators.http import require_GET
 from movies import selectors
 from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm
 from movies.models import Genre, Movie
+from movies.views.frame import page_response
 from movies.views.helpers import page_of, query_without_page
 from movies.views.picks import ONBOARDING_RATINGS, home_picks_context, reason_rows
 from recommender import cache_keys, dispatch
@@ -71,7 +72,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     content = personal_section(request, "home", lambda extra: _home_section_render(user, extra), refresh)
     section_picks_shown(user_id=user.pk, source=Source.HOME, html=content)
-    return render(request, "movies/home_personal.html", {"content": content})
+    return page_response(request, title="Your picks", content=content)
 
 
 def _home_section_render(user: AbstractBaseUser, extra: dict) -> str:
@@ -219,26 +220,26 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     )
     # Forms in the parts cached for everybody carry a placeholder for this session's token, and the
     # similar movies' stars are unset there: the person's own come along as JSON (static/js/site.js).
-    about["model"] = mark_safe(about["model"].replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308
     if read.has_about():
         my_stars = movie.my_values
     else:  # the parts were rendered just now: their similar movies were not known to the movie's query
         similar_ids = [int(i) for i in about.get("similar_ids", "").split(",") if i]
         my_stars = selectors.rating_values_for_user(user=request.user, movie_ids=similar_ids)
     section_similar_shown(user_id=request.user.pk, html=about["model"])
-    return render(
-        request,
-        "movies/detail.html",
-        {
-            "movie": movie,
-            "about": about,
-            "predicted_stars": stars,
-            "my_value": movie.my_value,
-            "is_dismissed": movie.is_dismissed,
-            "is_saved": movie.is_saved,
-            "my_stars": my_stars,
-        },
-    )
+    context = {
+        "movie": movie,
+        "about": about,
+        "predicted_stars": stars,
+        "my_value": movie.my_value,
+        "is_dismissed": movie.is_dismissed,
+        "is_saved": movie.is_saved,
+        "my_stars": my_stars,
+        "next": movie.get_absolute_url(),
+        "csrf_token": CSRF_PLACEHOLDER,  # the panel of the person's rating is kept rendered with it
+    }
+    content = render_to_string("movies/_movie_page.html", context, request)
+    content = content.replace(CSRF_PLACEHOLDER, get_token(request))
+    return page_response(request, title=str(movie), content=mark_safe(content))  # noqa: S308 (our own templates)
 
 
 def _movie_about(movie: Movie) -> dict[str, str]:

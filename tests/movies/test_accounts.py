@@ -29,7 +29,7 @@ def test_signing_up_creates_the_user_and_logs_them_in(client):
     user = get_user_model().objects.get(username="dora")
     assert client.session["_auth_user_id"] == str(user.pk)
     home = client.get(reverse("home"))
-    assert "movies/home_personal.html" in [t.name for t in home.templates]
+    assert "movies/_home_personal.html" in [t.name for t in home.templates]
 
 
 @pytest.mark.parametrize("username", ["movielens-x", "movielens-42", "MovieLens-7"])

@@ -104,7 +104,7 @@ def test_movie_page_shows_title_genres_average_tags_and_links(client, movies, al
     with django_assert_max_num_queries(6):
         response = client.get(reverse("movies:detail", args=[toy.pk]))
     assert response.status_code == 200
-    assert "movies/detail.html" in [t.name for t in response.templates]
+    assert "movies/_movie_page.html" in [t.name for t in response.templates]
     html = response.content.decode()
     for text in ["Toy Story", "1995", "Animation", "4.25", "2 ratings", "pixar", "\u00d72", "toys"]:
         assert text in html

@@ -42,7 +42,7 @@ def test_a_new_user_is_asked_to_rate_well_known_movies_from_several_genres(
     client = _logged_in(bob)
     with django_assert_max_num_queries(6):  # 6 with the movies the user skipped as not seen
         response = client.get(reverse("home"))
-    _assert_rendered(response, "movies/home_personal.html")
+    _assert_rendered(response, "movies/_home_personal.html")
     groups = response.context["onboarding_groups"]
     assert [g.genre.name for g in groups] == ["Comedy", "Drama", "Animation", "Sci-Fi"]
     ids = [m.pk for g in groups for m in g.movies]
