@@ -27,7 +27,10 @@ GROUP_MOVIES = 5
 GROUP_MIN_MOVIES = 4
 GROUP_EVIDENCE = 10
 GROUPS_SHOWN = 10
+GROUPS_FEWEST = 2  # one group is no choice
 GROUPS_SECONDS = 600
+# MovieLens genres that say how a movie was shown or filed, not what it is like.
+NOT_TASTES = {"IMAX", "(no genres listed)"}
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,8 @@ def _groups_build(version_id: int) -> list[tuple[int, str, list[int]]]:
     2. Each cluster with GROUP_MIN_MOVIES of them: its GROUP_EVIDENCE best known near the centre
        of those, as the cluster's name is made (engine.similar.best_known_near_centre).
     3. The groups whose shown movies are best known first (the median of their counts), each kept when
-       one of the two genres that name it is new among those kept, so that the groups span tastes;
-       then, if fewer than GROUPS_SHOWN, the others in the same order.
+       one of the two genres that name it (_genres) is new among those kept, so that the groups span tastes;
+       then, if fewer than GROUPS_SHOWN, the others in the same order. Fewer than GROUPS_FEWEST: none.
     """
     explore = active_explore()
     loaded = active_factors()
@@ -93,14 +96,21 @@ def _groups_build(version_id: int) -> list[tuple[int, str, list[int]]]:
     kept: list[tuple[int, list[int]]] = []
     covered: set[str] = set()
     for _, label, movie_ids in candidates:
-        genres = {g for g, _ in explore.by_label[label].genres[:2]}
+        genres = set(_genres(explore.by_label[label]))
         if genres - covered:
             kept.append((label, movie_ids))
             covered |= genres
     kept += [(label, movie_ids) for _, label, movie_ids in candidates if (label, movie_ids) not in kept]
+    if len(kept) < GROUPS_FEWEST:
+        return []
     return [(label, _name(explore.by_label[label]), movie_ids) for label, movie_ids in kept[:GROUPS_SHOWN]]
+
+
+def _genres(cluster: ExploreCluster) -> list[str]:
+    """The two genres most over-represented in the cluster that say what its movies are like."""
+    return [g for g, _ in cluster.genres if g not in NOT_TASTES][:2]
 
 
 def _name(cluster: ExploreCluster) -> str:
     """The genres that name the cluster ("Adventure / Sci-Fi"): its movies, shown beside, say the rest."""
-    return " / ".join(g for g, _ in cluster.genres[:2]) or cluster.name
+    return " / ".join(_genres(cluster)) or cluster.name

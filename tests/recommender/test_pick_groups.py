@@ -111,3 +111,10 @@ def test_group_evidence_leaves_out_rated_movies_and_stops_at_enough_ratings():
 
 def test_no_groups_without_a_trained_version(db):
     assert pick_groups_offered() == (0, [])
+
+
+def test_one_cluster_is_no_choice(two_tastes, trained_run):
+    install(trained_run)  # trained before the world's totals were counted: one cluster of all 40 movies
+    movie_totals_recount()
+    assert len(active_explore().clusters) == 1
+    assert pick_groups_offered()[1] == []
