@@ -7,7 +7,8 @@ no more memory than one with ten.
 
 Deleting an account removes, in one transaction, the person's ratings (taking each off its
 movie's count and sum, as removing one rating does), "not interested" marks, "haven't seen it"
-skips, watchlist, tags, API tokens and the impressions recorded for them, then the user row;
+skips, the groups chosen at onboarding, watchlist, tags, API tokens and the impressions recorded
+for them, then the user row;
 after the commit, their picks lists in Redis and their entries in the cache.
 """
 
@@ -25,7 +26,7 @@ from django.core.cache import cache
 from django.db import transaction
 
 from accounts.models import ApiToken
-from movies.models import Dismissal, Rating, Skip, Tag, WatchlistEntry
+from movies.models import Dismissal, GroupChoice, Rating, Skip, Tag, WatchlistEntry
 from movies.totals import movie_totals_add_each
 from recommender import cache_keys
 from recommender.models import Impression
@@ -44,6 +45,7 @@ class AccountCounts:
     ratings: int
     dismissals: int
     skips: int
+    groups: int  # chosen at onboarding, liked or not
     watchlist: int
     tags: int
     api_tokens: int
@@ -55,6 +57,7 @@ def account_counts(*, user: User) -> AccountCounts:
         ratings=Rating.objects.filter(user=user).count(),
         dismissals=Dismissal.objects.filter(user=user).count(),
         skips=Skip.objects.filter(user=user).count(),
+        groups=GroupChoice.objects.filter(user=user).values("group").distinct().count(),
         watchlist=WatchlistEntry.objects.filter(user=user).count(),
         tags=Tag.objects.filter(user=user).count(),
         api_tokens=ApiToken.objects.filter(user=user, revoked_at__isnull=True).count(),
@@ -107,7 +110,7 @@ def account_delete(*, user: User) -> AccountCounts:
         for stars, movie_ids in sorted(by_stars.items()):
             # Sorted ids: two deletions updating the same movies take their row locks in one order.
             movie_totals_add_each(movie_ids=sorted(movie_ids), count=-1, total=-stars)
-        for model in (Dismissal, Skip, WatchlistEntry, Tag):
+        for model in (Dismissal, Skip, GroupChoice, WatchlistEntry, Tag):
             model.objects.filter(user=user).delete()  # type: ignore[attr-defined]
         Impression.objects.filter(user_id=user_id).delete()
         user.delete()  # API tokens go one by one, each forgotten by accounts.signals

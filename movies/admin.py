@@ -1,10 +1,10 @@
-"""The catalogue in Django admin: movies, genres, ratings, tags and "not interested" marks."""
+"""The catalogue in Django admin: movies, genres, ratings, tags, "not interested" marks, onboarding's chosen groups."""
 
 from django.contrib import admin
 from django.db.models import Count, QuerySet
 from django.http import HttpRequest
 
-from movies.models import Dismissal, Genre, Movie, MovieLensAccount, Rating, Tag
+from movies.models import Dismissal, Genre, GroupChoice, Movie, MovieLensAccount, Rating, Tag
 
 
 @admin.register(Genre)
@@ -84,6 +84,17 @@ class DismissalAdmin(admin.ModelAdmin):
     list_display = ["user", "movie", "created_at"]
     list_select_related = ["user", "movie"]
     search_fields = ["=user__username", "movie__title"]
+    raw_id_fields = ["user", "movie"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+
+@admin.register(GroupChoice)
+class GroupChoiceAdmin(admin.ModelAdmin):
+    list_display = ["user", "group", "liked", "movie", "created_at"]
+    list_filter = ["liked"]
+    list_select_related = ["user", "movie"]
+    search_fields = ["=user__username", "group", "movie__title"]
     raw_id_fields = ["user", "movie"]
     date_hierarchy = "created_at"
     show_full_result_count = False

@@ -174,6 +174,20 @@ class Skip(UserMovieMark):
     text = "{user} has not seen {movie}"
 
 
+class GroupChoice(UserMovieMark):
+    """A movie of a group the user liked, or called "not for me", at onboarding's pick-groups step.
+
+    Evidence of their taste while they have rated few movies (recommender.services.group_choice),
+    never a rating: the ratings table, its totals and the person's export know nothing of it.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="group_choices")
+    movie = models.ForeignKey(Movie, on_delete=models.CASCADE, related_name="group_choices")
+    liked = models.BooleanField()
+    group = models.CharField(max_length=300, help_text="The group's name as the person saw it.")
+    text = "{user} chose a group with {movie}"
+
+
 class TmdbDetails(models.Model):
     """A movie's plot and poster from TMDb (manage.py fetch_tmdb); a row with both empty means TMDb had none."""
 

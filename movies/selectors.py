@@ -27,7 +27,18 @@ from django.db.models import (
 )
 from django.db.models.functions import RowNumber
 
-from movies.models import RATING_VALUES, Dismissal, Genre, Movie, Rating, Skip, Tag, TmdbDetails, WatchlistEntry
+from movies.models import (
+    RATING_VALUES,
+    Dismissal,
+    Genre,
+    GroupChoice,
+    Movie,
+    Rating,
+    Skip,
+    Tag,
+    TmdbDetails,
+    WatchlistEntry,
+)
 from movies.sql_names import column, table
 from movies.titles import natural_title, search_text
 
@@ -463,6 +474,24 @@ def skipped_movie_ids(*, user: AnyUser) -> set[int]:
     if not user.is_authenticated:
         return set()
     return set(Skip.objects.filter(user=user).values_list("movie_id", flat=True))
+
+
+def group_choice_for_user(*, user: AnyUser) -> dict[int, bool]:
+    """movie id -> liked, for each movie of the groups the user chose at onboarding."""
+    if not user.is_authenticated:
+        return {}
+    return dict(GroupChoice.objects.filter(user=user).values_list("movie_id", "liked"))
+
+
+def group_choice_exists(*, user: AnyUser) -> bool:
+    """Whether the user chose groups at onboarding."""
+    return user.is_authenticated and GroupChoice.objects.filter(user=user).exists()
+
+
+def movie_in_bulk_with_posters(*, movie_ids: Iterable[int]) -> dict[int, Movie]:
+    """Movies by id with their TMDb details (movie.tmdb) when fetched; one query."""
+    movies = Movie.objects.filter(pk__in=list(movie_ids)).select_related("tmdb")
+    return {movie.pk: movie for movie in movies}
 
 
 @dataclass(frozen=True)

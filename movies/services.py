@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
-from movies.models import RATING_VALUES, Dismissal, Movie, Rating, Skip, WatchlistEntry
+from movies.models import RATING_VALUES, Dismissal, GroupChoice, Movie, Rating, Skip, WatchlistEntry
 from movies.sql_names import column, table
 from movies.totals import movie_totals_add
 
@@ -115,6 +115,27 @@ def movie_skip(*, user: User, movie_id: int) -> Skip:
 
 def movie_unskip(*, user: User, movie_id: int) -> bool:
     return _unmark(Skip, user=user, movie_id=movie_id)
+
+
+def group_choice_set(*, user: User, groups: list[tuple[str, list[int], bool]]) -> int:
+    """Replace the groups the user chose at onboarding: (group name, its movie ids, liked) each.
+
+    Stores one row per movie (a movie in two chosen groups keeps the first); an empty list takes
+    the choice back. Returns the number of movies stored.
+    """
+    _user_check(user)
+    wanted = {movie_id for _, movie_ids, _ in groups for movie_id in movie_ids}
+    existing = set(Movie.objects.filter(pk__in=wanted).values_list("pk", flat=True))
+    rows: dict[int, GroupChoice] = {}
+    for name, movie_ids, liked in groups:
+        for movie_id in movie_ids:
+            if movie_id in existing and movie_id not in rows:
+                rows[movie_id] = GroupChoice(user=user, movie_id=movie_id, liked=liked, group=name[:300])
+    with transaction.atomic():
+        GroupChoice.objects.filter(user=user).delete()
+        # A second submission at the same moment: its rows and these are the same kind of choice.
+        GroupChoice.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    return len(rows)
 
 
 def _mark(model: type[M], *, user: User, movie_id: int) -> M:

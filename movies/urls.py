@@ -2,7 +2,18 @@
 
 from django.urls import URLPattern, include, path
 
-from movies.views import catalogue, explore, finding, marks, onboarding, picks, ratings, tags, watchlist
+from movies.views import (
+    catalogue,
+    explore,
+    finding,
+    marks,
+    onboarding,
+    pick_groups,
+    picks,
+    ratings,
+    tags,
+    watchlist,
+)
 from movies.views.marks import NOT_INTERESTED, WATCHLIST, Mark
 
 app_name = "movies"
@@ -28,6 +39,7 @@ urlpatterns = [
     path("me/ratings/", ratings.rating_list, name="my_ratings"),
     path("me/watchlist/", watchlist.watchlist, name="watchlist"),
     path("me/picks/", picks.picks, name="picks"),
+    path("me/pick-groups/", pick_groups.pick_groups_save, name="pick_groups"),
     # The model explored: the movie map, clusters, the movies everyone likes.
     path(
         "explore/",

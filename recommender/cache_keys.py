@@ -49,6 +49,11 @@ def genre_top(genre_id: int, min_ratings: int) -> str:
     return f"genre-top:v2:{genre_id}:{min_ratings}"
 
 
+def pick_groups(version_id: int) -> str:
+    """The groups of movies onboarding offers under a model version, as (label, name, movie ids)."""
+    return f"pick-groups:v1:v{version_id}"
+
+
 def catalogue_totals() -> str:
     """How many movies and ratings the catalogue holds (the home page's line)."""
     return "catalogue-totals:v1"

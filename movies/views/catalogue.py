@@ -19,7 +19,8 @@ from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm
 from movies.models import Genre, Movie
 from movies.views.frame import page_response
 from movies.views.helpers import page_of, query_without_page
-from movies.views.picks import ONBOARDING_RATINGS, home_picks_context, reason_rows
+from movies.views.pick_groups import pick_groups_context
+from movies.views.picks import ONBOARDING_RATINGS, home_picks_context, picks_context, reason_rows
 from recommender import cache_keys, dispatch
 from recommender.services import similar_to
 from recommender.services.explore import active_explore
@@ -93,13 +94,16 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
     rated = selectors.rating_count_for_user(user=user)
     context: dict = {"rated_count": rated, "onboarding_ratings": ONBOARDING_RATINGS}
     if rated < ONBOARDING_RATINGS:
+        context["to_go"] = ONBOARDING_RATINGS - rated
         groups = selectors.movie_groups_well_known(
             genre_names=ONBOARDING_GENRES, exclude=selectors.skipped_movie_ids(user=user)
         )
         ids = [m.pk for g in groups for m in g.movies]
         context["onboarding_groups"] = groups
         context["my_values"] = selectors.rating_values_for_user(user=user, movie_ids=ids)
-        context["to_go"] = ONBOARDING_RATINGS - rated
+        context.update(pick_groups_context(user))
+        if context.get("groups_chosen"):
+            context.update(picks_context(user))
         return context
     context.update(home_picks_context(user))
     shown = {p.movie.pk for p in context["picks"]}

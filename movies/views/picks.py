@@ -106,14 +106,15 @@ def picks_context(user: AbstractBaseUser, data: object | None = None) -> dict:
 
 
 def home_picks_context(user: AbstractBaseUser, data: object | None = None) -> dict:
-    """The picks block of the home page: onboarding progress until ONBOARDING_RATINGS, then the picks."""
+    """The picks block of the home page: onboarding progress until ONBOARDING_RATINGS (or groups chosen
+    at onboarding, movies.views.pick_groups), then the picks."""
     rated = selectors.rating_count_for_user(user=user)
     context = {
         "rated_count": rated,
         "onboarding_ratings": ONBOARDING_RATINGS,
         "to_go": max(ONBOARDING_RATINGS - rated, 0),
     }
-    if rated >= ONBOARDING_RATINGS:
+    if rated >= ONBOARDING_RATINGS or selectors.group_choice_exists(user=user):
         return {**context, **picks_context(user, data)}
     return {**context, "picks": []}
 

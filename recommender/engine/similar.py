@@ -261,7 +261,7 @@ def cluster_movies(
         counted = Counter(g for m in raw[named_by] for g in genres.get(int(m), []))
         top_genres = _over_represented(counted, len(named_by))
         top_genres = [(g, round(share, 3)) for g, share in top_genres]
-        typical = _best_known_near_centre(members[in_core[members]], unit, centres[label], rated)
+        typical = best_known_near_centre(members[in_core[members]], unit, centres[label], rated)
         top_titles = [titles[int(raw[i])] for i in typical if int(raw[i]) in titles][:n_titles]
         name_parts = [g for g, _ in top_genres[:2]] or [f"cluster {label}"]
         name = " / ".join(name_parts) + (f": {top_titles[0]}" if top_titles else "")
@@ -270,7 +270,7 @@ def cluster_movies(
     return Clusters(labels, out)
 
 
-def _best_known_near_centre(members: np.ndarray, unit: np.ndarray, centre: np.ndarray, rated: np.ndarray) -> np.ndarray:
+def best_known_near_centre(members: np.ndarray, unit: np.ndarray, centre: np.ndarray, rated: np.ndarray) -> np.ndarray:
     """The nearer half of the members to the centre (at least 5), most rated first."""
     if len(members) == 0:
         return members

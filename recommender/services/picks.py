@@ -4,7 +4,8 @@ Numpy only. A user's list comes from Redis when it holds the active version's
 list, and is otherwise computed from the factors in memory (about a
 millisecond) and written back. Users who rated after the version was trained
 are folded in against the fixed movie factors, so their picks follow every
-rating without a retrain.
+rating without a retrain; so are new users who chose groups of movies at
+onboarding (group_evidence), with those groups read beside their ratings.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ from recommender.engine.similar import similar_movies, similarity_vectors
 from recommender.services.experiments import serving_factors
 from recommender.services.explore import active_explore
 from recommender.services.factors_cache import active_factors
+from recommender.services.group_evidence import group_evidence
 from recommender.services.impressions import times_shown
-from recommender.services.picks_queries import movies_by_id, user_rows
+from recommender.services.picks_queries import GROUP_DISLIKED, GROUP_LIKED, movies_by_id, user_rows
 from recommender.services.user_generation import user_generation_bump
 from recommender.store import get_store
 
@@ -55,41 +57,63 @@ class _UserState:
     rated_indexes: np.ndarray  # rows in the factors (known movies only)
     rated_values: np.ndarray
     excluded_indexes: np.ndarray
+    from_groups: bool  # folded in with the groups chosen at onboarding (group_evidence)
 
 
-def _user_rows(user_id: int, since: datetime | None) -> tuple[list[tuple[int, float]], set[int], bool]:
-    """In one query: the user's ratings, every movie never to pick for them (rated, dismissed,
-    saved for later, skipped lately), and whether they rated after `since` (the training snapshot).
+@dataclass(frozen=True)
+class _UserRows:
+    rated: list[tuple[int, float]]  # (movie id, stars)
+    excluded: set[int]  # never to pick: rated, dismissed, saved for later, skipped lately, chosen groups'
+    rated_since: bool  # rated after the training snapshot
+    evidence: list[tuple[int, float]]  # the chosen groups' movies as stars, while they count
+
+
+def _user_rows(user_id: int, since: datetime | None) -> _UserRows:
+    """In one query: the user's ratings, every movie never to pick for them, whether they rated
+    after `since` (the training snapshot), and the groups they chose at onboarding as evidence.
 
     Picks are read on every page: one round trip here instead of three is most of
-    what a request spends outside the template.
+    what a request spends outside the template. A chosen group's movies, the best known of its
+    kind, stay out of the picks while the group counts: its other movies are the news.
     """
     rows = user_rows(user_id, since)
-    rated = [(m, v) for m, v, _ in rows if v >= 0]  # below 0: dismissed, saved for later or skipped
-    return rated, {m for m, _, _ in rows}, any(n for _, _, n in rows)
+    rated = [(m, v) for m, v, _ in rows if v >= 0]  # below 0: dismissed, saved, skipped or a group's
+    chosen = [(m, v == GROUP_LIKED) for m, v, _ in rows if v in (GROUP_LIKED, GROUP_DISLIKED)]
+    evidence = group_evidence(rated, chosen)
+    excluded = {m for m, v, _ in rows if v not in (GROUP_LIKED, GROUP_DISLIKED)} | {m for m, _ in evidence}
+    return _UserRows(rated, excluded, any(n for _, _, n in rows), evidence)
 
 
 def _excluded_ids(user_id: int) -> tuple[list[tuple[int, float]], set[int]]:
     """The user's ratings, and every movie never to pick for them (rated or dismissed)."""
-    rated, excluded, _ = _user_rows(user_id, None)
-    return rated, excluded
+    found = _user_rows(user_id, None)
+    return found.rated, found.excluded
 
 
 def _user_state(factors: Factors, user_id: int) -> tuple[_UserState | None, set[int]]:
-    rows, excluded, rated_since = _user_rows(user_id, _snapshot_time(factors))
-    if not rows:
+    found = _user_rows(user_id, _snapshot_time(factors))
+    rows, excluded = found.rated, found.excluded
+    if not rows and not found.evidence:
         return None, excluded
     values = np.array([r[1] for r in rows], dtype=np.float32)
     indexes = factors.movies.index(np.array([r[0] for r in rows], dtype=np.int64), unknown="missing")
     known = indexes >= 0
     trained_row = factors.user_index(user_id)
-    # The trained vector holds while the user has not rated since the snapshot.
-    if trained_row is not None and not rated_since:
+    # The trained vector holds while the user has not rated since the snapshot (nor chose groups).
+    if trained_row is not None and not found.rated_since and not found.evidence:
         side: int | UserVector = trained_row
     else:
-        side = fold_in(factors, indexes[known], values[known])
+        chosen = factors.movies.index(np.array([m for m, _ in found.evidence], dtype=np.int64), unknown="missing")
+        stars = np.array([s for _, s in found.evidence], dtype=np.float32)
+        side = fold_in(
+            factors,
+            np.concatenate([indexes[known], chosen[chosen >= 0]]),
+            np.concatenate([values[known], stars[chosen >= 0]]),
+        )
     excluded_indexes = factors.movies.index(np.array(sorted(excluded), dtype=np.int64), unknown="missing")
-    state = _UserState(excluded, side, indexes[known], values[known], excluded_indexes[excluded_indexes >= 0])
+    state = _UserState(
+        excluded, side, indexes[known], values[known], excluded_indexes[excluded_indexes >= 0], bool(found.evidence)
+    )
     return state, excluded
 
 
@@ -163,7 +187,8 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     if state is None:
         return popular_picks(n=n, exclude=excluded)
     store = get_store()
-    hit = store.get(user_id, version=version_id) if store is not None else None
+    # A list a retrain stored for the user's trained row knows nothing of their groups: rank anew.
+    hit = store.get(user_id, version=version_id) if store is not None and not state.from_groups else None
     if hit is not None:
         ranked = hit[1]
     else:

@@ -14,11 +14,13 @@ from datetime import datetime, timedelta
 from django.db import connection
 from django.utils import timezone
 
-from movies.models import Dismissal, Movie, Rating, Skip, WatchlistEntry
+from movies.models import Dismissal, GroupChoice, Movie, Rating, Skip, WatchlistEntry
 
 DISMISSED = -1.0  # the value column of a "not interested" row in user_rows
 SAVED = -2.0  # ... of a movie on the watchlist
 SKIPPED = -3.0  # ... of a movie skipped as not seen, for SKIP_DAYS
+GROUP_LIKED = -4.0  # ... of a movie of a group the user liked at onboarding (GroupChoice)
+GROUP_DISLIKED = -5.0  # ... of a movie of a group they called "not for me"
 SKIP_DAYS = 30
 
 
@@ -33,9 +35,10 @@ def _column(model: type, field: str) -> str:
 def user_rows(user_id: int, since: datetime | None) -> list[tuple[int, float, bool]]:
     """(movie id, value, rated after `since`) for each of the user's ratings, and (movie id, DISMISSED,
     False) for each movie they marked "not interested", (.., SAVED, ..) for each on their watchlist and
-    (.., SKIPPED, ..) for each they skipped as not seen in the last SKIP_DAYS; one round trip.
+    (.., SKIPPED, ..) for each they skipped as not seen in the last SKIP_DAYS, (.., GROUP_LIKED or
+    GROUP_DISLIKED, ..) for each movie of a group they chose at onboarding; one round trip.
 
-    Every value below 0 is a movie never to pick, and no rating."""
+    Every value below 0 is no rating; all but the groups' are movies never to pick."""
     rating = _q(Rating._meta.db_table)
     # (1 = 0) is false on both PostgreSQL (a boolean, as the comparison) and SQLite (0).
     newer = f"({_column(Rating, 'rated_at')} > %s)" if since is not None else "(1 = 0)"
@@ -57,6 +60,12 @@ def user_rows(user_id: int, since: datetime | None) -> list[tuple[int, float, bo
             sql += f" AND {_column(Skip, 'created_at')} > %s"
             cutoff = timezone.now() - timedelta(days=SKIP_DAYS)
             params.append(connection.ops.adapt_datetimefield_value(cutoff))
+    sql += (
+        f" UNION ALL SELECT {_column(GroupChoice, 'movie')}, "  # noqa: S608
+        f"CASE WHEN {_column(GroupChoice, 'liked')} THEN %s ELSE %s END, (1 = 0) "
+        f"FROM {_q(GroupChoice._meta.db_table)} WHERE {_column(GroupChoice, 'user')} = %s"
+    )
+    params += [GROUP_LIKED, GROUP_DISLIKED, user_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return [(int(m), float(v), bool(n)) for m, v, n in cursor.fetchall()]

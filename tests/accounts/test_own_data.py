@@ -14,7 +14,7 @@ from accounts.own_data import account_delete, ratings_csv
 from accounts.tokens import api_token_create, api_token_user
 from movies import services
 from movies.importers import detect_layout, iter_ratings, open_source
-from movies.models import Dismissal, Movie, Rating, Skip, Tag, WatchlistEntry
+from movies.models import Dismissal, GroupChoice, Movie, Rating, Skip, Tag, WatchlistEntry
 from movies.totals import movie_totals_recount
 from recommender import cache_keys
 from recommender.models import Impression
@@ -31,13 +31,14 @@ def catalogue():
 
 @pytest.fixture
 def dora(catalogue):
-    """Ratings of four movies (one re-rated), marks of every kind, a tag and a token."""
+    """Ratings of four movies (one re-rated), marks of every kind, a group chosen at onboarding, a tag."""
     dora = user_create("dora")
     for movie_id, stars in [(1, 4.5), (2, 3.0), (3, 5.0), (4, 2.0), (2, 3.5)]:
         services.rating_create_or_update(user=dora, movie_id=movie_id, value=stars)
     services.movie_dismiss(user=dora, movie_id=5)
     services.movie_skip(user=dora, movie_id=5)
     services.watchlist_add(user=dora, movie_id=5)
+    services.group_choice_set(user=dora, groups=[("Comedy", [2, 5], True)])
     Tag.objects.create(user=dora, movie_id=1, text="toys", tagged_at=datetime(2020, 1, 1, tzinfo=UTC))
     return dora
 
@@ -109,6 +110,7 @@ def test_the_account_page_shows_the_counts(dora):
         1,
         1,
     )
+    assert counts.groups == 1
     assert b'href="/accounts/me/ratings.csv"' in response.content and b'href="/accounts/me/delete/"' in response.content
     assert "no-store" in response["Cache-Control"]
 
@@ -130,7 +132,7 @@ def test_deleting_removes_everything_and_keeps_the_other_ratings_counted(dora, e
 
     assert counts.ratings == 4 and counts.api_tokens == 1
     assert not User.objects.filter(pk=dora_id).exists()
-    for model in (Rating, Dismissal, Skip, WatchlistEntry, Tag):
+    for model in (Rating, Dismissal, Skip, GroupChoice, WatchlistEntry, Tag):
         assert not model.objects.filter(user_id=dora_id).exists()
     assert not Impression.objects.filter(user_id=dora_id).exists()
     assert api_token_user(secret=secret) is None

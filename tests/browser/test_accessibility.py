@@ -65,3 +65,34 @@ def test_the_main_pages_have_no_serious_accessibility_violations(browser, live_s
         found += _blocking_violations(page, path)
     context.close()
     assert not found, "\n".join(found)
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+def test_the_pick_groups_step_has_no_serious_accessibility_violations(browser, live_server, trained_run, width):
+    """A newcomer's home page with the groups to mark, then with a choice stored (folded away)."""
+    from django.contrib.auth.models import User
+
+    from movies.services import group_choice_set
+    from recommender.services import user_picks_refresh
+    from recommender.services.explore import explore_refresh
+    from recommender.services.pick_groups import pick_groups_offered
+    from tests.browser.conftest import recount_movies
+
+    need(AXE.exists(), f"axe-core at {AXE} (bin/ensure-browser installs it with npm)")
+    two_tastes_world()
+    recount_movies()
+    explore_refresh(version=install(trained_run))
+    newcomer = User.objects.create_user("newcomer")
+    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[width], bypass_csp=True)
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    log_in(page, newcomer, live_server.url)
+    found = _blocking_violations(page, "/")
+    assert page.locator("#pick-groups .pick-group").count() == 2
+    group = pick_groups_offered()[1][0]
+    group_choice_set(user=newcomer, groups=[(group.name, group.movie_ids, True)])
+    user_picks_refresh(user_id=newcomer.pk)  # as the view does: the cached home page is stale
+    found += _blocking_violations(page, "/")
+    assert page.locator("#pick-groups details").count() == 1
+    context.close()
+    assert not found, "\n".join(found)
