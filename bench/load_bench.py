@@ -104,9 +104,23 @@ def _lua(cookie: str, keys: list[str], paths: list[str]) -> str:
 
 @contextmanager
 def celery_worker(env: dict[str, str]) -> Iterator[None]:
-    """The Procfile's `worker` (queue celery), one process: it renders stale page sections again."""
+    """The Procfile's `worker` (queue celery, nice 10), one process: it renders stale page sections again."""
     worker = subprocess.Popen(
-        [str(REPO / ".venv/bin/celery"), "-A", "config", "worker", "-Q", "celery", "-c", "1", "-l", "warning"],
+        [
+            "nice",
+            "-n",
+            "10",
+            str(REPO / ".venv/bin/celery"),
+            "-A",
+            "config",
+            "worker",
+            "-Q",
+            "celery",
+            "-c",
+            "1",
+            "-l",
+            "warning",
+        ],
         cwd=REPO,
         env=env,
         start_new_session=True,

@@ -38,7 +38,10 @@ def test_every_procfile_process_has_a_unit_that_restarts_it_alone():
         assert unit["Service"]["Restart"] == "always", name
         assert unit["Unit"]["PartOf"] == "movies.target", name
         assert f"movies-{name}.service" in target
-        # The same program and options as the Procfile, the venv's binary and the variables aside.
+        # The same niceness, program and options as the Procfile, the venv's binary and the variables aside.
+        niceness = re.match(r"nice -n (\d+) ", command)
+        assert unit["Service"].get("Nice", "0") == (niceness.group(1) if niceness else "0"), name
+        command = command.removeprefix(niceness.group(0)) if niceness else command
         program = command.split()[0]
         start = unit["Service"]["ExecStart"]
         assert start.startswith(f"/srv/movies/.venv/bin/{program} "), start
