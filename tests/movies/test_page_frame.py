@@ -1,8 +1,9 @@
-"""The site's frame kept per person (movies/views/frame.py): the home and movie pages in it read as base.html gives them."""
+"""The frame kept per person (movies/views/frame.py): home and movie pages in it read as base.html gives them."""
 
 import re
 
 import pytest
+from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import caches
 from django.test import Client, RequestFactory
 from django.urls import reverse
@@ -28,15 +29,14 @@ def _logged_in(user) -> Client:
 
 
 def test_a_page_in_the_kept_frame_is_the_page_base_html_renders(bob, rf: RequestFactory):
-    request = rf.get("/")
-    request.user = bob
-    request.session = {}
-    content = mark_safe("<p>the content</p>")
-    framed = page_response(request, title="A <title>", content=content).content.decode()
-    kept = page_response(request, title="A <title>", content=content).content.decode()
-    request.GET = request.GET.copy()
-    request.GET["q"] = ""  # a query: base.html is rendered itself
-    rendered = page_response(request, title="A <title>", content=content).content.decode()
+    def page(query: dict) -> str:
+        request = rf.get("/", query)
+        request.user = bob
+        request.session = SessionStore()
+        return page_response(request, title="A <title>", content=mark_safe("<p>the content</p>")).content.decode()
+
+    framed, kept = page({}), page({})
+    rendered = page({"q": ""})  # a query: base.html is rendered itself
     assert TOKEN.sub("", framed) == TOKEN.sub("", kept) == TOKEN.sub("", rendered)
     assert "<title>A &lt;title&gt; · Movies</title>" in framed
     assert "csrf-token-of-this-request" not in framed
