@@ -41,11 +41,14 @@ def _frame(user: AbstractBaseUser) -> tuple[str, str, str]:
     return parts
 
 
-def page_response(request: HttpRequest, *, title: str, content: SafeString) -> HttpResponse:
-    """The page with this title and content (rendered, with this request's CSRF token) in the site's frame."""
+def page_response(request: HttpRequest, *, title: str, content: SafeString | bytes) -> HttpResponse:
+    """The page with this title and content (rendered, with this request's CSRF token; text, or UTF-8 as
+    the section cache keeps it) in the site's frame."""
     if not request.user.is_authenticated or request.GET or len(get_messages(request)):
-        return render(request, "page.html", {"title": title, "content": content})
+        text = content if isinstance(content, str) else mark_safe(content.decode())  # noqa: S308 (rendered by us)
+        return render(request, "page.html", {"title": title, "content": text})
     before_title, between, after = _frame(request.user)
     token = get_token(request)
-    head = (before_title + escape(title) + between).replace(CSRF_PLACEHOLDER, token)
-    return HttpResponse(head + content + after.replace(CSRF_PLACEHOLDER, token))
+    head = (before_title + escape(title) + between).replace(CSRF_PLACEHOLDER, token).encode()
+    body = content if isinstance(content, bytes) else content.encode()
+    return HttpResponse(head + body + after.replace(CSRF_PLACEHOLDER, token).encode())

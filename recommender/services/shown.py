@@ -28,7 +28,7 @@ def picks_shown(*, user_id: int | None, source: str, movie_ids: Sequence[int]) -
     )
 
 
-def section_picks_shown(*, user_id: int | None, source: str, html: str) -> bool:
+def section_picks_shown(*, user_id: int | None, source: str, html: str | bytes) -> bool:
     """The picks a cached section names in its shown_mark."""
     return picks_shown(user_id=user_id, source=source, movie_ids=shown_in(html))
 
