@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import tensorflow as tf
-
 NOT_CHOSEN_FLOOR = 1e-9  # 1 - p(own movie) below this counts as this: -log of it is about 20.7
 
 
@@ -28,6 +26,8 @@ def in_batch_softmax_loss(u, v, bias, movie_ids, weight, positive_weight, negati
     Returns:
         The summed loss (a scalar).
     """
+    import tensorflow as tf  # here, not at the top: only a training process imports TensorFlow
+
     d = tf.shape(u)[1]
     ug = tf.reshape(u, [-1, group, d])
     vg = tf.reshape(v, [-1, group, d])

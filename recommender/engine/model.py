@@ -1,8 +1,8 @@
 """The Keras models: the keras-io tutorial model, and the joint rating + ranking model.
 
-TensorFlow/Keras are imported only by the training code: this module, training.py and the modules
-training.py runs (sparse_trainer.py, losses.py, tutorial.py). Web processes load none of them
-(tests/recommender/test_picks.py checks every view's imports).
+TensorFlow/Keras are imported only by the training code: at the top of this module and training.py,
+and inside the functions training.py runs (sparse_trainer.py, losses.py, tutorial.py). Web
+processes load none of them (tests/recommender/test_picks.py checks every view's imports).
 """
 
 from __future__ import annotations

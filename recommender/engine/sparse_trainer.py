@@ -19,15 +19,19 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import tensorflow as tf
 
 from recommender.engine.dataset import Ratings
 from recommender.engine.losses import in_batch_softmax_loss
 from recommender.engine.model import JointConfig, JointModel
 from recommender.engine.stars import StarWeights
+
+# Each method imports TensorFlow itself: importing this module loads none of it (house rule: only a
+# training process ever does, and only model.py and training.py import it at their top).
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 FINE_BUCKETS_FROM = 32_768
 
@@ -78,6 +82,8 @@ class RowSparseTrainer:
 
     def __init__(self, model: JointModel, config: JointConfig, fit: Ratings, extra: Ratings | None = None) -> None:
         """Data: the fit rows first, then `extra`'s (validation, used only by the refit)."""
+        import tensorflow as tf
+
         self.model = model
         self.config = config
         if config.batch_size % config.group_size:
@@ -129,6 +135,8 @@ class RowSparseTrainer:
 
     def run(self, rating_pass: bool, order: tf.Tensor, n_batches: int, phase: tuple) -> float:
         """Train on the first n_batches batches of `order` (one pass's phase); returns their mean loss."""
+        import tensorflow as tf
+
         self.biases_in_head = rating_pass
         return float(self._run[rating_pass](order, tf.constant(n_batches, tf.int32), phase))
 
@@ -148,6 +156,8 @@ class RowSparseTrainer:
         Ranking pass: tables 0 and 1. Rating pass: tables 2 and 3, with batch.frozen = the ratings'
         shared vectors (u, v), read from tables 0 and 1 and not trained.
         """
+        import tensorflow as tf
+
         rows, moments, dense, dm, dv, step = state
         uinv, minv, frozen, movie_ids, rating, weight, pos_w, neg_w, logq = batch
         c = self.config
@@ -206,6 +216,8 @@ class RowSparseTrainer:
         of two rather than to the whole batch avoids updating tens of thousands of scratch
         rows per step when a large batch holds few distinct movies.
         """
+        import tensorflow as tf
+
         uniq, inv = tf.unique(ids)
         n = tf.size(uniq)
         log2 = tf.math.log(tf.cast(tf.maximum(n, 1), tf.float32)) / math.log(2.0)
@@ -221,6 +233,8 @@ class RowSparseTrainer:
         return tf.concat([uniq, pad], axis=0), inv
 
     def _run_epoch(self, order, n_batches, phase, rating_pass=False):
+        import tensorflow as tf
+
         tables, moments = (self.tables[2:], self.moments[2:]) if rating_pass else (self.tables[:2], self.moments[:2])
         d = self.config.embedding_dim
         total = tf.constant(0.0)
@@ -266,6 +280,8 @@ class RowSparseTrainer:
 
     def epoch_order(self, rng: np.random.Generator, n: int) -> tuple[tf.Tensor, int]:
         """A shuffled row order padded to whole batches with the padding row."""
+        import tensorflow as tf
+
         n_batches = max(1, math.ceil(n / self.batch))
         order = np.full(n_batches * self.batch, self.pad_row, dtype=np.int32)
         order[:n] = rng.permutation(n)
@@ -278,6 +294,8 @@ class RowSparseTrainer:
         biases (the ranking bias is never penalised); the rating pass trains tables 2 and 3 (the
         head vectors and biases) with head_l2 on every column.
         """
+        import tensorflow as tf
+
         c = self.config
         d, k = c.embedding_dim, c.rating_dim
         if rating_pass:
@@ -294,6 +312,8 @@ class RowSparseTrainer:
 
     def restore(self, snap: dict[str, np.ndarray]) -> None:
         """Put a snapshot's weights back and restart the optimiser (a new pass)."""
+        import tensorflow as tf
+
         for table, value in zip(self.tables, self._split(snap["ut"], snap["mt"]), strict=True):
             table.assign(value)
         self.dense[0].assign(snap["w"])

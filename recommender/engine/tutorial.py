@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 
-import keras
 import numpy as np
 
 from recommender.engine.dataset import Ratings
@@ -15,6 +14,8 @@ from recommender.engine.validation import Validator, low_high
 
 
 def train_tutorial(config: TutorialConfig, run: TrainingRun) -> tuple[Factors, list[dict], dict]:
+    import keras  # here, not at the top: only a training process imports Keras
+
     fit = run.fit
     low, high = low_high(fit)
     model = TutorialModel(fit.n_users, fit.n_movies, config.embedding_dim, config.l2)
