@@ -15,6 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from movies.models import Dismissal, GroupChoice, Movie, Rating, Skip, WatchlistEntry
+from movies.sql_names import column, table
 
 DISMISSED = -1.0  # the value column of a "not interested" row in user_rows
 SAVED = -2.0  # ... of a movie on the watchlist
@@ -24,14 +25,6 @@ GROUP_DISLIKED = -5.0  # ... of a movie of a group they called "not for me"
 SKIP_DAYS = 30
 
 
-def _q(name: str) -> str:
-    return connection.ops.quote_name(name)
-
-
-def _column(model: type, field: str) -> str:
-    return _q(model._meta.get_field(field).column)
-
-
 def user_rows(user_id: int, since: datetime | None) -> list[tuple[int, float, bool]]:
     """(movie id, value, rated after `since`) for each of the user's ratings, and (movie id, DISMISSED,
     False) for each movie they marked "not interested", (.., SAVED, ..) for each on their watchlist and
@@ -39,31 +32,31 @@ def user_rows(user_id: int, since: datetime | None) -> list[tuple[int, float, bo
     GROUP_DISLIKED, ..) for each movie of a group they chose at onboarding; one round trip.
 
     Every value below 0 is no rating; all but the groups' are movies never to pick."""
-    rating = _q(Rating._meta.db_table)
+    rating = table(Rating)
     # (1 = 0) is false on both PostgreSQL (a boolean, as the comparison) and SQLite (0).
-    newer = f"({_column(Rating, 'rated_at')} > %s)" if since is not None else "(1 = 0)"
+    newer = f"({column(Rating, 'rated_at')} > %s)" if since is not None else "(1 = 0)"
     # Only names from the models' _meta are formatted in; every value is a parameter.
     sql = (
-        f"SELECT {_column(Rating, 'movie')}, {_column(Rating, 'value')}, {newer} FROM {rating} "  # noqa: S608
-        f"WHERE {_column(Rating, 'user')} = %s"
+        f"SELECT {column(Rating, 'movie')}, {column(Rating, 'value')}, {newer} FROM {rating} "  # noqa: S608
+        f"WHERE {column(Rating, 'user')} = %s"
     )
     params: list[object] = [user_id]
     if since is not None:
         params.insert(0, connection.ops.adapt_datetimefield_value(since))
     for model, value in ((Dismissal, DISMISSED), (WatchlistEntry, SAVED), (Skip, SKIPPED)):
         sql += (
-            f" UNION ALL SELECT {_column(model, 'movie')}, %s, (1 = 0) FROM {_q(model._meta.db_table)} "  # noqa: S608
-            f"WHERE {_column(model, 'user')} = %s"
+            f" UNION ALL SELECT {column(model, 'movie')}, %s, (1 = 0) FROM {table(model)} "  # noqa: S608
+            f"WHERE {column(model, 'user')} = %s"
         )
         params += [value, user_id]
         if model is Skip:
-            sql += f" AND {_column(Skip, 'created_at')} > %s"
+            sql += f" AND {column(Skip, 'created_at')} > %s"
             cutoff = timezone.now() - timedelta(days=SKIP_DAYS)
             params.append(connection.ops.adapt_datetimefield_value(cutoff))
     sql += (
-        f" UNION ALL SELECT {_column(GroupChoice, 'movie')}, "  # noqa: S608
-        f"CASE WHEN {_column(GroupChoice, 'liked')} THEN %s ELSE %s END, (1 = 0) "
-        f"FROM {_q(GroupChoice._meta.db_table)} WHERE {_column(GroupChoice, 'user')} = %s"
+        f" UNION ALL SELECT {column(GroupChoice, 'movie')}, "  # noqa: S608
+        f"CASE WHEN {column(GroupChoice, 'liked')} THEN %s ELSE %s END, (1 = 0) "
+        f"FROM {table(GroupChoice)} WHERE {column(GroupChoice, 'user')} = %s"
     )
     params += [GROUP_LIKED, GROUP_DISLIKED, user_id]
     with connection.cursor() as cursor:
@@ -79,10 +72,9 @@ def movies_by_id(ids: Sequence[int]) -> dict[int, Movie]:
     wanted = sorted(set(ids))
     if not wanted:
         return {}
-    columns = ", ".join(_q(Movie._meta.get_field(f).column) for f in _MOVIE_FIELDS)
+    columns = ", ".join(column(Movie, f) for f in _MOVIE_FIELDS)
     placeholders = ", ".join(["%s"] * len(wanted))
-    table, pk = _q(Movie._meta.db_table), _q(Movie._meta.pk.column)
-    sql = f"SELECT {columns} FROM {table} WHERE {pk} IN ({placeholders})"  # noqa: S608 - names only
+    sql = f"SELECT {columns} FROM {table(Movie)} WHERE {column(Movie, 'id')} IN ({placeholders})"  # noqa: S608 - names only
     with connection.cursor() as cursor:
         cursor.execute(sql, wanted)
         rows = cursor.fetchall()
