@@ -1,17 +1,21 @@
 """Impressions: which picks were shown to whom, queued in Redis off the request's path and flushed in batches.
 
-A page appends one line per list shown (one RPUSH, no database write) to a Redis list; a
-scheduled task (impressions_flush) moves the queue into the Impression table in batches, and
-another (impressions_prune) deletes rows older than the retention, in batches. Redis calls go
-through the project's breaker (config.redis_breaker) with a short timeout: with Redis away a page
-loses its impressions, never its answer or more than one timeout per breaker pause.
+A page adds one line per list shown to this process's outbox, and a thread sends the outbox to a
+Redis list in one RPUSH at most SEND_SECONDS later: a page never waits on Redis for its impressions
+(one round trip a page was a third of a cached home page's). A scheduled task (impressions_flush)
+moves the queue into the Impression table in batches, and another (impressions_prune) deletes rows
+older than the retention, in batches. Redis calls go through the project's breaker
+(config.redis_breaker) with a short timeout: with Redis away the lines are dropped, never a page's
+answer; a process that dies unexpectedly loses what its outbox held (at most SEND_SECONDS).
 Without a Redis configured (the embedded site), lines wait in this process until impressions_flush
 runs in it (admin's "refresh online figures", the simulation bench).
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
 import threading
 import time
 import uuid
@@ -26,6 +30,7 @@ from django.db.models import Count
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from config import redis_breaker
 from config.redis_breaker import BreakerConnection
 from recommender import cache_keys
 from recommender.models import Impression
@@ -36,12 +41,17 @@ Source = Impression.Source
 # Sources whose lists are a person's picks (measured per version, discounted); similar movies are the
 # active version's for everybody and are recorded but neither measured per arm nor discounted.
 PICK_SOURCES = (Source.HOME, Source.API)
-# A page must never wait on Redis for long: this is the most one write may cost before the breaker trips.
+# The most one send may cost the sender thread before the breaker trips.
 QUEUE_TIMEOUT = 0.1
-_LOCAL_MAX = 100_000  # lines kept in process without Redis
+_LOCAL_MAX = 100_000  # lines kept in process without Redis, and at most in the outbox
 _local: deque[str] = deque(maxlen=_LOCAL_MAX)
 _client: tuple[str, redis.Redis | None] | None = None
 _client_lock = threading.Lock()
+# The outbox: lines waiting for the sender thread, which one page's line starts when none is waiting.
+SEND_SECONDS = 1.0
+_outbox: deque[str] = deque(maxlen=_LOCAL_MAX)
+_outbox_lock = threading.Lock()
+_sender: threading.Timer | None = None
 
 
 def _queue() -> redis.Redis | None:
@@ -132,20 +142,69 @@ def impressions_record(
         if client is None:
             _local.append(line)
             return True
-        length = client.rpush(_key(), line)
-        if int(length) > settings.RECOMMENDER_IMPRESSIONS_QUEUE_MAX:  # type: ignore[arg-type]
-            client.ltrim(_key(), -settings.RECOMMENDER_IMPRESSIONS_QUEUE_MAX, -1)
+        if redis_breaker.is_open(_server(client)):  # Redis known away: the line would be dropped
+            return False
+        _post(line)
         return True
     except Exception as exc:  # any failure costs the impression, never the page
         log.debug("impression dropped: %s", exc)
         return False
 
 
+def _server(client: redis.Redis) -> tuple[str, int]:
+    kwargs = client.connection_pool.connection_kwargs
+    return (kwargs.get("host", "localhost"), int(kwargs.get("port", 6379)))
+
+
+def _post(line: str) -> None:
+    global _sender
+    with _outbox_lock:
+        _outbox.append(line)
+        if _sender is None:
+            _sender = threading.Timer(SEND_SECONDS, impressions_send)
+            _sender.daemon = True
+            _sender.start()
+
+
+def impressions_send() -> int:
+    """Send this process's outbox to the Redis queue in one RPUSH; returns the lines sent (0 when
+    Redis is away: they are dropped). The sender thread calls it; so do queued() and the flush."""
+    global _sender
+    with _outbox_lock:
+        lines = list(_outbox)
+        _outbox.clear()
+        _sender = None
+    client = _queue()
+    if not lines or client is None:
+        return 0
+    try:
+        length = client.rpush(_key(), *lines)
+        if int(length) > settings.RECOMMENDER_IMPRESSIONS_QUEUE_MAX:  # type: ignore[arg-type]
+            client.ltrim(_key(), -settings.RECOMMENDER_IMPRESSIONS_QUEUE_MAX, -1)
+    except Exception as exc:  # the outbox is lost, as a page's line was when sent at once
+        log.debug("%d impressions dropped: %s", len(lines), exc)
+        return 0
+    return len(lines)
+
+
+def _forget_outbox_in_child() -> None:
+    # A forked process has no sender thread, and the lines are its parent's to send.
+    global _sender
+    _outbox.clear()
+    _sender = None
+
+
+os.register_at_fork(after_in_child=_forget_outbox_in_child)
+atexit.register(impressions_send)  # a worker stopping (a restart, a deploy) sends what it holds
+
+
 def queued() -> int:
-    """Lines waiting to be flushed (the queue's length; 0 when Redis is away)."""
+    """Lines waiting to be flushed (the queue's length, after this process's outbox is sent; 0 when
+    Redis is away)."""
     client = _queue()
     if client is None:
         return len(_local)
+    impressions_send()
     try:
         return int(client.llen(_key()))  # type: ignore[arg-type]
     except redis.RedisError:
@@ -174,6 +233,7 @@ def impressions_flush(*, batch: int = 5_000, max_batches: int = 200) -> int:
     client = _queue()
     if client is None:
         return _store([_local.popleft() for _ in range(len(_local))])
+    impressions_send()
     # A plain client: the flusher may wait a little longer than a page for Redis.
     client = redis.Redis(connection_pool=redis.ConnectionPool.from_url(settings.RECOMMENDER_IMPRESSIONS_URL))
     lock_key, token = cache_keys.ListsKeys(settings.RECOMMENDER_LISTS_PREFIX).impressions_flush_lock(), uuid.uuid4().hex
@@ -244,3 +304,5 @@ def shown_in(html: str | bytes) -> list[int]:
 def local_clear() -> None:
     """Forget lines waiting in this process (tests)."""
     _local.clear()
+    with _outbox_lock:
+        _outbox.clear()
