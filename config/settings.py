@@ -131,8 +131,9 @@ if REDIS_URL:
     }
     # The breaker logs each outage once; django-redis would log a traceback for every skipped call.
     DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = False
-    # Sessions read from Redis and fall back to the database when Redis is away.
-    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    # Sessions read from Redis (and kept seconds in each process) and fall back to the database when
+    # Redis is away.
+    SESSION_ENGINE = "accounts.session_store"
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 # Template fragments the same for every visitor that a process keeps for itself (the cards' stars and
