@@ -7,7 +7,6 @@ from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
@@ -28,6 +27,7 @@ from recommender.services.impressions import Source, shown_mark
 from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
 from recommender.services.sections import (
     CSRF_PLACEHOLDER,
+    csrf_token_of,
     genre_top_cards,
     movie_page_parts,
     movie_page_read,
@@ -243,7 +243,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
         "csrf_token": CSRF_PLACEHOLDER,  # the panel of the person's rating is kept rendered with it
     }
     # Without the request: the template reads nothing else of it, and its context processors cost time.
-    html = render_to_string("movies/_movie_page.html", context).replace(CSRF_PLACEHOLDER, get_token(request))
+    html = render_to_string("movies/_movie_page.html", context).replace(CSRF_PLACEHOLDER, csrf_token_of(request))
     return page_response(request, title=str(movie), content=mark_safe(html))  # noqa: S308 (our own templates)
 
 

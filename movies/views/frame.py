@@ -12,13 +12,12 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.messages import get_messages
 from django.core.cache import caches
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from recommender.services.sections import CSRF_PLACEHOLDER
+from recommender.services.sections import CSRF_PLACEHOLDER, csrf_token_of
 
 FRAME_SECONDS = 600
 _TITLE = "\x00title\x00"
@@ -48,7 +47,7 @@ def page_response(request: HttpRequest, *, title: str, content: SafeString | byt
         text = content if isinstance(content, str) else mark_safe(content.decode())  # noqa: S308 (rendered by us)
         return render(request, "page.html", {"title": title, "content": text})
     before_title, between, after = _frame(request.user)
-    token = get_token(request)
+    token = csrf_token_of(request)
     head = (before_title + escape(title) + between).replace(CSRF_PLACEHOLDER, token).encode()
     body = content if isinstance(content, bytes) else content.encode()
     return HttpResponse(head + body + after.replace(CSRF_PLACEHOLDER, token).encode())
