@@ -12,6 +12,7 @@ class MoviesConfig(AppConfig):
 
     def ready(self) -> None:
         connection_created.connect(_sqlite_functions, dispatch_uid="movies_sqlite_functions")
+        from movies import row_cache  # noqa: F401 (connects its signals: a saved movie's cached row goes)
 
 
 def _sqlite_functions(sender: Any, connection: Any, **kwargs: Any) -> None:

@@ -19,6 +19,7 @@ from django.db.models import F, FloatField, Value
 from django.db.models.functions import Greatest, NullIf, Round
 
 from movies.models import Movie, Rating
+from movies.row_cache import movie_rows_forget
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,11 @@ def movie_totals_add_each(*, movie_ids: list[int], count: int, total: float) -> 
     new_count = Greatest(F("ratings_count") + Value(count), Value(0))
     new_sum = F("ratings_sum") + Value(float(total))
     mean = Round(new_sum / NullIf(new_count, Value(0)), MEAN_DECIMALS, output_field=FloatField())
-    return Movie.objects.filter(pk__in=movie_ids).update(
+    changed = Movie.objects.filter(pk__in=movie_ids).update(
         ratings_count=new_count, ratings_sum=new_sum, ratings_mean=mean
     )
+    movie_rows_forget(movie_ids)
+    return changed
 
 
 def mean_sql(total: str, count: str) -> str:
@@ -97,6 +100,7 @@ def movie_totals_recount(*, movie_table: str | None = None, rating_table: str | 
                 f"ratings_mean = {mean_sql('ratings_sum + %s', 'ratings_count + %s')} WHERE id = %s",
                 [count, total, total, count, drift.movie_id],
             )
+    movie_rows_forget(drift.movie_id for drift in drifts)
     return drifts
 
 

@@ -40,8 +40,13 @@ def movie_histogram(movie_id: int) -> str:
 
 
 def user_side(user_id: int) -> str:
-    """The user's side of the model (a trained row or a folded-in vector)."""
-    return f"user-side:{user_id}"
+    """The user's side of the model (a trained row or a folded-in vector) and their marks; v2 added the marks."""
+    return f"user-side:v2:{user_id}"
+
+
+def movie_row(movie_id: int) -> str:
+    """A movie's row, every column, as its page reads it (movies/row_cache.py)."""
+    return f"movie-row:v1:{movie_id}"
 
 
 def genre_top(genre_id: int, min_ratings: int) -> str:

@@ -2,7 +2,7 @@
 
 from collections.abc import Iterable
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET
 from movies import selectors
 from movies.forms import DEFAULT_MIN_RATINGS, MovieFilterForm
 from movies.models import Genre, Movie
+from movies.row_cache import movie_row_store
 from movies.views.frame import page_response
 from movies.views.helpers import page_of, query_without_page
 from movies.views.pick_groups import pick_groups_context
@@ -24,13 +25,17 @@ from recommender import cache_keys, dispatch
 from recommender.services import similar_to
 from recommender.services.explore import active_explore
 from recommender.services.impressions import Source, shown_mark
+from recommender.services.picks import UserMarks
 from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
 from recommender.services.sections import (
     CSRF_PLACEHOLDER,
+    MoviePageRead,
+    UserPageSide,
     csrf_token_of,
     genre_top_cards,
     movie_page_parts,
     movie_page_read,
+    movie_page_user,
     movie_section_store,
     personal_section,
     personal_section_store,
@@ -212,15 +217,16 @@ def _predicted_page(
 @require_GET
 def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     read = movie_page_read(request.user, movie_id)
+    person = movie_page_user(read, request.user)
     try:
-        movie = selectors.movie_get_for_user(movie_id=movie_id, user=request.user, rated_among=read.similar_ids())
+        movie = _movie_with_marks(read, request.user, movie_id, person)
     except Movie.DoesNotExist:
         raise Http404("No such movie") from None
     refresh = (
         (lambda: dispatch.movie_section_refresh(movie_id=movie.pk)) if dispatch.sections_refresh_in_worker() else None
     )
     about, stars = movie_page_parts(
-        read, request.user, movie, lambda: _movie_about(movie), lambda: _movie_histogram(movie), refresh
+        read, request.user, movie, lambda: _movie_about(movie), lambda: _movie_histogram(movie), refresh, person
     )
     # Forms in the parts cached for everybody carry a placeholder for this session's token, and the
     # similar movies' stars are unset there: the person's own come along as JSON (static/js/site.js).
@@ -245,6 +251,28 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
     # Without the request: the template reads nothing else of it, and its context processors cost time.
     html = render_to_string("movies/_movie_page.html", context).replace(CSRF_PLACEHOLDER, csrf_token_of(request))
     return page_response(request, title=str(movie), content=mark_safe(html))  # noqa: S308 (our own templates)
+
+
+def _movie_with_marks(
+    read: MoviePageRead, user: AbstractBaseUser | AnonymousUser, movie_id: int, person: UserPageSide | None
+) -> Movie:
+    """The movie with the user's stars (`my_value`), `is_dismissed`, `is_saved` and `my_values` (their stars
+    of the similar movies the cached parts show): from the page's cache read when it holds the row and
+    the user's marks, else from the database (its row then kept)."""
+    movie = read.movie()
+    if person is None and user.is_authenticated:  # no model serves them: marks come with the row
+        movie = selectors.movie_get_for_user(movie_id=movie_id, user=user, rated_among=read.similar_ids())
+        movie_row_store(movie)
+        return movie
+    if movie is None:
+        movie = Movie.objects.get(pk=movie_id)
+        movie_row_store(movie)
+    marks = person[1] if person is not None else UserMarks({}, frozenset(), frozenset())
+    movie.my_value = marks.stars.get(movie.pk)  # type: ignore[attr-defined]
+    movie.is_dismissed = movie.pk in marks.dismissed  # type: ignore[attr-defined]
+    movie.is_saved = movie.pk in marks.saved  # type: ignore[attr-defined]
+    movie.my_values = {m: marks.stars[m] for m in sorted(read.similar_ids()) if m in marks.stars}  # type: ignore[attr-defined]
+    return movie
 
 
 def _movie_about(movie: Movie) -> dict[str, str]:

@@ -28,7 +28,14 @@ from recommender.services.explore import active_explore
 from recommender.services.factors_cache import active_factors
 from recommender.services.group_evidence import group_evidence
 from recommender.services.impressions import times_shown
-from recommender.services.picks_queries import GROUP_DISLIKED, GROUP_LIKED, movies_by_id, user_rows
+from recommender.services.picks_queries import (
+    DISMISSED,
+    GROUP_DISLIKED,
+    GROUP_LIKED,
+    SAVED,
+    movies_by_id,
+    user_rows,
+)
 from recommender.services.user_generation import user_generation_bump
 from recommender.store import get_store
 
@@ -68,15 +75,17 @@ class _UserRows:
     evidence: list[tuple[int, float]]  # the chosen groups' movies as stars, while they count
 
 
-def _user_rows(user_id: int, since: datetime | None) -> _UserRows:
-    """In one query: the user's ratings, every movie never to pick for them, whether they rated
-    after `since` (the training snapshot), and the groups they chose at onboarding as evidence.
+def _user_rows(user_id: int, since: datetime | None, rows: list[tuple[int, float, bool]] | None = None) -> _UserRows:
+    """In one query (or from `rows` user_rows gave): the user's ratings, every movie never to pick for
+    them, whether they rated after `since` (the training snapshot), and the groups they chose at
+    onboarding as evidence.
 
     Picks are read on every page: one round trip here instead of three is most of
     what a request spends outside the template. A chosen group's movies, the best known of its
     kind, stay out of the picks while the group counts: its other movies are the news.
     """
-    rows = user_rows(user_id, since)
+    if rows is None:
+        rows = user_rows(user_id, since)
     rated = [(m, v) for m, v, _ in rows if v >= 0]  # below 0: dismissed, saved, skipped or a group's
     chosen = [(m, v == GROUP_LIKED) for m, v, _ in rows if v in (GROUP_LIKED, GROUP_DISLIKED)]
     evidence = group_evidence(rated, chosen)
@@ -90,8 +99,10 @@ def _excluded_ids(user_id: int) -> tuple[list[tuple[int, float]], set[int]]:
     return found.rated, found.excluded
 
 
-def _user_state(factors: Factors, user_id: int) -> tuple[_UserState | None, set[int]]:
-    found = _user_rows(user_id, _snapshot_time(factors))
+def _user_state(
+    factors: Factors, user_id: int, read: list[tuple[int, float, bool]] | None = None
+) -> tuple[_UserState | None, set[int]]:
+    found = _user_rows(user_id, _snapshot_time(factors), read)
     rows, excluded = found.rated, found.excluded
     if not rows and not found.evidence:
         return None, excluded
@@ -122,6 +133,28 @@ def user_side(factors: Factors, user_id: int) -> int | UserVector | None:
     since the training snapshot (or were not in it); None when they have rated nothing."""
     state, _ = _user_state(factors, user_id)
     return state.side if state is not None else None
+
+
+@dataclass(frozen=True)
+class UserMarks:
+    """What a person has done to movies, as a movie's page shows it: their stars, "not interested",
+    saved for later."""
+
+    stars: dict[int, float]
+    dismissed: frozenset[int]
+    saved: frozenset[int]
+
+
+def user_side_and_marks(factors: Factors, user_id: int) -> tuple[int | UserVector | None, UserMarks]:
+    """user_side and the user's marks, from the one query both read."""
+    rows = user_rows(user_id, _snapshot_time(factors))
+    state, _ = _user_state(factors, user_id, rows)
+    marks = UserMarks(
+        stars={m: float(v) for m, v, _ in rows if v >= 0},
+        dismissed=frozenset(m for m, v, _ in rows if v == DISMISSED),
+        saved=frozenset(m for m, v, _ in rows if v == SAVED),
+    )
+    return (state.side if state is not None else None), marks
 
 
 def _snapshot_time(factors: Factors) -> datetime:

@@ -9,7 +9,9 @@ Four kinds:
 - shared sections (the movie page's similar movies, cluster and tags): one entry per movie and
   active version, the same for everybody; the movie's histogram, one entry per movie stamped with
   the rating count and sum it was drawn at.
-- the user's side of the model (for predicted stars), stamped like a personal section.
+- the user's side of the model (for predicted stars) and their marks (their stars, dismissals and
+  saved movies, for a movie's page), stamped like a personal section; and each movie's row
+  (movies/row_cache.py).
 - each genre's best rated movies as rendered cards, the same for everybody, kept a few minutes.
 
 Forms inside a cached section carry a placeholder instead of the CSRF token (it belongs to the
@@ -31,11 +33,12 @@ from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
 from movies.models import Movie
+from movies.row_cache import movie_from_row, movie_row_key
 from recommender import cache_keys
-from recommender.engine.factors import Factors
+from recommender.engine.factors import Factors, UserVector
 from recommender.services.experiments import serving_version_id
 from recommender.services.factors_cache import active_factors, active_version_id
-from recommender.services.picks import user_side
+from recommender.services.picks import UserMarks, user_side_and_marks
 from recommender.services.user_generation import (
     refresh_claim,
     spread_lifetime,
@@ -58,6 +61,8 @@ SHARED_STALE_SECONDS = 600
 SIDE_SECONDS = 3600
 HISTOGRAM_SECONDS = 3600
 CSRF_PLACEHOLDER = "csrf-token-of-this-request"
+# A user's side of the model (None before any rating) and their marks, as movie_page_user keeps them.
+UserPageSide = tuple[int | UserVector | None, UserMarks]
 
 
 def csrf_token_of(request: HttpRequest) -> str:
@@ -122,6 +127,7 @@ class MoviePageRead:
     about_key: str
     histogram_key: str
     side_key: str
+    row_key: str
     loaded: tuple[int, Factors] | None
     personal: bool
 
@@ -133,21 +139,42 @@ class MoviePageRead:
     def has_about(self) -> bool:
         return self.about_key in self.found
 
+    def movie(self) -> Movie | None:
+        """The movie's row as the cache keeps it (movies/row_cache.py); None when it is not kept."""
+        row = self.found.get(self.row_key)
+        return movie_from_row(row) if row is not None else None
+
 
 def movie_page_read(user: AbstractBaseUser | AnonymousUser, movie_id: int) -> MoviePageRead:
     """One cache read for everything a movie's page keeps in the cache: the parts shown to everybody,
-    its histogram, and the user's generation and side of the model (for the predicted stars).
+    its histogram, its row, and the user's generation and side of the model with their marks.
 
-    It comes before the movie's row, so that the query reading the row can also read the user's
-    stars of the similar movies the cached parts show.
+    With all of them current, a movie's page reads no database.
     """
     loaded = active_factors()
     version_id = loaded[0] if loaded is not None else 0
     about_key, side_key = cache_keys.movie_section(movie_id, version_id), cache_keys.user_side(user.pk)
-    histogram_key = cache_keys.movie_histogram(movie_id)
+    histogram_key, row_key = cache_keys.movie_histogram(movie_id), movie_row_key(movie_id)
     personal = loaded is not None and user.is_authenticated
-    keys = [about_key, histogram_key, *([user_generation_key(user.pk), side_key] if personal else [])]
-    return MoviePageRead(cache.get_many(keys), about_key, histogram_key, side_key, loaded, personal)
+    keys = [about_key, histogram_key, row_key, *([user_generation_key(user.pk), side_key] if personal else [])]
+    return MoviePageRead(cache.get_many(keys), about_key, histogram_key, side_key, row_key, loaded, personal)
+
+
+def movie_page_user(read: MoviePageRead, user: AbstractBaseUser | AnonymousUser) -> UserPageSide | None:
+    """The user's side of the model (None before any rating) and their marks, kept per user, version
+    and generation: built from one read of everything they did (fold-in needs it all) when the read
+    holds no current entry. None for anyone the model does not serve (signed out, no model)."""
+    if not read.personal or read.loaded is None:
+        return None
+    version_id, factors = read.loaded
+    return user_stamped(
+        read.found,
+        user_id=user.pk,
+        key=read.side_key,
+        version_id=version_id,
+        build=lambda: user_side_and_marks(factors, user.pk),
+        seconds=SIDE_SECONDS,
+    )
 
 
 def movie_page_parts(
@@ -157,15 +184,15 @@ def movie_page_parts(
     render_about: Callable[[], dict[str, str]],
     render_histogram: Callable[[], str],
     refresh_about: Callable[[], None] | None = None,
+    person: UserPageSide | None = None,
 ) -> tuple[dict[str, SafeString], float | None]:
     """The movie page's parts shown to everybody, and the user's predicted stars.
 
     The parts are kept per movie and active version. The histogram is kept per movie with the
     movie's rating count and sum it was drawn at: a rating changes those in the movie's row (read
     for every view), so the next view draws it again, whoever rated and however (page, API, an
-    account deleted). The stars need the user's side of the model (a trained row or a folded-in
-    vector, which costs a read of all their ratings): it is kept per user, version and generation,
-    and the stars are then one dot product. With `refresh_about`, parts past their fresh lifetime are
+    account deleted). The stars are one dot product with the user's side of the model (`person`,
+    from movie_page_user). With `refresh_about`, parts past their fresh lifetime are
     served SHARED_STALE_SECONDS more while refresh_about() has a worker store new ones
     (movie_section_store).
     """
@@ -185,23 +212,13 @@ def movie_page_parts(
         histogram = (totals, render_histogram())
         cache.set(read.histogram_key, histogram, spread_lifetime(HISTOGRAM_SECONDS))
     about["histogram"] = mark_safe(histogram[1])  # noqa: S308 (our own rendered template)
-    if not read.personal or read.loaded is None:
+    if person is None or person[0] is None or read.loaded is None:
         return about, None
-    version_id, factors = read.loaded
+    factors = read.loaded[1]
     index = factors.movie_index(movie.pk)
     if index is None:
         return about, None
-    side = user_stamped(
-        found,
-        user_id=user.pk,
-        key=read.side_key,
-        version_id=version_id,
-        build=lambda: user_side(factors, user.pk),
-        seconds=SIDE_SECONDS,
-    )
-    if side is None:
-        return about, None
-    return about, float(factors.predict_ratings(side, np.array([index]))[0])
+    return about, float(factors.predict_ratings(person[0], np.array([index]))[0])
 
 
 def movie_section_store(*, movie_id: int, render_about: Callable[[], dict[str, str]]) -> None:
