@@ -202,24 +202,39 @@ def genre_list_rated_highly_by_user(
     min_rated movies whose average is min_mean or more and at least the user's own average,
     best average first. A genre they rate often but low never gets a row.
     """
-    mine = Rating.objects.filter(user=user).order_by("-rated_at").values("movie_id", "value")[:recent]
-    values = {row["movie_id"]: row["value"] for row in mine}
-    if not values:
+    with connection.cursor() as cursor:
+        cursor.execute(_genres_of_recent_ratings_sql(), [user.pk, recent])
+        rows = cursor.fetchall()
+    totals = {(genre_id, name): (float(stars), int(n)) for genre_id, name, stars, n in rows}
+    overall_stars, overall_n = totals.pop((None, None), (0.0, 0))
+    if not overall_n:
         return []
-    overall = sum(values.values()) / len(values)
-    by_genre: dict[tuple[int, str], list[float]] = {}
-    rows = Movie.genres.through.objects.filter(movie_id__in=list(values)).values_list(
-        "movie_id", "genre_id", "genre__name"
-    )
-    for movie_id, genre_id, name in rows:
-        by_genre.setdefault((genre_id, name), []).append(values[movie_id])
+    overall = overall_stars / overall_n
+    by_genre = {key: (stars / n, n) for key, (stars, n) in totals.items()}
     liked = [
-        (sum(v) / len(v), len(v), genre_id, name)
-        for (genre_id, name), v in by_genre.items()
-        if len(v) >= min_rated and sum(v) / len(v) >= max(min_mean, overall)
+        (mean, n, genre_id, name)
+        for (genre_id, name), (mean, n) in by_genre.items()
+        if n >= min_rated and mean >= max(min_mean, overall)
     ]
     liked.sort(key=lambda row: (-row[0], -row[1], row[3]))
     return [Genre(id=genre_id, name=name) for _, _, genre_id, name in liked[:limit]]
+
+
+@cache
+def _genres_of_recent_ratings_sql() -> str:
+    """(genre id, name, stars added up, ratings) of each genre over the user's last N ratings, and a
+    row (NULL, NULL, stars, ratings) over all of them; parameters: the user, N. Built in the database:
+    through the ORM the genres of 200 movies cost a sixth of a home section's render."""
+    rating, through, genre = table(Rating), table(Movie.genres.through), table(Genre)
+    return (
+        f"WITH recent AS (SELECT {column(Rating, 'movie')} AS movie_id, {column(Rating, 'value')} AS stars "  # noqa: S608
+        f"FROM {rating} WHERE {column(Rating, 'user')} = %s ORDER BY {column(Rating, 'rated_at')} DESC LIMIT %s) "
+        f"SELECT g.{column(Genre, 'id')}, g.{column(Genre, 'name')}, SUM(r.stars), COUNT(*) FROM recent r "
+        f"JOIN {through} mg ON mg.{column(Movie.genres.through, 'movie')} = r.movie_id "
+        f"JOIN {genre} g ON g.{column(Genre, 'id')} = mg.{column(Movie.genres.through, 'genre')} "
+        f"GROUP BY g.{column(Genre, 'id')}, g.{column(Genre, 'name')} "
+        f"UNION ALL SELECT NULL, NULL, SUM(stars), COUNT(*) FROM recent"
+    )
 
 
 def movie_list_top_in_genre_unseen(*, user: User, genre: Genre, min_ratings: int, limit: int = 10) -> QuerySet[Movie]:
