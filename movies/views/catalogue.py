@@ -25,7 +25,7 @@ from recommender import cache_keys, dispatch
 from recommender.services import similar_to
 from recommender.services.explore import active_explore
 from recommender.services.impressions import Source, shown_mark
-from recommender.services.picks import UserMarks
+from recommender.services.picks import UserMarks, reading_once
 from recommender.services.predictions import PredictedOrder, predicted_order, predicted_page_order
 from recommender.services.sections import (
     CSRF_PLACEHOLDER,
@@ -84,7 +84,8 @@ def home(request: HttpRequest) -> HttpResponse:
 def _home_section_render(user: AbstractBaseUser, extra: dict) -> str:
     """The personal home page's content as the section cache keeps it: rendered from the user alone
     (no request), so a page and a worker's refresh (home_section_store) render the same."""
-    context = {**_personal_home_context(user), **extra, "user": user, "next": reverse("home"), "in_section": True}
+    with reading_once():  # the picks and the rows come from one read of the user's list
+        context = {**_personal_home_context(user), **extra, "user": user, "next": reverse("home"), "in_section": True}
     html = render_to_string("movies/_home_personal.html", context)
     rows = [p for row in context.get("reason_rows", ()) for p in row.picks]
     return html + shown_mark(dict.fromkeys(p.movie.pk for p in [*context.get("picks", ()), *rows]))

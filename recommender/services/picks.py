@@ -11,6 +11,9 @@ onboarding (group_evidence), with those groups read beside their ratings.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -201,6 +204,40 @@ def user_picks_refresh_logged(*, user_id: int) -> None:
         log.exception("refreshing the picks of user %s failed", user_id)
 
 
+# Inside reading_once(): each user's state and ranked list, read once for all the lists a page shows.
+_read_once: ContextVar[dict[tuple[int, int], tuple] | None] = ContextVar("picks_read_once", default=None)
+
+
+@contextmanager
+def reading_once() -> Iterator[None]:
+    """recommend_for calls inside read each user's ratings, stored list and impressions once: a home
+    section shows the top 20 and rows from the top 100 of the same list."""
+    token = _read_once.set({})
+    try:
+        yield
+    finally:
+        _read_once.reset(token)
+
+
+def _ranked_for(factors: Factors, version_id: int, user_id: int) -> tuple[_UserState | None, set[int], np.ndarray]:
+    """The user's state, excluded movies and ranked list (stored or computed, filtered, discounted)."""
+    state, excluded = _user_state(factors, user_id)
+    if state is None:
+        return None, excluded, np.zeros(0, dtype=np.int64)
+    store = get_store()
+    # A list a retrain stored for the user's trained row knows nothing of their groups: rank anew.
+    hit = store.get(user_id, version=version_id) if store is not None and not state.from_groups else None
+    if hit is not None:
+        ranked = hit[1]
+    else:
+        ranked = _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
+        if store is not None:
+            store.put(version_id, user_id, ranked)
+    # A stored list predates any change its refresh missed (Redis away): filter it again.
+    ranked = np.array([m for m in ranked.tolist() if m not in excluded], dtype=np.int64)
+    return state, excluded, _discounted(ranked, user_id)
+
+
 def recommend_for(user: object, n: int = 10) -> list[Pick]:
     """The user's top `n` movies with predicted stars and a reason.
 
@@ -216,21 +253,15 @@ def recommend_for(user: object, n: int = 10) -> list[Pick]:
     if loaded is None:
         return popular_picks(n=n, exclude=_excluded_ids(user_id)[1])
     version_id, factors = loaded
-    state, excluded = _user_state(factors, user_id)
+    shared = _read_once.get()
+    found = shared.get((user_id, version_id)) if shared is not None else None
+    if found is None:
+        found = _ranked_for(factors, version_id, user_id)
+        if shared is not None:
+            shared[(user_id, version_id)] = found
+    state, excluded, ranked = found
     if state is None:
         return popular_picks(n=n, exclude=excluded)
-    store = get_store()
-    # A list a retrain stored for the user's trained row knows nothing of their groups: rank anew.
-    hit = store.get(user_id, version=version_id) if store is not None and not state.from_groups else None
-    if hit is not None:
-        ranked = hit[1]
-    else:
-        ranked = _ranked(factors, state, settings.RECOMMENDER_LIST_LENGTH)
-        if store is not None:
-            store.put(version_id, user_id, ranked)
-    # A stored list predates any change its refresh missed (Redis away): filter it again.
-    ranked = np.array([m for m in ranked.tolist() if m not in excluded], dtype=np.int64)
-    ranked = _discounted(ranked, user_id)
     indexes = factors.movies.index(ranked, unknown="missing")
     indexes = indexes[indexes >= 0][: 4 * n]
     stars = factors.predict_ratings(state.side, indexes)

@@ -4,10 +4,13 @@ from datetime import UTC, datetime
 
 import pytest
 from django.contrib.auth.models import User
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from movies.models import Dismissal, Movie, Rating
 from recommender import services
+from recommender.services.picks import reading_once
 from recommender.store import ListStore
 from tests.fresh_interpreter import packages_loaded_by
 from tests.trained import install
@@ -31,6 +34,18 @@ def test_picks_never_include_rated_movies(trained):
     picks = services.recommend_for(user, n=15)
     assert len(picks) == 15
     assert not {p.movie.pk for p in picks} & rated
+
+
+def test_lists_read_once_are_the_same_lists_for_fewer_queries(trained):
+    user = trained[0]
+    with CaptureQueriesContext(connection) as apart:
+        alone = [services.recommend_for(user, n=5), services.recommend_for(user, n=15)]
+    with CaptureQueriesContext(connection) as together, reading_once():
+        once = [services.recommend_for(user, n=5), services.recommend_for(user, n=15)]
+    assert [[(p.movie.pk, p.stars) for p in picks] for picks in once] == [
+        [(p.movie.pk, p.stars) for p in picks] for picks in alone
+    ]
+    assert len(together) < len(apart)
 
 
 def test_picks_follow_the_users_taste(trained):
