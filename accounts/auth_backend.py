@@ -17,7 +17,6 @@ password change or a deactivation holds everywhere within a second, with or with
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -27,6 +26,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.cache import cache
 from django.db.models.signals import post_delete, post_save
 
+from accounts.kept import kept_get, kept_put
 from recommender import cache_keys
 from recommender.credentials import credential_generation, credential_generation_bump
 
@@ -35,14 +35,7 @@ USER_SECONDS = 60
 # The generation check still applies to them, so a revoke holds as fast; other changes of the user
 # (a new username) reach the other processes within KEPT_SECONDS.
 KEPT_SECONDS = 5.0
-KEPT_MAX = 10_000
 _kept: dict[str, tuple[float, tuple]] = {}
-
-
-def _keep(key: str, now: float, entry: tuple) -> None:
-    if len(_kept) >= KEPT_MAX:
-        _kept.clear()
-    _kept[key] = (now, entry)
 
 
 def _fields() -> list[str]:
@@ -57,12 +50,11 @@ class CachedModelBackend(ModelBackend):
         key = cache_keys.auth_user(user_id)
         # Read before the database: an entry is then never tagged newer than what it saw.
         generation = credential_generation()
-        now = time.monotonic()
-        kept = _kept.get(key)
-        found = kept[1] if kept is not None and now - kept[0] < KEPT_SECONDS else cache.get(key)
+        kept = kept_get(_kept, key, KEPT_SECONDS)
+        found = kept if kept is not None else cache.get(key)
         if found is not None and found[0] >= generation:
-            if kept is None or kept[1] is not found:
-                _keep(key, now, found)
+            if kept is None:
+                kept_put(_kept, key, found)
             _, values, session_hash = found
             user = get_user_model().from_db("default", _fields(), list(values))
         else:

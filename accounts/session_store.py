@@ -11,20 +11,14 @@ cookie already, so only a copy of it replayed within those seconds could still b
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDBStore
 
+from accounts.kept import kept_get, kept_put
+
 KEPT_SECONDS = 5.0
-KEPT_MAX = 10_000
 _kept: dict[str, tuple[float, dict[str, Any]]] = {}
-
-
-def _keep(key: str, data: dict[str, Any]) -> None:
-    if len(_kept) >= KEPT_MAX:
-        _kept.clear()
-    _kept[key] = (time.monotonic(), dict(data))
 
 
 def kept_clear() -> None:
@@ -35,18 +29,18 @@ def kept_clear() -> None:
 class SessionStore(CachedDBStore):
     def load(self) -> dict[str, Any]:
         key = self.session_key
-        kept = _kept.get(key) if key else None
-        if kept is not None and time.monotonic() - kept[0] < KEPT_SECONDS:
-            return dict(kept[1])  # a copy: the request may change its session, then save it
+        kept = kept_get(_kept, key, KEPT_SECONDS) if key else None
+        if kept is not None:
+            return dict(kept)  # a copy: the request may change its session, then save it
         data = super().load()
         if key and data and self.session_key == key:  # found (a missing one leaves no key)
-            _keep(key, data)
+            kept_put(_kept, key, dict(data))
         return data
 
     def save(self, must_create: bool = False) -> None:
         super().save(must_create)
         if self.session_key:
-            _keep(self.session_key, dict(self.items()))
+            kept_put(_kept, self.session_key, dict(self.items()))
 
     def delete(self, session_key: str | None = None) -> None:
         key = session_key or self.session_key

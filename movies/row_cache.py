@@ -25,23 +25,19 @@ ROW_SECONDS = 60
 _FIELDS = [f.attname for f in Movie._meta.concrete_fields]
 
 
-def movie_row_key(movie_id: int) -> str:
-    return cache_keys.movie_row(movie_id)
-
-
 def movie_from_row(row: tuple) -> Movie:
     """The Movie a cached row holds (as if read from the database)."""
     return Movie.from_db("default", _FIELDS, list(row))
 
 
 def movie_row_store(movie: Movie) -> None:
-    cache.set(movie_row_key(movie.pk), tuple(getattr(movie, name) for name in _FIELDS), ROW_SECONDS)
+    cache.set(cache_keys.movie_row(movie.pk), tuple(getattr(movie, name) for name in _FIELDS), ROW_SECONDS)
 
 
 def movie_rows_forget(movie_ids: Iterable[int]) -> None:
     """Drop these movies' cached rows now, and again when the current transaction commits: a view
     that read the old row meanwhile may have stored it back."""
-    keys = [movie_row_key(int(m)) for m in movie_ids]
+    keys = [cache_keys.movie_row(int(m)) for m in movie_ids]
     if keys:
         cache.delete_many(keys)
         if transaction.get_connection().in_atomic_block:

@@ -227,7 +227,7 @@ def movie_detail(request: HttpRequest, movie_id: int) -> HttpResponse:
         (lambda: dispatch.movie_section_refresh(movie_id=movie.pk)) if dispatch.sections_refresh_in_worker() else None
     )
     about, stars = movie_page_parts(
-        read, request.user, movie, lambda: _movie_about(movie), lambda: _movie_histogram(movie), refresh, person
+        read, movie, lambda: _movie_about(movie), lambda: _movie_histogram(movie), refresh, person
     )
     # Forms in the parts cached for everybody carry a placeholder for this session's token, and the
     # similar movies' stars are unset there: the person's own come along as JSON (static/js/site.js).
@@ -260,14 +260,16 @@ def _movie_with_marks(
     """The movie with the user's stars (`my_value`), `is_dismissed`, `is_saved` and `my_values` (their stars
     of the similar movies the cached parts show): from the page's cache read when it holds the row and
     the user's marks, else from the database (its row then kept)."""
-    movie = read.movie()
     if person is None and user.is_authenticated:  # no model serves them: marks come with the row
         movie = selectors.movie_get_for_user(movie_id=movie_id, user=user, rated_among=read.similar_ids())
         movie_row_store(movie)
         return movie
-    if movie is None:
+    cached = read.movie()
+    if cached is None:
         movie = Movie.objects.get(pk=movie_id)
         movie_row_store(movie)
+    else:
+        movie = cached
     marks = person[1] if person is not None else UserMarks({}, frozenset(), frozenset())
     movie.my_value = marks.stars.get(movie.pk)  # type: ignore[attr-defined]
     movie.is_dismissed = movie.pk in marks.dismissed  # type: ignore[attr-defined]

@@ -33,7 +33,7 @@ from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
 from movies.models import Movie
-from movies.row_cache import movie_from_row, movie_row_key
+from movies.row_cache import movie_from_row
 from recommender import cache_keys
 from recommender.engine.factors import Factors, UserVector
 from recommender.services.experiments import serving_version_id
@@ -154,7 +154,7 @@ def movie_page_read(user: AbstractBaseUser | AnonymousUser, movie_id: int) -> Mo
     loaded = active_factors()
     version_id = loaded[0] if loaded is not None else 0
     about_key, side_key = cache_keys.movie_section(movie_id, version_id), cache_keys.user_side(user.pk)
-    histogram_key, row_key = cache_keys.movie_histogram(movie_id), movie_row_key(movie_id)
+    histogram_key, row_key = cache_keys.movie_histogram(movie_id), cache_keys.movie_row(movie_id)
     personal = loaded is not None and user.is_authenticated
     keys = [about_key, histogram_key, row_key, *([user_generation_key(user.pk), side_key] if personal else [])]
     return MoviePageRead(cache.get_many(keys), about_key, histogram_key, side_key, row_key, loaded, personal)
@@ -179,7 +179,6 @@ def movie_page_user(read: MoviePageRead, user: AbstractBaseUser | AnonymousUser)
 
 def movie_page_parts(
     read: MoviePageRead,
-    user: AbstractBaseUser | AnonymousUser,
     movie: Movie,
     render_about: Callable[[], dict[str, str]],
     render_histogram: Callable[[], str],
