@@ -18,6 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 
+from movies.catalogue_generation import catalogue_changed
 from movies.models import Movie
 from recommender import cache_keys
 
@@ -36,12 +37,14 @@ def movie_row_store(movie: Movie) -> None:
 
 def movie_rows_forget(movie_ids: Iterable[int]) -> None:
     """Drop these movies' cached rows now, and again when the current transaction commits: a view
-    that read the old row meanwhile may have stored it back."""
+    that read the old row meanwhile may have stored it back. The sections showing any movie
+    learn of it through the catalogue generation."""
     keys = [cache_keys.movie_row(int(m)) for m in movie_ids]
     if keys:
         cache.delete_many(keys)
         if transaction.get_connection().in_atomic_block:
             transaction.on_commit(lambda: cache.delete_many(keys))
+        catalogue_changed()
 
 
 def _forget_saved(sender: type, instance: Movie, **kwargs: Any) -> None:

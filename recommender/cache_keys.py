@@ -19,6 +19,11 @@ def user_generation(user_id: int) -> str:
     return f"usergen:{user_id}"
 
 
+def catalogue_generation() -> str:
+    """The number that changes with anything shown of any movie (movies/catalogue_generation.py)."""
+    return "catalogue-generation"
+
+
 def personal_section(name: str, user_id: int) -> str:
     """A page section rendered for one user (the home page's content); v2 holds when it goes stale."""
     return f"section:v2:{name}:{user_id}"
@@ -30,8 +35,9 @@ def refresh_claim(key: str) -> str:
 
 
 def movie_section(movie_id: int, version_id: int) -> str:
-    """The parts of a movie's page everybody sees under one model version; v2 holds when they go stale."""
-    return f"section:movie:v2:{movie_id}:v{version_id}"
+    """The parts of a movie's page everybody sees under one model version; v2 holds when they go stale,
+    v3 the catalogue generation they were rendered at."""
+    return f"section:movie:v3:{movie_id}:v{version_id}"
 
 
 def movie_histogram(movie_id: int) -> str:

@@ -15,6 +15,7 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
 
+from movies.catalogue_generation import catalogue_changed
 from movies.importers import (
     BadRow,
     MovieLensError,
@@ -225,6 +226,8 @@ def movielens_import(
                 writer.set_movie_stats(counts, sums)
             elif not dry_run:
                 writer.refresh_movie_stats()
+            if not dry_run:
+                catalogue_changed()  # the importer writes rows in bulk, past movies/row_cache.py
             result.timings["movie stats"] = time.monotonic() - phase
     result.seconds = time.monotonic() - started
     return result

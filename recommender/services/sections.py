@@ -32,6 +32,7 @@ from django.http import HttpRequest
 from django.middleware.csrf import get_token
 from django.utils.safestring import SafeString, mark_safe
 
+from movies.catalogue_generation import catalogue_generation_in, catalogue_generation_key
 from movies.models import Movie
 from movies.row_cache import movie_from_row
 from recommender import cache_keys
@@ -41,7 +42,9 @@ from recommender.services.factors_cache import active_factors, active_version_id
 from recommender.services.picks import UserMarks, user_side_and_marks
 from recommender.services.user_generation import (
     refresh_claim,
+    same_build,
     spread_lifetime,
+    stamped_keep,
     stamped_store,
     user_generation_key,
     user_stamp,
@@ -50,8 +53,9 @@ from recommender.services.user_generation import (
 
 # An entry outlives no change of its inputs (those bump the stamp); the time limit only bounds how
 # long catalogue totals (averages, counts) shown inside it can lag. Past it, a section with a refresh
-# is served for PERSONAL_STALE_SECONDS more while a worker renders it again, so a person's page waits
-# on a render only after their own change (or a new version), and the lag stays under 15 minutes.
+# is served for PERSONAL_STALE_SECONDS more while a worker renders it again (or keeps it, when the
+# catalogue generation says no movie changed), so a person's page waits on a render only after their
+# own change (or a new version), and the lag stays under 15 minutes.
 PERSONAL_SECONDS = 300
 PERSONAL_STALE_SECONDS = 600
 SHARED_SECONDS = 600
@@ -90,7 +94,7 @@ def personal_section(
     """
     user_id = request.user.pk
     key = cache_keys.personal_section(name, user_id)
-    found = cache.get_many([user_generation_key(user_id), key])
+    found = cache.get_many([user_generation_key(user_id), catalogue_generation_key(), key])
     html = user_stamped(
         found,
         user_id=user_id,
@@ -100,6 +104,7 @@ def personal_section(
         seconds=PERSONAL_SECONDS,
         refresh=refresh,
         stale_seconds=PERSONAL_STALE_SECONDS,
+        catalogue=catalogue_generation_in(found),
     )
     if isinstance(html, str):  # stored as text by an earlier release
         html = html.encode()
@@ -107,16 +112,17 @@ def personal_section(
 
 
 def personal_section_store(*, user_id: int, name: str, render: Callable[[dict], str]) -> None:
-    """Render the user's section `name` now and store it (a worker's refresh of a stale entry)."""
+    """Store the user's section `name` anew (a worker's refresh of a stale entry): the entry kept as it
+    is when nothing it shows has changed since it was rendered, else rendered now."""
+    key = cache_keys.personal_section(name, user_id)
     stamp = user_stamp(user_id=user_id, version_id=serving_version_id(user_id))
+    found = cache.get_many([key, catalogue_generation_key()])
+    catalogue = catalogue_generation_in(found)
+    lifetime = {"seconds": PERSONAL_SECONDS, "stale_seconds": PERSONAL_STALE_SECONDS}
+    if stamped_keep(found, key, stamp, catalogue, **lifetime):
+        return
     html = render({"csrf_token": CSRF_PLACEHOLDER}).encode()
-    stamped_store(
-        cache_keys.personal_section(name, user_id),
-        stamp,
-        html,
-        seconds=PERSONAL_SECONDS,
-        stale_seconds=PERSONAL_STALE_SECONDS,
-    )
+    stamped_store(key, stamp, html, catalogue=catalogue, **lifetime)
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,8 @@ def movie_page_read(user: AbstractBaseUser | AnonymousUser, movie_id: int) -> Mo
     about_key, side_key = cache_keys.movie_section(movie_id, version_id), cache_keys.user_side(user.pk)
     histogram_key, row_key = cache_keys.movie_histogram(movie_id), cache_keys.movie_row(movie_id)
     personal = loaded is not None and user.is_authenticated
-    keys = [about_key, histogram_key, row_key, *([user_generation_key(user.pk), side_key] if personal else [])]
+    keys = [about_key, histogram_key, row_key, catalogue_generation_key()]
+    keys += [user_generation_key(user.pk), side_key] if personal else []
     return MoviePageRead(cache.get_many(keys), about_key, histogram_key, side_key, row_key, loaded, personal)
 
 
@@ -199,9 +206,9 @@ def movie_page_parts(
     entry = found.get(read.about_key)
     if entry is None:
         parts = render_about()
-        _movie_section_set(read.about_key, parts)
+        _movie_section_set(read.about_key, parts, catalogue_generation_in(found))
     else:
-        parts, fresh_until = entry
+        parts, fresh_until = entry[0], entry[1]
         if refresh_about is not None and time.time() >= fresh_until and refresh_claim(read.about_key):
             refresh_about()
     about = {part: mark_safe(html) for part, html in parts.items()}  # noqa: S308 (our own rendered templates)
@@ -221,16 +228,29 @@ def movie_page_parts(
 
 
 def movie_section_store(*, movie_id: int, render_about: Callable[[], dict[str, str]]) -> None:
-    """Render the shared parts of a movie's page under the active version now and store them (a worker's
-    refresh of stale parts)."""
+    """Store the shared parts of a movie's page under the active version anew (a worker's refresh of
+    stale parts): kept as they are when nothing they show has changed since they were rendered,
+    else rendered now."""
     key = cache_keys.movie_section(movie_id, active_version_id())
-    _movie_section_set(key, render_about())
+    found = cache.get_many([key, catalogue_generation_key()])
+    catalogue = catalogue_generation_in(found)
+    entry = found.get(key)
+    if entry is not None and same_build(entry[2], entry[3], catalogue):
+        _movie_section_set(key, entry[0], catalogue, built_at=entry[3])
+    else:
+        _movie_section_set(key, render_about(), catalogue)
     cache.delete(cache_keys.refresh_claim(key))
 
 
-def _movie_section_set(key: str, parts: dict[str, str]) -> None:
+def _movie_section_set(
+    key: str, parts: dict[str, str], catalogue: int | None, *, built_at: float | None = None
+) -> None:
+    """Store a movie page's shared parts with the catalogue generation read before they were rendered,
+    and when they were (now, unless kept)."""
     fresh = spread_lifetime(SHARED_SECONDS)
-    cache.set(key, (parts, time.time() + fresh), fresh + SHARED_STALE_SECONDS)
+    now = time.time()
+    entry = (parts, now + fresh, catalogue, now if built_at is None else built_at)
+    cache.set(key, entry, fresh + SHARED_STALE_SECONDS)
 
 
 def genre_top_cards(

@@ -28,6 +28,8 @@ T = TypeVar("T")
 _TTL = 7 * 24 * 3600
 # A stale entry's refresh is asked for once in this time: a refresh that was lost (no worker) is asked again.
 REFRESH_CLAIM_SECONDS = 60
+# A refresh keeps an entry whose inputs did not change (stamped_keep) for at most this long after it was built.
+KEEP_SECONDS = 3600
 
 
 def user_generation_key(user_id: int) -> str:
@@ -36,7 +38,16 @@ def user_generation_key(user_id: int) -> str:
 
 def user_generation(*, user_id: int) -> int:
     """The user's current generation (created on first use)."""
-    key = user_generation_key(user_id)
+    return generation_read(user_generation_key(user_id))
+
+
+def user_generation_bump(*, user_id: int) -> None:
+    """Call after anything that changes the user's picks (ratings, dismissals, a list refresh)."""
+    generation_bump(user_generation_key(user_id))
+
+
+def generation_read(key: str) -> int:
+    """The generation number under key (created on first use)."""
     found = cache.get(key)
     if found is not None:
         return int(found)
@@ -46,9 +57,8 @@ def user_generation(*, user_id: int) -> int:
     return int(found) if found is not None else fresh
 
 
-def user_generation_bump(*, user_id: int) -> None:
-    """Call after anything that changes the user's picks (ratings, dismissals, a list refresh)."""
-    key = user_generation_key(user_id)
+def generation_bump(key: str) -> None:
+    """Change the generation number under key."""
     try:
         cache.incr(key)
     except ValueError:  # no number yet (or it expired): any fresh clock value differs from the old one
@@ -65,6 +75,7 @@ def user_stamped(
     seconds: int,
     refresh: Callable[[], None] | None = None,
     stale_seconds: int = 0,
+    catalogue: int | None = None,
 ) -> T:
     """The value stored for the user under key if its stamp is current, else build() stored anew.
 
@@ -74,6 +85,9 @@ def user_stamped(
     what build() stored unreachable. The entry is fresh for between half of `seconds` and all of
     it; with `refresh`, it is then still served for `stale_seconds` more, and refresh() is called
     (at most once a minute per key, whichever process sees it first) to store a fresh one meanwhile.
+    `catalogue` is the catalogue generation `found` holds (movies.catalogue_generation), kept with
+    what build() stores so that a refresh can tell whether rendering again would change it
+    (stamped_keep).
     """
     generation = found.get(user_generation_key(user_id))
     if generation is None:
@@ -85,7 +99,9 @@ def user_stamped(
             refresh()
         return entry[1]
     value = build()
-    stamped_store(key, stamp, value, seconds=seconds, stale_seconds=stale_seconds if refresh else 0)
+    stamped_store(
+        key, stamp, value, seconds=seconds, stale_seconds=stale_seconds if refresh else 0, catalogue=catalogue
+    )
     return value
 
 
@@ -94,12 +110,48 @@ def user_stamp(*, user_id: int, version_id: int) -> tuple[int, int]:
     return (version_id, user_generation(user_id=user_id))
 
 
-def stamped_store(key: str, stamp: tuple[int, int], value: object, *, seconds: int, stale_seconds: int = 0) -> None:
-    """Store value under key with its stamp, fresh for a spread lifetime, then kept stale_seconds more."""
+def stamped_store(
+    key: str,
+    stamp: tuple[int, int],
+    value: object,
+    *,
+    seconds: int,
+    stale_seconds: int = 0,
+    catalogue: int | None = None,
+    built_at: float | None = None,
+) -> None:
+    """Store value under key with its stamp, fresh for a spread lifetime, then kept stale_seconds more.
+
+    The entry also holds the catalogue generation read before value was built (None: unknown) and
+    when it was built (now, unless kept from an earlier entry by stamped_keep).
+    """
     fresh = spread_lifetime(seconds)
-    cache.set(key, (stamp, value, time.time() + fresh), fresh + stale_seconds)
+    now = time.time()
+    cache.set(key, (stamp, value, now + fresh, catalogue, now if built_at is None else built_at), fresh + stale_seconds)
     if stale_seconds:
         cache.delete(cache_keys.refresh_claim(key))
+
+
+def stamped_keep(
+    found: Mapping[str, Any], key: str, stamp: tuple[int, int], catalogue: int, *, seconds: int, stale_seconds: int
+) -> bool:
+    """Store the entry `found` holds under key again as fresh, if building it now would give the same
+    value: it has this stamp and was built at this catalogue generation, less than KEEP_SECONDS ago.
+    False when it has to be built again."""
+    entry = found.get(key)
+    if entry is None or len(entry) < 5 or entry[0] != stamp or not same_build(entry[3], entry[4], catalogue):
+        return False
+    stamped_store(
+        key, stamp, entry[1], seconds=seconds, stale_seconds=stale_seconds, catalogue=catalogue, built_at=entry[4]
+    )
+    return True
+
+
+def same_build(built_catalogue: int | None, built_at: float, catalogue: int) -> bool:
+    """Whether what was built at catalogue generation `built_catalogue`, at time `built_at`, is what a build
+    at generation `catalogue` gives now. The age limit bounds what the generation cannot see: rows
+    written by hand in SQL."""
+    return built_catalogue == catalogue and time.time() - built_at < KEEP_SECONDS
 
 
 def refresh_claim(key: str) -> bool:

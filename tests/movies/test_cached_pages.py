@@ -5,15 +5,24 @@ every test first fills the cache with a page view, then changes something and lo
 """
 
 import re
+import time
 
 import pytest
 from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 
+from movies.catalogue_generation import catalogue_generation_key
 from movies.models import Movie, Rating
+from movies.services import rating_create_or_update
+from movies.views import catalogue as catalogue_views
 from recommender.services.sections import CSRF_PLACEHOLDER
-from recommender.services.user_generation import spread_lifetime, user_generation, user_generation_bump
+from recommender.services.user_generation import (
+    KEEP_SECONDS,
+    spread_lifetime,
+    user_generation,
+    user_generation_bump,
+)
 from tests.trained import install
 from tests.worlds import two_tastes_world
 
@@ -266,7 +275,7 @@ def test_a_stale_home_section_is_served_while_a_worker_renders_it_again(fans, mo
     client = _logged_in(fans[0])
     first = client.get(reverse("home")).content.decode()
     key = cache_keys.personal_section("home", fans[0].pk)
-    stamp, _html, _fresh_until = cache.get(key)
+    stamp, *_ = cache.get(key)
     cache.set(key, (stamp, "<p>an older render</p>", 0), 600)  # past its fresh lifetime, not yet expired
     assert "<p>an older render</p>" in client.get(reverse("home")).content.decode()
     assert "<p>an older render</p>" in client.get(reverse("home")).content.decode()
@@ -282,7 +291,7 @@ def test_a_stale_home_section_is_never_served_after_the_users_own_change(fans, m
     client = _logged_in(fans[0])
     picked = _picks(client.get(reverse("home")))
     key = cache_keys.personal_section("home", fans[0].pk)
-    stamp, html, _fresh_until = cache.get(key)
+    stamp, html, *_ = cache.get(key)
     cache.set(key, (stamp, html, 0), 600)
     client.post(reverse("movies:rate", args=[picked[0]]), {"value": "4"})
     assert picked[0] not in _picks(client.get(reverse("home")))
@@ -298,12 +307,89 @@ def test_stale_shared_parts_of_a_movie_page_are_served_while_a_worker_renders_th
     url = reverse("movies:detail", args=[1])
     first = client.get(url).content.decode()
     key = cache_keys.movie_section(1, active_version_id())
-    parts, _fresh_until = cache.get(key)
-    cache.set(key, ({**parts, "tags": "<p>older tags</p>"}, 0), 600)
+    parts, _fresh_until, _catalogue, _built_at = cache.get(key)
+    cache.set(key, ({**parts, "tags": "<p>older tags</p>"}, 0, None, 0), 600)
     assert "<p>older tags</p>" in client.get(url).content.decode()
     send.assert_called_once_with("movies.movie_section_refresh", args=[1], retry=False, ignore_result=True)
     movie_section_refresh(1)
     assert _without_tokens(client.get(url).content.decode()) == _without_tokens(first)
+
+
+def _stale_home_section(user, html: str, *, age: float = 0) -> None:
+    """The user's cached home section made stale, holding `html`, built `age` seconds earlier than it was."""
+    from recommender import cache_keys
+
+    key = cache_keys.personal_section("home", user.pk)
+    stamp, _html, _fresh_until, catalogue, built_at = cache.get(key)
+    cache.set(key, (stamp, html.encode(), 0, catalogue, built_at - age), 600)
+
+
+def test_a_worker_keeps_a_stale_home_section_while_no_movie_changed(fans, mocker):
+    """Rendering again would give the same page: the refresh makes the entry fresh without a render."""
+    from movies.tasks import home_section_refresh
+
+    mocker.patch("recommender.dispatch.current_app.send_task")
+    render = mocker.spy(catalogue_views, "_home_section_render")
+    client = _logged_in(fans[0])
+    cache.delete(catalogue_generation_key())  # as in an emptied cache: the first render starts a number
+    client.get(reverse("home"))
+    _stale_home_section(fans[0], "<p>as rendered</p>")
+    home_section_refresh(fans[0].pk)
+    assert render.call_count == 1  # the first view's
+    page = client.get(reverse("home")).content.decode()
+    assert "<p>as rendered</p>" in page
+    assert render.call_count == 1, "a fresh entry again: no second refresh asked for, nothing rendered"
+
+
+def test_a_worker_renders_a_stale_home_section_again_after_another_persons_rating(fans, mocker):
+    from movies.tasks import home_section_refresh
+
+    mocker.patch("recommender.dispatch.current_app.send_task")
+    client = _logged_in(fans[0])
+    picked = _picks(client.get(reverse("home")))
+    _stale_home_section(fans[0], "<p>as rendered</p>")
+    rating_create_or_update(user=fans[1], movie_id=picked[0], value=0.5)  # the pick's card shows its average
+    home_section_refresh(fans[0].pk)
+    page = client.get(reverse("home")).content.decode()
+    assert "<p>as rendered</p>" not in page and _picks_in(page)
+
+
+def test_a_worker_renders_a_home_section_kept_too_long_again(fans, mocker):
+    """The generation cannot see rows written past the site's code: an entry is kept an hour at most."""
+    from movies.tasks import home_section_refresh
+
+    mocker.patch("recommender.dispatch.current_app.send_task")
+    client = _logged_in(fans[0])
+    client.get(reverse("home"))
+    _stale_home_section(fans[0], "<p>as rendered</p>", age=KEEP_SECONDS)
+    home_section_refresh(fans[0].pk)
+    assert "<p>as rendered</p>" not in client.get(reverse("home")).content.decode()
+
+
+def test_a_worker_keeps_stale_shared_parts_of_a_movie_page_until_a_movie_changes(fans, mocker):
+    from movies.tasks import movie_section_refresh
+    from recommender import cache_keys
+    from recommender.services.factors_cache import active_version_id
+
+    mocker.patch("recommender.dispatch.current_app.send_task")
+    client = _logged_in(fans[0])
+    url = reverse("movies:detail", args=[1])
+    client.get(url)
+    key = cache_keys.movie_section(1, active_version_id())
+
+    def stale_with_older_tags() -> None:
+        parts, _fresh_until, catalogue, built_at = cache.get(key)
+        cache.set(key, ({**parts, "tags": "<p>older tags</p>"}, 0, catalogue, built_at), 600)
+
+    stale_with_older_tags()
+    movie_section_refresh(1)
+    assert "<p>older tags</p>" in client.get(url).content.decode()
+    assert cache.get(key)[1] > time.time(), "fresh again"
+    stale_with_older_tags()
+    Movie.objects.filter(pk=2).update(title="A movie renamed")  # ...as admin's save does: the row goes
+    Movie.objects.get(pk=2).save()
+    movie_section_refresh(1)
+    assert "<p>older tags</p>" not in client.get(url).content.decode()
 
 
 def test_cards_kept_rendered_for_everybody_carry_each_sessions_own_token(fans):

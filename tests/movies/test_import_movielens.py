@@ -17,6 +17,7 @@ from django.contrib.auth.models import User
 from django.core.management import CommandError, call_command
 from django.db import connection
 
+from movies.catalogue_generation import catalogue_generation
 from movies.models import Genre, Movie, MovieLensAccount, Rating, Tag
 from tests.conftest import REPO
 
@@ -123,6 +124,18 @@ def test_it_updates_what_a_newer_file_changed(tmp_path):
     assert sorted(hyena.genres.values_list("name", flat=True)) == ["Drama", "War"]
     assert Movie.objects.get(pk=3).tmdb_id == 3000
     assert (Movie.objects.get(pk=1).ratings_count, Movie.objects.get(pk=1).ratings_mean) == (3, 2.6667)
+
+
+@pytest.mark.django_db
+def test_an_import_tells_the_cached_sections_that_movies_changed(tmp_path):
+    """The importer writes rows in bulk, past the signals: it moves the catalogue generation itself,
+    so a section kept rendered shows the new titles and totals at its next refresh."""
+    run(str(FIXTURES / "csv"))
+    before = catalogue_generation()
+    run(str(FIXTURES / "csv"), "--dry-run")
+    assert catalogue_generation() == before, "a dry run writes nothing"
+    run(str(FIXTURES / "csv"))
+    assert catalogue_generation() != before
 
 
 BAD = {

@@ -3,7 +3,14 @@
 import pytest
 from django.core.cache import cache
 
-from recommender.services.user_generation import user_generation_bump, user_generation_key, user_stamped
+from recommender.services.user_generation import (
+    KEEP_SECONDS,
+    stamped_keep,
+    stamped_store,
+    user_generation_bump,
+    user_generation_key,
+    user_stamped,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -61,9 +68,28 @@ def test_a_stale_entry_is_served_and_refreshed_once_until_the_stamp_changes():
         )
 
     assert read() == 1
-    stamp, value, _fresh_until = cache.get("k:7")
+    stamp, value, *_ = cache.get("k:7")
     cache.set("k:7", (stamp, value, 0), 600)  # past its fresh lifetime
     assert read() == 1 and read() == 1
     assert len(refreshed) == 1 and len(built) == 1
     user_generation_bump(user_id=7)
     assert read() == 2 and len(refreshed) == 1
+
+
+@pytest.mark.parametrize(
+    ("built_at_catalogue", "age", "kept"),
+    [(5, 0, True), (4, 0, False), (None, 0, False), (5, KEEP_SECONDS + 1, False)],
+    ids=["same catalogue", "catalogue moved", "catalogue unknown", "kept too long"],
+)
+def test_a_refresh_keeps_an_entry_only_while_its_catalogue_generation_holds(built_at_catalogue, age, kept):
+    stamp = (1, 10)
+    stamped_store("k:8", stamp, "value", seconds=300, stale_seconds=600, catalogue=built_at_catalogue)
+    _stamp, _value, _fresh_until, catalogue, built_at = cache.get("k:8")
+    cache.set("k:8", (stamp, "value", 0, catalogue, built_at - age), 600)
+    found = cache.get_many(["k:8"])
+    assert stamped_keep(found, "k:8", stamp, 5, seconds=300, stale_seconds=600) is kept
+    entry = cache.get("k:8")
+    assert (entry[2] > 0) is kept, "kept: fresh again"
+    if kept:
+        assert entry[3:] == (5, built_at), "still dated from its build"
+    assert stamped_keep(found, "k:8", (1, 11), 5, seconds=300, stale_seconds=600) is False, "another stamp"
