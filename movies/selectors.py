@@ -39,7 +39,7 @@ from movies.models import (
     TmdbDetails,
     WatchlistEntry,
 )
-from movies.sql_names import column, table
+from movies.sql_names import among, column, table
 from movies.titles import natural_title, search_text
 
 AnyUser = User | AnonymousUser
@@ -269,14 +269,16 @@ def movie_ids_seen_by_user(*, user: AnyUser, movie_ids: Iterable[int]) -> set[in
     ids = sorted({int(m) for m in movie_ids})
     if not user.is_authenticated or not ids:
         return set()
-    marks = ", ".join(["%s"] * len(ids))
-    sql = " UNION ".join(
-        f"SELECT {column(model, 'movie')} FROM {table(model)} "  # noqa: S608 (names from _meta only)
-        f"WHERE {column(model, 'user')} = %s AND {column(model, 'movie')} IN ({marks})"
-        for model in SEEN_MODELS
-    )
+    parts, params = [], []
+    for model in SEEN_MODELS:
+        movie_among, movie_params = among(column(model, "movie"), ids)
+        parts.append(
+            f"SELECT {column(model, 'movie')} FROM {table(model)} "  # noqa: S608 (names from _meta only)
+            f"WHERE {column(model, 'user')} = %s AND {movie_among}"
+        )
+        params += [user.pk, *movie_params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [user.pk, *ids] * len(SEEN_MODELS))
+        cursor.execute(" UNION ".join(parts), params)
         return {movie_id for (movie_id,) in cursor.fetchall()}
 
 

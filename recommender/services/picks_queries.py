@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from movies.models import Dismissal, GroupChoice, Movie, Rating, Skip, WatchlistEntry
-from movies.sql_names import column, table
+from movies.sql_names import among, column, table
 
 DISMISSED = -1.0  # the value column of a "not interested" row in user_rows
 SAVED = -2.0  # ... of a movie on the watchlist
@@ -73,9 +73,9 @@ def movies_by_id(ids: Sequence[int]) -> dict[int, Movie]:
     if not wanted:
         return {}
     columns = ", ".join(column(Movie, f) for f in _MOVIE_FIELDS)
-    placeholders = ", ".join(["%s"] * len(wanted))
-    sql = f"SELECT {columns} FROM {table(Movie)} WHERE {column(Movie, 'id')} IN ({placeholders})"  # noqa: S608 - names only
+    id_among, params = among(column(Movie, "id"), wanted)
+    sql = f"SELECT {columns} FROM {table(Movie)} WHERE {id_among}"  # noqa: S608 - names only
     with connection.cursor() as cursor:
-        cursor.execute(sql, wanted)
+        cursor.execute(sql, params)
         rows = cursor.fetchall()
     return {row[0]: Movie.from_db(connection.alias, _MOVIE_FIELDS, row) for row in rows}
