@@ -17,6 +17,9 @@
    rotate them; wrk's two threads start half the users apart, as visitors do not come in pairs).
    Rounds, not one long row per page: on 2 shared cores a single row's p99 moved by half between
    runs of the same code, with whatever else the machine did during that row.
+   With --writes N, N ratings a second are POSTed meanwhile (the star widget's request, by the
+   logged-in users, of the most rated movies): each changes the totals that cached sections show, so
+   the worker renders stale sections again rather than keeping them.
 6. Prints each row's requests/s, p50/p90/p99 and errors, then each page's median over the rounds,
    and the targets on those medians: >= 400 req/s with no errors at 32 connections, p99 < 50 ms at
    8; and each personal page beside the login page of the same run: at least 0.8x its req/s at 32,
@@ -29,12 +32,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import shutil
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -135,6 +140,50 @@ def celery_worker(env: dict[str, str]) -> Iterator[None]:
         worker.wait(timeout=30)
 
 
+@contextmanager
+def ratings_arriving(
+    base: str, cookie: str, keys: list[str], movies: list[int], per_second: float
+) -> Iterator[list[str | None]]:
+    """Ratings POSTed to the site while the rows run, per_second of them, each by one of the logged-in
+    users of a movie among the most rated, as the star widget sends them (htmx). Every one changes a
+    movie's totals, so a stale cached section is rendered again rather than kept. Yields the list of
+    requests sent, filled in as they go: None for each answered, else its error."""
+    sent: list[str | None] = []
+    stop = threading.Event()
+    secret = "b" * 32  # the CSRF cookie's secret: the header may carry it unmasked
+
+    def send() -> None:
+        rng = random.Random(19)
+        while not stop.wait(1 / per_second):
+            movie_id = rng.choice(movies)
+            request = urllib.request.Request(
+                f"{base}/movies/{movie_id}/rating/",
+                data=f"value={rng.randint(1, 10) / 2}".encode(),
+                headers={
+                    "Cookie": f"{cookie}={rng.choice(keys)}; csrftoken={secret}",
+                    "X-CSRFToken": secret,
+                    "HX-Request": "true",
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+            )
+            try:
+                with urllib.request.urlopen(request, timeout=30) as response:
+                    response.read()
+                sent.append(None)
+            except OSError as error:
+                sent.append(str(error))
+
+    thread = threading.Thread(target=send, daemon=True)
+    if per_second > 0:
+        thread.start()
+    try:
+        yield sent
+    finally:
+        stop.set()
+        if per_second > 0:
+            thread.join(timeout=30)
+
+
 def _visit_all(base: str, cookie: str, visits: list[tuple[str, str]]) -> list[float]:
     """GET each (session key, path) once, one at a time; milliseconds per request."""
     times = []
@@ -226,6 +275,9 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="keep the scratch database and model afterwards")
     parser.add_argument("--reuse", action="store_true", help="reuse the database and model a --keep run left")
     parser.add_argument("--conns", type=int, nargs="+", default=[32, 8], help="wrk connection counts, in order")
+    parser.add_argument(
+        "--writes", type=float, default=0, help="ratings POSTed per second while the rows run (default none)"
+    )
     args = parser.parse_args()
     wrk_ensure()
     env = _env(args)
@@ -254,7 +306,8 @@ def main() -> None:
             print(
                 f"Site load bench {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()[0]:.2f}, "
                 f"{len(keys)} logged-in users, {len(movies)} movies, gunicorn 2 workers, "
-                f"wrk -t2 {args.duration}s per row, {args.rounds} rounds"
+                f"wrk -t2 {args.duration}s per row, {args.rounds} rounds, "
+                f"{args.writes:g} ratings a second arriving"
             )
             for name, times in (("GET / (first visit)", cold_home), ("GET /movies/<id>/ (first visit)", cold_movie)):
                 print(
@@ -264,15 +317,19 @@ def main() -> None:
             header = f"{'page':<28}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p90 ms':>9}{'p99 ms':>9}{'errors':>8}"
             print(header)
             rounds: list[dict[tuple[str, int], dict]] = [{} for _ in range(args.rounds)]
-            for conns in args.conns:
-                for found in rounds:
-                    for name, lua in (
-                        ("GET /accounts/login/ (base)", None),
-                        ("GET / (logged in)", str(home)),
-                        ("GET /movies/<id>/ (logged in)", str(movie)),
-                    ):
-                        url = base + ("/accounts/login/" if lua is None else "/")
-                        found[(name, conns)] = _wrk_row(name, url, conns, args.duration, lua)
+            with ratings_arriving(base, cookie, keys, movies, args.writes) as writes:
+                for conns in args.conns:
+                    for found in rounds:
+                        for name, lua in (
+                            ("GET /accounts/login/ (base)", None),
+                            ("GET / (logged in)", str(home)),
+                            ("GET /movies/<id>/ (logged in)", str(movie)),
+                        ):
+                            url = base + ("/accounts/login/" if lua is None else "/")
+                            found[(name, conns)] = _wrk_row(name, url, conns, args.duration, lua)
+            if args.writes:
+                failed = [error for error in writes if error is not None]
+                print(f"ratings POSTed meanwhile: {len(writes)}, {len(failed)} failed {failed[:1]}")
             rows = _medians(rounds)
             print(f"medians over {args.rounds} rounds:\n{header}")
             for (name, conns), r in rows.items():
