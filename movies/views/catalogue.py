@@ -111,7 +111,7 @@ def _personal_home_context(user: AbstractBaseUser) -> dict:
         if context.get("groups_chosen"):
             context.update(picks_context(user))
         return context
-    context.update(home_picks_context(user))
+    context.update(home_picks_context(user, rated=rated))
     shown = {p.movie.pk for p in context["picks"]}
     context["reason_rows"] = reason_rows(user, taken=shown)
     genres = selectors.genre_list_rated_highly_by_user(user=user, limit=FAVOURITE_GENRE_ROWS)

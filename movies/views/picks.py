@@ -105,10 +105,12 @@ def picks_context(user: AbstractBaseUser, data: object | None = None) -> dict:
     }
 
 
-def home_picks_context(user: AbstractBaseUser, data: object | None = None) -> dict:
+def home_picks_context(user: AbstractBaseUser, data: object | None = None, *, rated: int | None = None) -> dict:
     """The picks block of the home page: onboarding progress until ONBOARDING_RATINGS (or groups chosen
-    at onboarding, movies.views.pick_groups), then the picks."""
-    rated = selectors.rating_count_for_user(user=user)
+    at onboarding, movies.views.pick_groups), then the picks. `rated`: the user's count of ratings,
+    when the caller has it already."""
+    if rated is None:
+        rated = selectors.rating_count_for_user(user=user)
     context = {
         "rated_count": rated,
         "onboarding_ratings": ONBOARDING_RATINGS,

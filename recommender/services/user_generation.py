@@ -28,7 +28,9 @@ T = TypeVar("T")
 _TTL = 7 * 24 * 3600
 # A stale entry's refresh is asked for once in this time: a refresh that was lost (no worker) is asked again.
 REFRESH_CLAIM_SECONDS = 60
-# A refresh keeps an entry whose inputs did not change (stamped_keep) for at most this long after it was built.
+# A refresh keeps an entry whose inputs did not change (stamped_keep) for at most this long after it was
+# built: it bounds what no generation sees, rows written by hand in SQL and what moves with the days
+# alone (how many days a pick was shown, skips that expire).
 KEEP_SECONDS = 3600
 
 
@@ -149,8 +151,7 @@ def stamped_keep(
 
 def same_build(built_catalogue: int | None, built_at: float, catalogue: int) -> bool:
     """Whether what was built at catalogue generation `built_catalogue`, at time `built_at`, is what a build
-    at generation `catalogue` gives now. The age limit bounds what the generation cannot see: rows
-    written by hand in SQL."""
+    at generation `catalogue` gives now, as far as the generations can tell (KEEP_SECONDS)."""
     return built_catalogue == catalogue and time.time() - built_at < KEEP_SECONDS
 
 
