@@ -149,6 +149,9 @@ def ratings_arriving(
     movie's totals, so a stale cached section is rendered again rather than kept. Yields the list of
     requests sent, filled in as they go: None for each answered, else its error."""
     sent: list[str | None] = []
+    if per_second <= 0:
+        yield sent
+        return
     stop = threading.Event()
     secret = "b" * 32  # the CSRF cookie's secret: the header may carry it unmasked
 
@@ -174,14 +177,12 @@ def ratings_arriving(
                 sent.append(str(error))
 
     thread = threading.Thread(target=send, daemon=True)
-    if per_second > 0:
-        thread.start()
+    thread.start()
     try:
         yield sent
     finally:
         stop.set()
-        if per_second > 0:
-            thread.join(timeout=30)
+        thread.join(timeout=30)
 
 
 def _visit_all(base: str, cookie: str, visits: list[tuple[str, str]]) -> list[float]:
@@ -223,11 +224,12 @@ def _wrk_row(name: str, url: str, conns: int, duration: int, lua: str | None) ->
     """One row of the table: wrk's figures for a page at a connection count, printed and returned."""
     r = _wrk(url, conns, duration, lua)
     r["errors"] = r["non2xx"] + r["socket_errors"]
-    print(
-        f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8.0f}",
-        flush=True,
-    )
+    print(_row_line(name, conns, r), flush=True)
     return r
+
+
+def _row_line(name: str, conns: int, r: dict[str, float]) -> str:
+    return f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}{r['errors']:>8.0f}"
 
 
 def _record_cost_line() -> None:
@@ -333,10 +335,7 @@ def main() -> None:
             rows = _medians(rounds)
             print(f"medians over {args.rounds} rounds:\n{header}")
             for (name, conns), r in rows.items():
-                print(
-                    f"{name:<28}{conns:>6}{r['rps']:>9.0f}{r['p50']:>9.1f}{r['p90']:>9.1f}{r['p99']:>9.1f}"
-                    f"{r['errors']:>8.0f}"
-                )
+                print(_row_line(name, conns, r))
             _record_cost_line()
             _ratio_lines(rows)
             for name in ("GET / (logged in)", "GET /movies/<id>/ (logged in)"):

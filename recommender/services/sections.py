@@ -47,7 +47,7 @@ from recommender.services.user_generation import (
     stamped_keep,
     stamped_store,
     user_generation_key,
-    user_stamp,
+    user_stamp_in,
     user_stamped,
 )
 
@@ -115,8 +115,8 @@ def personal_section_store(*, user_id: int, name: str, render: Callable[[dict], 
     """Store the user's section `name` anew (a worker's refresh of a stale entry): the entry kept as it
     is when nothing it shows has changed since it was rendered, else rendered now."""
     key = cache_keys.personal_section(name, user_id)
-    stamp = user_stamp(user_id=user_id, version_id=serving_version_id(user_id))
-    found = cache.get_many([key, catalogue_generation_key()])
+    found = cache.get_many([user_generation_key(user_id), catalogue_generation_key(), key])
+    stamp = user_stamp_in(found, user_id=user_id, version_id=serving_version_id(user_id))
     catalogue = catalogue_generation_in(found)
     lifetime = {"seconds": PERSONAL_SECONDS, "stale_seconds": PERSONAL_STALE_SECONDS}
     if stamped_keep(found, key, stamp, catalogue, **lifetime):

@@ -91,10 +91,7 @@ def user_stamped(
     what build() stores so that a refresh can tell whether rendering again would change it
     (stamped_keep).
     """
-    generation = found.get(user_generation_key(user_id))
-    if generation is None:
-        generation = user_generation(user_id=user_id)
-    stamp = (version_id, int(generation))
+    stamp = user_stamp_in(found, user_id=user_id, version_id=version_id)
     entry = found.get(key)
     if entry is not None and entry[0] == stamp:
         if refresh is not None and len(entry) > 2 and time.time() >= entry[2] and refresh_claim(key):
@@ -107,9 +104,11 @@ def user_stamped(
     return value
 
 
-def user_stamp(*, user_id: int, version_id: int) -> tuple[int, int]:
-    """The stamp an entry built now for the user gets: read before building it (see user_stamped)."""
-    return (version_id, user_generation(user_id=user_id))
+def user_stamp_in(found: Mapping[str, Any], *, user_id: int, version_id: int) -> tuple[int, int]:
+    """The stamp an entry built now for the user gets, from a cache.get_many that asked for
+    user_generation_key(user_id) before building it (see user_stamped)."""
+    generation = found.get(user_generation_key(user_id))
+    return (version_id, int(generation) if generation is not None else user_generation(user_id=user_id))
 
 
 def stamped_store(
