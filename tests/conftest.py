@@ -132,6 +132,26 @@ def redis_cache(settings):
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> Iterator[None]:
+    """pytest-django's test database, with no other session left on it when it is dropped.
+
+    Django keeps a connection per context, and code that runs in a context of its own (Playwright's
+    sync API, async_to_sync) can open one that the teardown's context never closes: the drop then
+    fails with "database ... is being accessed by other users".
+    """
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+
+
+@pytest.fixture(scope="session")
 def trained_run(django_db_setup, django_db_blocker, tmp_path_factory):
     """The two-tastes world trained once for the session (seed 42); tests.trained.install() copies it."""
     from tests.trained import train_once
