@@ -19,6 +19,8 @@ BAND_SAMPLES = (5, 10, 20, 40, 100)
 # What protocol P and the picks call liked: 4 stars or more.
 LIKED = 4.0
 PRIOR_WEIGHTS = (1.6, 1.4, 1.2, 1.0, 0.8, 0.6)
+# Rows of the prior-weight fit's score matrix at a time (rows x movies float32).
+PRIOR_CHUNK_ROWS = 1000
 
 
 def _gram(factors: Factors) -> np.ndarray:
@@ -230,6 +232,7 @@ def fit_prior_weights(
     val: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
     max_users: int = 1000,
+    samples: int = 4,
     tolerance: float = 0.0,
     k: int = 10,
     seed: int = 0,
@@ -237,10 +240,10 @@ def fit_prior_weights(
     """The popularity prior's weight in a new user's picks, for each band of BAND_LIMITS.
 
     How far a new user's few ratings can be trusted against what everyone watches differs with
-    their number. For each band, validation users are folded in from that many of their training
-    ratings, and each weight of PRIOR_WEIGHTS ranks the catalogue; the liked nDCG@k (validation
-    ratings of 4 stars or more relevant) of each is measured, and the smallest weight within
-    `tolerance` of the best is kept: the prior weighs only as far as it helps.
+    their number. For each band, validation users are folded in from `samples` random handfuls of
+    that many of their training ratings, and each weight of PRIOR_WEIGHTS ranks the catalogue; the
+    liked nDCG@k (validation ratings of 4 stars or more relevant) of each is measured, and the
+    smallest weight within `tolerance` of the best is kept: the prior weighs only as far as it helps.
 
     Args:
         factors: the exported factors (fold_maps and star_blend set).
@@ -248,6 +251,8 @@ def fit_prior_weights(
         val: (user, movie, rating) of the validation ratings.
         max_users: validation users measured (seeded sample; with a few hundred the chosen weights
             swing from one sample to the next).
+        samples: handfuls per user and band (with one, which handful was drawn decides the weights
+            as much as the model does).
         tolerance: how much liked nDCG may be given up for a smaller prior.
         k: list length.
         seed: which users and ratings.
@@ -255,7 +260,9 @@ def fit_prior_weights(
     Returns:
         float32 [len(BAND_LIMITS) + 1]: a weight per band, the last for more ratings than any band.
     """
-    from recommender.engine.dataset import interactions  # scipy and pandas: training only
+    import scipy.sparse as sp  # scipy and pandas: training only
+
+    from recommender.engine.dataset import interactions
     from recommender.engine.metrics import top_n_metrics
     from recommender.engine.ranking import pick_space, pick_vectors  # ranking imports this module's types
 
@@ -278,6 +285,9 @@ def fit_prior_weights(
     row_of[users] = np.arange(len(users))
     keep = (vr >= LIKED) & (row_of[vu] >= 0)
     liked = interactions(row_of[vu[keep]], vm[keep], len(users), factors.n_movies)
+    # Each handful is a row of its own, scored against its user's liked movies.
+    liked = sp.vstack([liked] * samples, format="csr")
+    users, starts, ends = np.tile(users, samples), np.tile(starts, samples), np.tile(ends, samples)
     for band, count in enumerate(BAND_SAMPLES):
         sides, seen = [], []
         for a, b in zip(starts, ends, strict=True):
@@ -286,15 +296,17 @@ def fit_prior_weights(
             sides.append(fold_in(factors, fm[pick], fr[pick]))
             seen.append(fm[rows])
         x = pick_vectors(factors, np.stack([s.vector for s in sides]), np.stack([s.rating_vector for s in sides]))
-        base = x @ space.movies.T + space.stars_bias
-        for i, movies in enumerate(seen):
-            base[i, movies] = -np.inf
-        ndcg = []
-        for weight in PRIOR_WEIGHTS:
-            scores = base + np.float32(weight) * space.prior
-            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-            top = np.take_along_axis(top, np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1), axis=1)
-            ndcg.append(top_n_metrics(top, liked, k=k)["ndcg"])
+        tops: list[list[np.ndarray]] = [[] for _ in PRIOR_WEIGHTS]
+        for lo in range(0, len(x), PRIOR_CHUNK_ROWS):
+            base = x[lo : lo + PRIOR_CHUNK_ROWS] @ space.movies.T + space.stars_bias
+            for i, movies in enumerate(seen[lo : lo + PRIOR_CHUNK_ROWS]):
+                base[i, movies] = -np.inf
+            for j, weight in enumerate(PRIOR_WEIGHTS):
+                scores = base + np.float32(weight) * space.prior
+                top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+                order_in_top = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
+                tops[j].append(np.take_along_axis(top, order_in_top, axis=1))
+        ndcg = [top_n_metrics(np.vstack(t), liked, k=k)["ndcg"] for t in tops]
         best = max(ndcg)
         chosen[band] = min(w for w, v in zip(PRIOR_WEIGHTS, ndcg, strict=True) if v >= (1 - tolerance) * best)
     return chosen

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from recommender.engine.calibration import apply_calibration, fit_calibration
 from recommender.engine.dataset import Ratings
 from recommender.engine.epochs import EpochCallback, run_pass
 from recommender.engine.factors import Factors
@@ -37,7 +38,7 @@ def rating_heads(
 
     Shared embeddings and ranking bias stay frozen at the best ranking epoch; the head's
     own parameters, re-initialised from the head's seed, train on stars alone and stop on
-    validation RMSE.
+    validation RMSE of the calibrated stars (calibration).
 
     Returns:
         (rating epochs up to the best one, (score, weights, history row) of the best) per finished head.
@@ -46,7 +47,10 @@ def rating_heads(
     ndcg = best_rank[2]["val_ndcg"]
 
     def rmse_only(snap: dict[str, np.ndarray]) -> tuple[float, float]:
-        return validate.rmse(export_joint(snap, config, fit, low, high)), ndcg
+        # The stars the artefact will show are calibrated: each epoch is judged calibrated too.
+        factors = export_joint(snap, config, fit, low, high)
+        apply_calibration(factors, fit_calibration(factors, validate.val), config.star_blend)
+        return validate.rmse(factors), ndcg
 
     heads = []
     for head in range(config.rating_heads):

@@ -5,8 +5,8 @@ The recipe of the joint ("default") presets:
     2. The ranking pass: shared embeddings and ranking bias by the row-sparse step
        (sparse_trainer), the star-weighted in-batch softmax (losses) beside a light rating loss,
        until validation nDCG@10 stops improving (epochs).
-    3. The rating heads on the frozen shared embeddings, then their refit on fit + validation
-       (heads).
+    3. The rating heads on the frozen shared embeddings, their stars' calibration on validation
+       (calibration), then their refit on fit + validation (heads).
     4. Export as Factors, and the calibration fold-in and the picks need (_calibrate_fold_in).
 The "tutorial" preset is the keras-io model with plain ``model.fit`` (tutorial).
 """
@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
+from recommender.engine.calibration import TERMS, apply_calibration, fit_calibration
 from recommender.engine.dataset import Ratings, encode, split_per_user
 from recommender.engine.epochs import EpochCallback, TrainingCancelled, TrainingRun, run_pass
 from recommender.engine.factors import Factors
@@ -172,12 +173,17 @@ def _train_joint(config: JointConfig, run: TrainingRun) -> tuple[Factors, list[d
     if heads:
         best = min((h[1] for h in heads), key=lambda b: b[2]["val_rmse"])
         factors = combine_heads([h[1][1] for h in heads], config, fit, low, high)
-        extra["val_rmse"] = validate.rmse(factors)  # the heads' mean, before the refit sees validation
+        # Fitted before the refit sees validation; the refit heads take the same calibration.
+        calibration = fit_calibration(factors, val)
+        apply_calibration(factors, calibration, config.star_blend)
+        extra["val_rmse"] = validate.rmse(factors)  # the heads' mean, calibrated (five terms fitted on these)
+        extra["star_calibration"] = dict(zip(TERMS, np.round(calibration, 4).tolist(), strict=True))
         extra["rating_epochs"] = [h[0] for h in heads]
         if config.refit:
             snaps = refit_heads(trainer, best_rank[1], [h[0] for h in heads], config, fit, val, seed, run.should_stop)
             if snaps is not None:
                 factors = combine_heads(snaps, config, fit, low, high)
+                apply_calibration(factors, calibration, config.star_blend)
                 extra["refit"] = True
     else:
         factors = export_joint(best[1], config, fit, low, high)
