@@ -19,6 +19,9 @@ BAND_SAMPLES = (5, 10, 20, 40, 100)
 # What protocol P and the picks call liked: 4 stars or more.
 LIKED = 4.0
 PRIOR_WEIGHTS = (1.6, 1.4, 1.2, 1.0, 0.8, 0.6)
+# Handfuls per validation user that each band's prior weight is chosen on: a handful of 5 or 10
+# ratings says the least about its person, so those bands average the most.
+PRIOR_SAMPLES = (4, 4, 2, 1, 1)
 # Rows of the prior-weight fit's score matrix at a time (rows x movies float32).
 PRIOR_CHUNK_ROWS = 1000
 
@@ -136,7 +139,7 @@ def fold_in(
         # Invert the output: stars -> the pre-sigmoid sum u.v + b_u + b_m.
         y = np.clip((r - low) / (high - low), 0.02, 0.98)
         x = (np.log(y / (1 - y)) - float(head["bias"])) / float(head["kernel"])
-        target = x - np.asarray(head["movie_bias"], dtype=np.float64)[m]
+        target = x - np.asarray(head["movie_bias"])[m].astype(np.float64)
         feats = np.hstack([factors.movie_vectors[m].astype(np.float64), np.ones((len(m), 1))])
         sol = _ridge(feats, target, reg, unpenalised_last=True)
         return UserVector(sol[:d].astype(np.float32), float(sol[d]), np.zeros(0, dtype=np.float32))
@@ -144,16 +147,87 @@ def fold_in(
     fold_map = _fold_map(factors, len(m))
     u = raw if fold_map is None else raw @ fold_map
     v = factors.movie_vectors[m].astype(np.float64)
+    # Rows first, then float64: converting a whole table costs more than the solve at scale.
     resid = (
         r
         - float(head["global_mean"])
-        - np.asarray(head["movie_bias"], dtype=np.float64)[m]
+        - np.asarray(head["movie_bias"])[m].astype(np.float64)
         - (v * np.asarray(head["weight"], dtype=np.float64)) @ u
     )
-    q = np.asarray(head["movie_rating_vectors"], dtype=np.float64)[m]
+    q = np.asarray(head["movie_rating_vectors"])[m].astype(np.float64)
     feats = np.hstack([q, np.ones((len(m), 1))])
     sol = _ridge(feats, resid, reg, unpenalised_last=False)
     return UserVector(u.astype(np.float32), float(sol[-1]), sol[:-1].astype(np.float32), prior_weight(factors, len(m)))
+
+
+def implicit_solve_many(factors: Factors, movies: np.ndarray, stars: np.ndarray) -> np.ndarray:
+    """implicit_solve for many handfuls of the same size at once (with the artefact's settings).
+
+    Args:
+        factors: the factors.
+        movies: int [n, size] movie indexes, a handful per row.
+        stars: [n, size] their stars.
+
+    Returns:
+        float64 [n, dim].
+    """
+    alpha = float(factors.head.get("fold_alpha", 20.0))
+    reg = float(factors.head.get("fold_reg", 1.0))
+    v = factors.movie_vectors[movies].astype(np.float64)
+    weights = StarWeights.from_head(factors.head)
+    positive, negative = weights.positive(stars), weights.negative(stars)
+    confidence = alpha * (positive + negative)
+    a = _gram(factors) + (v * confidence[..., None]).transpose(0, 2, 1) @ v + reg * np.eye(v.shape[2])
+    b = ((1.0 + alpha * positive) * (positive > 0))[:, None, :] @ v
+    return np.linalg.solve(a, b.transpose(0, 2, 1))[..., 0]
+
+
+def fold_in_many(factors: Factors, movies: list[np.ndarray], stars: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """fold_in's vectors for many people at once (joint head), people with as many ratings batched.
+
+    Args:
+        factors: the factors (joint head).
+        movies: per person, the movies they rated (at least one).
+        stars: per person, their stars.
+
+    Returns:
+        (float32 [n, dim] vectors, float32 [n, rating_dim] rating vectors), as fold_in gives them.
+    """
+    head = factors.head
+    q_all = np.asarray(head["movie_rating_vectors"])
+    vectors = np.zeros((len(movies), factors.dim), dtype=np.float32)
+    rating_vectors = np.zeros((len(movies), q_all.shape[1]), dtype=np.float32)
+    for who in _same_size_groups([len(m) for m in movies]):
+        size = len(movies[who[0]])
+        m = np.stack([np.asarray(movies[i], dtype=np.int64) for i in who])
+        r = np.stack([np.asarray(stars[i], dtype=np.float64) for i in who])
+        u = implicit_solve_many(factors, m, r)
+        fold_map = _fold_map(factors, size)
+        if fold_map is not None:
+            u = u @ fold_map
+        v = factors.movie_vectors[m].astype(np.float64)
+        resid = (
+            r
+            - float(head["global_mean"])
+            - np.asarray(head["movie_bias"])[m].astype(np.float64)
+            - ((v * np.asarray(head["weight"], dtype=np.float64)) @ u[..., None])[..., 0]
+        )
+        feats = np.concatenate([q_all[m].astype(np.float64), np.ones((len(who), size, 1))], axis=2)
+        ft = feats.transpose(0, 2, 1)
+        sol = np.linalg.solve(ft @ feats + np.eye(feats.shape[2]), ft @ resid[..., None])[..., 0]
+        vectors[who] = u
+        rating_vectors[who] = sol[:, :-1]
+    return vectors, rating_vectors
+
+
+def _same_size_groups(sizes: list[int], chunk: int = 1000) -> list[np.ndarray]:
+    """Positions of equal sizes, at most `chunk` per group (the batched solves' memory bound)."""
+    sizes_arr = np.asarray(sizes)
+    groups = []
+    for size in np.unique(sizes_arr):
+        who = np.flatnonzero(sizes_arr == size)
+        groups += [who[i : i + chunk] for i in range(0, len(who), chunk)]
+    return groups
 
 
 def _zero_rating_vector(factors: Factors) -> np.ndarray:
@@ -212,14 +286,17 @@ def fit_fold_maps(
     order, starts, ends = _user_slices(user, users)
     maps = []
     for size in BAND_SAMPLES:
-        raw, target = [], []
+        picks, target = [], []
         for u, a, b in zip(users, starts, ends, strict=True):
             rows = order[a:b]
             for _ in range(samples if len(rows) > size else 1):
-                pick = rng.choice(rows, min(size, len(rows)), replace=False)
-                raw.append(implicit_solve(factors, movie[pick], rating[pick]))
-                target.append(factors.user_vectors[u])
-        x, y = np.asarray(raw), np.asarray(target, dtype=np.float64)
+                picks.append(rng.choice(rows, min(size, len(rows)), replace=False))
+                target.append(u)
+        x = np.zeros((len(picks), factors.dim))
+        for who in _same_size_groups([len(p) for p in picks]):  # handfuls of one size solved together
+            rows = np.stack([picks[i] for i in who])
+            x[who] = implicit_solve_many(factors, movie[rows], rating[rows])
+        y = factors.user_vectors[np.asarray(target)].astype(np.float64)
         d = x.shape[1]
         reg = 1e-3 * np.trace(x.T @ x) / d
         maps.append(np.linalg.solve(x.T @ x + reg * np.eye(d), x.T @ y))
@@ -232,7 +309,7 @@ def fit_prior_weights(
     val: tuple[np.ndarray, np.ndarray, np.ndarray],
     *,
     max_users: int = 1000,
-    samples: int = 4,
+    samples: tuple[int, ...] = PRIOR_SAMPLES,
     tolerance: float = 0.0,
     k: int = 10,
     seed: int = 0,
@@ -251,8 +328,8 @@ def fit_prior_weights(
         val: (user, movie, rating) of the validation ratings.
         max_users: validation users measured (seeded sample; with a few hundred the chosen weights
             swing from one sample to the next).
-        samples: handfuls per user and band (with one, which handful was drawn decides the weights
-            as much as the model does).
+        samples: handfuls per user, for each band (with one, which handful was drawn decides the
+            weights as much as the model does).
         tolerance: how much liked nDCG may be given up for a smaller prior.
         k: list length.
         seed: which users and ratings.
@@ -284,18 +361,16 @@ def fit_prior_weights(
     row_of = np.full(int(max(vu.max(), users.max())) + 1, -1, dtype=np.int64)
     row_of[users] = np.arange(len(users))
     keep = (vr >= LIKED) & (row_of[vu] >= 0)
-    liked = interactions(row_of[vu[keep]], vm[keep], len(users), factors.n_movies)
-    # Each handful is a row of its own, scored against its user's liked movies.
-    liked = sp.vstack([liked] * samples, format="csr")
-    users, starts, ends = np.tile(users, samples), np.tile(starts, samples), np.tile(ends, samples)
-    for band, count in enumerate(BAND_SAMPLES):
-        sides, seen = [], []
-        for a, b in zip(starts, ends, strict=True):
+    liked_once = interactions(row_of[vu[keep]], vm[keep], len(users), factors.n_movies)
+    for band, (count, reps) in enumerate(zip(BAND_SAMPLES, samples, strict=True)):
+        # Each handful is a row of its own, scored against its user's liked movies.
+        liked = sp.vstack([liked_once] * reps, format="csr")
+        picks, seen = [], []
+        for a, b in zip(np.tile(starts, reps), np.tile(ends, reps), strict=True):
             rows = order[a:b]
-            pick = rng.choice(rows, min(count, len(rows)), replace=False)
-            sides.append(fold_in(factors, fm[pick], fr[pick]))
+            picks.append(rng.choice(rows, min(count, len(rows)), replace=False))
             seen.append(fm[rows])
-        x = pick_vectors(factors, np.stack([s.vector for s in sides]), np.stack([s.rating_vector for s in sides]))
+        x = pick_vectors(factors, *fold_in_many(factors, [fm[p] for p in picks], [fr[p] for p in picks]))
         tops: list[list[np.ndarray]] = [[] for _ in PRIOR_WEIGHTS]
         for lo in range(0, len(x), PRIOR_CHUNK_ROWS):
             base = x[lo : lo + PRIOR_CHUNK_ROWS] @ space.movies.T + space.stars_bias

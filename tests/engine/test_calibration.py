@@ -70,6 +70,6 @@ def test_the_prior_weight_fit_gives_the_same_weights_whatever_its_chunk_of_rows(
     n = 3000
     fit = (rng.integers(0, f.n_users, n), rng.integers(0, f.n_movies, n), rng.choice([1.0, 3.0, 4.5, 5.0], n))
     val = (rng.integers(0, f.n_users, n // 3), rng.integers(0, f.n_movies, n // 3), np.full(n // 3, 4.5))
-    whole = foldin.fit_prior_weights(f, fit, val, samples=3)
+    whole = foldin.fit_prior_weights(f, fit, val, samples=(3, 3, 2, 1, 1))
     monkeypatch.setattr(foldin, "PRIOR_CHUNK_ROWS", 7)
-    assert foldin.fit_prior_weights(f, fit, val, samples=3).tolist() == whole.tolist()
+    assert foldin.fit_prior_weights(f, fit, val, samples=(3, 3, 2, 1, 1)).tolist() == whole.tolist()

@@ -1,9 +1,9 @@
-"""Fold-in of one person's ratings: what the stars say, the bands and the popularity prior."""
+"""Fold-in of one person's ratings (and of many at once): what the stars say, the bands and the popularity prior."""
 
 import numpy as np
 import pytest
 
-from recommender.engine.foldin import BAND_LIMITS, band, fold_in, implicit_solve, prior_weight
+from recommender.engine.foldin import BAND_LIMITS, band, fold_in, fold_in_many, implicit_solve, prior_weight
 from recommender.engine.ranking import recommend, scores_for
 
 
@@ -57,3 +57,15 @@ def test_the_popularity_prior_weight_follows_the_number_of_ratings(trained_defau
     assert prior_weight(f, 3) == weights[0] and prior_weight(f, 500) == weights[-1]
     user = fold_in(f, [_movie(f, 1000)], [5.0])
     assert user.prior == weights[0]
+
+
+def test_folding_in_many_people_at_once_equals_folding_each_in(trained_default):
+    f = trained_default.factors
+    rng = np.random.default_rng(3)
+    movies = [rng.choice(f.n_movies, size, replace=False) for size in (1, 3, 3, 7, 12, 12, 12)]
+    stars = [rng.choice([0.5, 2.0, 3.5, 5.0], len(m)) for m in movies]
+    vectors, rating_vectors = fold_in_many(f, movies, stars)
+    for i, (m, s) in enumerate(zip(movies, stars, strict=True)):
+        one = fold_in(f, m, s)
+        np.testing.assert_allclose(vectors[i], one.vector, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(rating_vectors[i], one.rating_vector, rtol=1e-4, atol=1e-5)
