@@ -20,6 +20,8 @@ from recommender.engine.factors import Factors
 # The columns of star_terms and the entries of a calibration.
 TERMS = ("offset", "user_bias", "movie_bias", "star_term", "head_term")
 IDENTITY = np.array([0.0, 1.0, 1.0, 1.0, 1.0])
+# Five numbers need far fewer ratings than a large set's validation share: a seeded sample this big.
+MAX_ROWS = 200_000
 
 
 def star_terms(factors: Factors, users: np.ndarray, movies: np.ndarray) -> np.ndarray:
@@ -42,13 +44,16 @@ def fit_calibration(factors: Factors, val: Ratings) -> np.ndarray:
 
     Args:
         factors: a joint head trained without `val`'s ratings.
-        val: validation ratings (indexes of the factors' users and movies).
+        val: validation ratings (indexes of the factors' users and movies); a sample of MAX_ROWS
+            of them when there are more.
 
     Returns:
         float64 [len(TERMS)]; IDENTITY when there are too few ratings to fit.
     """
     if len(val) < 10 * len(TERMS):
         return IDENTITY.copy()
+    if len(val) > MAX_ROWS:
+        val = val.subset(np.sort(np.random.default_rng(0).choice(len(val), MAX_ROWS, replace=False)))
     x = star_terms(factors, val.user, val.movie)
     y = val.rating.astype(np.float64) - float(factors.head["global_mean"])
     return np.linalg.lstsq(x, y, rcond=None)[0]

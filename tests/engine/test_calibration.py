@@ -73,3 +73,14 @@ def test_the_prior_weight_fit_gives_the_same_weights_whatever_its_chunk_of_rows(
     whole = foldin.fit_prior_weights(f, fit, val, samples=(3, 3, 2, 1, 1))
     monkeypatch.setattr(foldin, "PRIOR_CHUNK_ROWS", 7)
     assert foldin.fit_prior_weights(f, fit, val, samples=(3, 3, 2, 1, 1)).tolist() == whole.tolist()
+
+
+def test_a_large_validation_set_is_sampled_and_still_recovers_the_factors(monkeypatch):
+    from recommender.engine import calibration
+
+    monkeypatch.setattr(calibration, "MAX_ROWS", 500)
+    f = random_factors(dim=6)
+    users, movies = _pairs(f, n=5000)
+    truth = np.array([-0.1, 0.8, 1.1, 1.4, 0.9])
+    stars = float(f.head["global_mean"]) + star_terms(f, users, movies) @ truth
+    np.testing.assert_allclose(fit_calibration(f, _ratings(f, users, movies, stars)), truth, atol=1e-4)
