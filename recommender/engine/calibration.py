@@ -32,11 +32,10 @@ def star_terms(factors: Factors, users: np.ndarray, movies: np.ndarray) -> np.nd
     """
     h = factors.head
     u, m = np.asarray(users, dtype=np.int64), np.asarray(movies, dtype=np.int64)
+    user_bias, movie_bias = factors.user_bias[u], np.asarray(h["movie_bias"])[m]
     star = np.sum(factors.user_vectors[u] * h["weight"] * factors.movie_vectors[m], axis=1)
     own = np.sum(h["user_rating_vectors"][u] * h["movie_rating_vectors"][m], axis=1)
-    return np.stack([np.ones(len(u)), factors.user_bias[u], np.asarray(h["movie_bias"])[m], star, own], axis=1).astype(
-        np.float64
-    )
+    return np.stack([np.ones(len(u)), user_bias, movie_bias, star, own], axis=1).astype(np.float64)
 
 
 def fit_calibration(factors: Factors, val: Ratings) -> np.ndarray:
