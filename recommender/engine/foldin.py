@@ -62,19 +62,9 @@ def implicit_solve(
     Returns:
         float64 [dim].
     """
-    alpha = float(factors.head.get("fold_alpha", 20.0)) if alpha is None else alpha
-    reg = float(factors.head.get("fold_reg", 1.0)) if reg is None else reg
-    m = np.asarray(movie_indexes, dtype=np.int64)
-    v = factors.movie_vectors[m].astype(np.float64)
-    if stars is None:
-        positive, negative = np.ones(len(m)), np.zeros(len(m))
-    else:
-        weights = StarWeights.from_head(factors.head)
-        positive, negative = weights.positive(stars), weights.negative(stars)
-    confidence = alpha * (positive + negative)
-    a = _gram(factors) + (v.T * confidence) @ v + reg * np.eye(v.shape[1])
-    b = ((1.0 + alpha * positive) * (positive > 0)) @ v
-    return np.linalg.solve(a, b)
+    m = np.asarray(movie_indexes, dtype=np.int64)[None, :]
+    s = None if stars is None else np.asarray(stars, dtype=np.float64)[None, :]
+    return implicit_solve_many(factors, m, s, alpha=alpha, reg=reg)[0]
 
 
 def band(n_ratings: int) -> int:
@@ -141,41 +131,39 @@ def fold_in(
         x = (np.log(y / (1 - y)) - float(head["bias"])) / float(head["kernel"])
         target = x - np.asarray(head["movie_bias"])[m].astype(np.float64)
         feats = np.hstack([factors.movie_vectors[m].astype(np.float64), np.ones((len(m), 1))])
-        sol = _ridge(feats, target, reg, unpenalised_last=True)
+        sol = _ridge_sparing_bias(feats, target, reg)
         return UserVector(sol[:d].astype(np.float32), float(sol[d]), np.zeros(0, dtype=np.float32))
-    raw = implicit_solve(factors, m, r)
-    fold_map = _fold_map(factors, len(m))
-    u = raw if fold_map is None else raw @ fold_map
-    v = factors.movie_vectors[m].astype(np.float64)
-    # Rows first, then float64: converting a whole table costs more than the solve at scale.
-    resid = (
-        r
-        - float(head["global_mean"])
-        - np.asarray(head["movie_bias"])[m].astype(np.float64)
-        - (v * np.asarray(head["weight"], dtype=np.float64)) @ u
-    )
-    q = np.asarray(head["movie_rating_vectors"])[m].astype(np.float64)
-    feats = np.hstack([q, np.ones((len(m), 1))])
-    sol = _ridge(feats, resid, reg, unpenalised_last=False)
-    return UserVector(u.astype(np.float32), float(sol[-1]), sol[:-1].astype(np.float32), prior_weight(factors, len(m)))
+    vectors, biases, rating_vectors = _fold_in_rows(factors, m[None, :], r[None, :], reg)
+    return UserVector(vectors[0], float(biases[0]), rating_vectors[0], prior_weight(factors, len(m)))
 
 
-def implicit_solve_many(factors: Factors, movies: np.ndarray, stars: np.ndarray) -> np.ndarray:
-    """implicit_solve for many handfuls of the same size at once (with the artefact's settings).
+def implicit_solve_many(
+    factors: Factors,
+    movies: np.ndarray,
+    stars: np.ndarray | None,
+    *,
+    alpha: float | None = None,
+    reg: float | None = None,
+) -> np.ndarray:
+    """implicit_solve for many handfuls of the same size at once.
 
     Args:
         factors: the factors.
         movies: int [n, size] movie indexes, a handful per row.
-        stars: [n, size] their stars.
+        stars: [n, size] their stars (None: every rating counts as a full "chosen").
+        alpha, reg: as implicit_solve's.
 
     Returns:
         float64 [n, dim].
     """
-    alpha = float(factors.head.get("fold_alpha", 20.0))
-    reg = float(factors.head.get("fold_reg", 1.0))
+    alpha = float(factors.head.get("fold_alpha", 20.0)) if alpha is None else alpha
+    reg = float(factors.head.get("fold_reg", 1.0)) if reg is None else reg
     v = factors.movie_vectors[movies].astype(np.float64)
-    weights = StarWeights.from_head(factors.head)
-    positive, negative = weights.positive(stars), weights.negative(stars)
+    if stars is None:
+        positive, negative = np.ones(movies.shape), np.zeros(movies.shape)
+    else:
+        weights = StarWeights.from_head(factors.head)
+        positive, negative = weights.positive(stars), weights.negative(stars)
     confidence = alpha * (positive + negative)
     a = _gram(factors) + (v * confidence[..., None]).transpose(0, 2, 1) @ v + reg * np.eye(v.shape[2])
     b = ((1.0 + alpha * positive) * (positive > 0))[:, None, :] @ v
@@ -193,31 +181,47 @@ def fold_in_many(factors: Factors, movies: list[np.ndarray], stars: list[np.ndar
     Returns:
         (float32 [n, dim] vectors, float32 [n, rating_dim] rating vectors), as fold_in gives them.
     """
-    head = factors.head
-    q_all = np.asarray(head["movie_rating_vectors"])
     vectors = np.zeros((len(movies), factors.dim), dtype=np.float32)
-    rating_vectors = np.zeros((len(movies), q_all.shape[1]), dtype=np.float32)
+    rating_vectors = np.zeros((len(movies), len(_zero_rating_vector(factors))), dtype=np.float32)
     for who in _same_size_groups([len(m) for m in movies]):
-        size = len(movies[who[0]])
         m = np.stack([np.asarray(movies[i], dtype=np.int64) for i in who])
         r = np.stack([np.asarray(stars[i], dtype=np.float64) for i in who])
-        u = implicit_solve_many(factors, m, r)
-        fold_map = _fold_map(factors, size)
-        if fold_map is not None:
-            u = u @ fold_map
-        v = factors.movie_vectors[m].astype(np.float64)
-        resid = (
-            r
-            - float(head["global_mean"])
-            - np.asarray(head["movie_bias"])[m].astype(np.float64)
-            - ((v * np.asarray(head["weight"], dtype=np.float64)) @ u[..., None])[..., 0]
-        )
-        feats = np.concatenate([q_all[m].astype(np.float64), np.ones((len(who), size, 1))], axis=2)
-        ft = feats.transpose(0, 2, 1)
-        sol = np.linalg.solve(ft @ feats + np.eye(feats.shape[2]), ft @ resid[..., None])[..., 0]
-        vectors[who] = u
-        rating_vectors[who] = sol[:, :-1]
+        vectors[who], _, rating_vectors[who] = _fold_in_rows(factors, m, r, 1.0)
     return vectors, rating_vectors
+
+
+def _fold_in_rows(
+    factors: Factors, m: np.ndarray, r: np.ndarray, reg: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """fold_in's steps 1 and 2 (joint head) for people with the same number of ratings.
+
+    Args:
+        factors: the factors (joint head).
+        m: int [n, size] movie indexes, a person per row.
+        r: [n, size] their stars.
+        reg: ridge term of the rating-side solve.
+
+    Returns:
+        float32 (vectors [n, dim], biases [n], rating vectors [n, rating_dim]).
+    """
+    head = factors.head
+    u = implicit_solve_many(factors, m, r)
+    fold_map = _fold_map(factors, m.shape[1])
+    if fold_map is not None:
+        u = u @ fold_map
+    v = factors.movie_vectors[m].astype(np.float64)
+    # Rows first, then float64: converting a whole table costs more than the solve at scale.
+    resid = (
+        r
+        - float(head["global_mean"])
+        - np.asarray(head["movie_bias"])[m].astype(np.float64)
+        - ((v * np.asarray(head["weight"], dtype=np.float64)) @ u[..., None])[..., 0]
+    )
+    q = np.asarray(head["movie_rating_vectors"])[m].astype(np.float64)
+    feats = np.concatenate([q, np.ones((*m.shape, 1))], axis=2)
+    ft = feats.transpose(0, 2, 1)
+    sol = np.linalg.solve(ft @ feats + reg * np.eye(feats.shape[2]), ft @ resid[..., None])[..., 0]
+    return u.astype(np.float32), sol[:, -1].astype(np.float32), sol[:, :-1].astype(np.float32)
 
 
 def _same_size_groups(sizes: list[int], chunk: int = 1000) -> list[np.ndarray]:
@@ -235,11 +239,10 @@ def _zero_rating_vector(factors: Factors) -> np.ndarray:
     return np.zeros(0 if q is None else q.shape[1], dtype=np.float32)
 
 
-def _ridge(x: np.ndarray, y: np.ndarray, reg: float, *, unpenalised_last: bool) -> np.ndarray:
-    """Solve (X^T X + reg D) w = X^T y; D is the identity, optionally sparing the bias column."""
+def _ridge_sparing_bias(x: np.ndarray, y: np.ndarray, reg: float) -> np.ndarray:
+    """Solve (X^T X + reg D) w = X^T y; D is the identity but for the last (bias) column."""
     pen = np.full(x.shape[1], reg)
-    if unpenalised_last:
-        pen[-1] = 1e-3  # the bias is not shrunk (barely: keeps the system solvable for one rating)
+    pen[-1] = 1e-3  # the bias is not shrunk (barely: keeps the system solvable for one rating)
     return np.linalg.solve(x.T @ x + np.diag(pen), x.T @ y)
 
 

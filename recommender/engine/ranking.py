@@ -53,14 +53,17 @@ class PickSpace:
         movies: float32 [n_movies, dim (+ rating_dim)]: v_m, then the star head's q_m.
         prior: float32 [n_movies]: the ranking bias c_m (how often the movie is chosen).
         stars_bias: float32 [n_movies]: blend * the star head's movie bias.
-        blend: the weight of the predicted stars (0 for the tutorial head); calibrated stars
-            weigh each of their terms by its own blend (_pick_blends).
+        blend: the weight of the predicted stars (0 for the tutorial head).
+        blends: the weights of the star term, the movie bias and the head's own term: all `blend`,
+            unless the stars were calibrated (calibration.apply_calibration): then each is the
+            blend divided by its term's factor, so the pick score keeps the mix the model trained with.
     """
 
     movies: np.ndarray
     prior: np.ndarray
     stars_bias: np.ndarray
     blend: float
+    blends: tuple[float, float, float]
 
 
 def pick_space(factors: Factors) -> PickSpace:
@@ -77,9 +80,10 @@ def pick_space(factors: Factors) -> PickSpace:
         return cached
     head = factors.head
     blend = float(head.get("star_blend", 0.0)) if head["kind"] == "joint" else 0.0
+    star_term, movie_bias, head_term = (float(b) for b in head.get("pick_blends", (blend,) * 3))
     if blend:
         movies = np.hstack([factors.movie_vectors, np.asarray(head["movie_rating_vectors"], dtype=np.float32)])
-        stars_bias = _pick_blends(factors, blend)[1] * np.asarray(head["movie_bias"], dtype=np.float32)
+        stars_bias = movie_bias * np.asarray(head["movie_bias"], dtype=np.float32)
     else:
         movies, stars_bias = factors.movie_vectors, np.zeros(factors.n_movies, dtype=np.float32)
     space = PickSpace(
@@ -87,22 +91,10 @@ def pick_space(factors: Factors) -> PickSpace:
         np.asarray(factors.movie_bias, dtype=np.float32),
         stars_bias.astype(np.float32),
         blend,
+        (star_term, movie_bias, head_term),
     )
     factors._pick_space = space  # type: ignore[attr-defined]
     return space
-
-
-def _pick_blends(factors: Factors, blend: float) -> tuple[float, float, float]:
-    """The blend of the star term, the movie bias and the head's own term in the pick score.
-
-    All `blend` unless the stars were calibrated (calibration.apply_calibration): then each is the
-    blend divided by its term's factor, so the pick score keeps the mix the model trained with.
-    """
-    blends = factors.head.get("pick_blends")
-    if blends is None:
-        return blend, blend, blend
-    star_term, movie_bias, head_term = (float(b) for b in np.asarray(blends))
-    return star_term, movie_bias, head_term
 
 
 def _as_user(factors: Factors, user: int | UserVector | np.ndarray) -> UserVector:
@@ -133,7 +125,7 @@ def pick_vectors(factors: Factors, vectors: np.ndarray, rating_vectors: np.ndarr
     p = np.zeros((u.shape[0], k), dtype=np.float32)
     if rating_vectors is not None and np.size(rating_vectors):
         p = np.asarray(rating_vectors, dtype=np.float32).reshape(u.shape[0], k)
-    star_term, _, head_term = _pick_blends(factors, space.blend)
+    star_term, _, head_term = space.blends
     return np.hstack([u + star_term * (u * w), head_term * p]).astype(np.float32)
 
 
