@@ -7,6 +7,11 @@ each number of ratings) is fitted once at export, on trained users, and stored i
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
 import numpy as np
 
 from recommender.engine.factors import Factors, UserVector
@@ -24,6 +29,7 @@ PRIOR_WEIGHTS = (1.6, 1.4, 1.2, 1.0, 0.8, 0.6)
 PRIOR_SAMPLES = (4, 4, 2, 1, 1)
 # Rows of the prior-weight fit's score matrix at a time (rows x movies float32).
 PRIOR_CHUNK_ROWS = 1000
+T = TypeVar("T")
 
 
 def _gram(factors: Factors) -> np.ndarray:
@@ -246,6 +252,17 @@ def _ridge_sparing_bias(x: np.ndarray, y: np.ndarray, reg: float) -> np.ndarray:
     return np.linalg.solve(x.T @ x + np.diag(pen), x.T @ y)
 
 
+def _each_band(factors: Factors, work: Callable[..., T], handfuls: list[tuple]) -> list[T]:
+    """work(*handful) for each band's handfuls, bands side by side on the cores, results in band order.
+
+    numpy sorts and solves without the interpreter's lock. The handfuls are drawn before, in band
+    order, so that the threads cannot change which handful a seed draws.
+    """
+    _gram(factors)  # cached before the threads share it
+    with ThreadPoolExecutor(max_workers=min(len(handfuls), os.cpu_count() or 1)) as pool:
+        return list(pool.map(lambda h: work(*h), handfuls))
+
+
 def _user_slices(user: np.ndarray, users: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rows sorted by user, start and end of each of `users` in them)."""
     order = np.argsort(user, kind="stable")
@@ -287,7 +304,7 @@ def fit_fold_maps(
     if len(users) > max_users:
         users = np.sort(rng.choice(users, max_users, replace=False))
     order, starts, ends = _user_slices(user, users)
-    maps = []
+    handfuls = []  # drawn in band order before the threads below
     for size in BAND_SAMPLES:
         picks, target = [], []
         for u, a, b in zip(users, starts, ends, strict=True):
@@ -295,6 +312,9 @@ def fit_fold_maps(
             for _ in range(samples if len(rows) > size else 1):
                 picks.append(rng.choice(rows, min(size, len(rows)), replace=False))
                 target.append(u)
+        handfuls.append((picks, target))
+
+    def band_map(picks: list[np.ndarray], target: list[int]) -> np.ndarray:
         x = np.zeros((len(picks), factors.dim))
         for who in _same_size_groups([len(p) for p in picks]):  # handfuls of one size solved together
             rows = np.stack([picks[i] for i in who])
@@ -302,8 +322,9 @@ def fit_fold_maps(
         y = factors.user_vectors[np.asarray(target)].astype(np.float64)
         d = x.shape[1]
         reg = 1e-3 * np.trace(x.T @ x) / d
-        maps.append(np.linalg.solve(x.T @ x + reg * np.eye(d), x.T @ y))
-    return np.asarray(maps, dtype=np.float32)
+        return np.linalg.solve(x.T @ x + reg * np.eye(d), x.T @ y)
+
+    return np.asarray(_each_band(factors, band_map, handfuls), dtype=np.float32)
 
 
 def fit_prior_weights(
@@ -365,26 +386,56 @@ def fit_prior_weights(
     row_of[users] = np.arange(len(users))
     keep = (vr >= LIKED) & (row_of[vu] >= 0)
     liked_once = interactions(row_of[vu[keep]], vm[keep], len(users), factors.n_movies)
-    for band, (count, reps) in enumerate(zip(BAND_SAMPLES, samples, strict=True)):
-        # Each handful is a row of its own, scored against its user's liked movies.
-        liked = sp.vstack([liked_once] * reps, format="csr")
+    handfuls = []
+    for count, reps in zip(BAND_SAMPLES, samples, strict=True):
         picks, seen = [], []
         for a, b in zip(np.tile(starts, reps), np.tile(ends, reps), strict=True):
             rows = order[a:b]
             picks.append(rng.choice(rows, min(count, len(rows)), replace=False))
             seen.append(fm[rows])
+        handfuls.append((reps, picks, seen))
+
+    def band_ndcg(reps: int, picks: list[np.ndarray], seen: list[np.ndarray]) -> list[float]:
+        """Each weight's liked nDCG@k over one band's handfuls, each a row scored against its user's liked movies."""
+        liked = sp.vstack([liked_once] * reps, format="csr")
         x = pick_vectors(factors, *fold_in_many(factors, [fm[p] for p in picks], [fr[p] for p in picks]))
         tops: list[list[np.ndarray]] = [[] for _ in PRIOR_WEIGHTS]
         for lo in range(0, len(x), PRIOR_CHUNK_ROWS):
             base = x[lo : lo + PRIOR_CHUNK_ROWS] @ space.movies.T + space.stars_bias
             for i, movies in enumerate(seen[lo : lo + PRIOR_CHUNK_ROWS]):
                 base[i, movies] = -np.inf
-            for j, weight in enumerate(PRIOR_WEIGHTS):
-                scores = base + np.float32(weight) * space.prior
-                top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-                order_in_top = np.argsort(-np.take_along_axis(scores, top, axis=1), axis=1)
-                tops[j].append(np.take_along_axis(top, order_in_top, axis=1))
-        ndcg = [top_n_metrics(np.vstack(t), liked, k=k)["ndcg"] for t in tops]
+            for j, top in enumerate(top_per_weight(base, space.prior, PRIOR_WEIGHTS, k)):
+                tops[j].append(top)
+        return [top_n_metrics(np.vstack(t), liked, k=k)["ndcg"] for t in tops]
+
+    for band, ndcg in enumerate(_each_band(factors, band_ndcg, handfuls)):
         best = max(ndcg)
         chosen[band] = min(w for w, v in zip(PRIOR_WEIGHTS, ndcg, strict=True) if v >= (1 - tolerance) * best)
     return chosen
+
+
+def top_per_weight(base: np.ndarray, prior: np.ndarray, weights: tuple[float, ...], k: int) -> list[np.ndarray]:
+    """Each weight's k best columns of base + weight * prior, row by row, best first.
+
+    Neighbouring weights share most of their top k, so only the first weight partitions whole
+    rows; each next one sorts just the columns scoring at least the k-th best of the previous
+    weight's top k, which bounds its own k-th best from below.
+    """
+    n = len(base)
+    rows = np.arange(n)[:, None]
+    out: list[np.ndarray] = []
+    top = None
+    for weight in weights:
+        scores = base + np.float32(weight) * prior
+        if top is None:
+            top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        else:
+            floor = scores[rows, top].min(axis=1)
+            r, c = np.nonzero(scores >= floor[:, None])
+            order = np.lexsort((-scores[r, c], r))
+            r, c = r[order], c[order]
+            rank = np.arange(len(r)) - np.searchsorted(r, np.arange(n))[r]
+            top = c[rank < k].reshape(n, k)
+        top = np.take_along_axis(top, np.argsort(-scores[rows, top], axis=1), axis=1)
+        out.append(top)
+    return out

@@ -3,7 +3,15 @@
 import numpy as np
 import pytest
 
-from recommender.engine.foldin import BAND_LIMITS, band, fold_in, fold_in_many, implicit_solve, prior_weight
+from recommender.engine.foldin import (
+    BAND_LIMITS,
+    band,
+    fold_in,
+    fold_in_many,
+    implicit_solve,
+    prior_weight,
+    top_per_weight,
+)
 from recommender.engine.ranking import recommend, scores_for
 
 
@@ -69,3 +77,14 @@ def test_folding_in_many_people_at_once_equals_folding_each_in(trained_default):
         one = fold_in(f, m, s)
         np.testing.assert_allclose(vectors[i], one.vector, rtol=1e-4, atol=1e-5)
         np.testing.assert_allclose(rating_vectors[i], one.rating_vector, rtol=1e-4, atol=1e-5)
+
+
+def test_the_prior_fit_ranks_each_weight_as_a_full_sort_would():
+    rng = np.random.default_rng(3)
+    base = rng.normal(size=(300, 500)).astype(np.float32)
+    base[rng.random(base.shape) < 0.05] = -np.inf  # movies the person rated
+    prior = rng.normal(size=500).astype(np.float32)
+    weights = (1.6, 1.0, 0.4, 0.0, 2.5)
+    for weight, top in zip(weights, top_per_weight(base, prior, weights, 10), strict=True):
+        scores = base + np.float32(weight) * prior
+        assert np.array_equal(top, np.argsort(-scores, axis=1, kind="stable")[:, :10])
