@@ -1,8 +1,9 @@
 """Fold-in: a user's vector from their ratings against fixed movie factors, and its calibration.
 
 Numpy only (web processes fold a person in on every rating). The calibration (the map from a
-least-squares solve to where trained users sit, and how much the popularity prior weighs at
-each number of ratings) is fitted once at export, on trained users, and stored in the head.
+least-squares solve to where trained users sit, how far a folded-in person's stars fall short,
+and how much the popularity prior weighs at each number of ratings) is fitted once at export,
+on trained users, and stored in the head.
 """
 
 from __future__ import annotations
@@ -88,6 +89,12 @@ def prior_weight(factors: Factors, n_ratings: int) -> float:
     return 1.0 if weights is None else float(np.asarray(weights)[band(n_ratings)])
 
 
+def fold_offset(factors: Factors, n_ratings: int) -> float:
+    """What a person folded in from n ratings adds to their bias (fit_fold_offsets); 0 without the setting."""
+    offsets = factors.head.get("fold_offsets")
+    return 0.0 if offsets is None else float(np.asarray(offsets)[band(n_ratings)])
+
+
 def _fold_map(factors: Factors, n_ratings: int) -> np.ndarray | None:
     maps = factors.head.get("fold_maps")
     if maps is not None:
@@ -109,8 +116,9 @@ def fold_in(
            Sigmoid (tutorial) head: none of that; step 2 solves it.
         2. Rating side, a ridge least-squares solve on the stars with the vector of step 1
            fixed: joint head -> the user's rating vector and bias from the residual
-           r - mean - movie bias - u.w.v; sigmoid head -> [u, bias] from the stars mapped
-           through the inverse sigmoid.
+           r - mean - movie bias - u.w.v, the bias then raised by its band's offset
+           (head["fold_offsets"], fit_fold_offsets); sigmoid head -> [u, bias] from the stars
+           mapped through the inverse sigmoid.
         3. The popularity prior's weight for this many ratings (prior_weight).
 
     Args:
@@ -176,7 +184,9 @@ def implicit_solve_many(
     return np.linalg.solve(a, b.transpose(0, 2, 1))[..., 0]
 
 
-def fold_in_many(factors: Factors, movies: list[np.ndarray], stars: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def fold_in_many(
+    factors: Factors, movies: list[np.ndarray], stars: list[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """fold_in's vectors for many people at once (joint head), people with as many ratings batched.
 
     Args:
@@ -185,15 +195,16 @@ def fold_in_many(factors: Factors, movies: list[np.ndarray], stars: list[np.ndar
         stars: per person, their stars.
 
     Returns:
-        (float32 [n, dim] vectors, float32 [n, rating_dim] rating vectors), as fold_in gives them.
+        float32 (vectors [n, dim], biases [n], rating vectors [n, rating_dim]), as fold_in gives them.
     """
     vectors = np.zeros((len(movies), factors.dim), dtype=np.float32)
+    biases = np.zeros(len(movies), dtype=np.float32)
     rating_vectors = np.zeros((len(movies), len(_zero_rating_vector(factors))), dtype=np.float32)
     for who in _same_size_groups([len(m) for m in movies]):
         m = np.stack([np.asarray(movies[i], dtype=np.int64) for i in who])
         r = np.stack([np.asarray(stars[i], dtype=np.float64) for i in who])
-        vectors[who], _, rating_vectors[who] = _fold_in_rows(factors, m, r, 1.0)
-    return vectors, rating_vectors
+        vectors[who], biases[who], rating_vectors[who] = _fold_in_rows(factors, m, r, 1.0)
+    return vectors, biases, rating_vectors
 
 
 def _fold_in_rows(
@@ -227,7 +238,8 @@ def _fold_in_rows(
     feats = np.concatenate([q, np.ones((*m.shape, 1))], axis=2)
     ft = feats.transpose(0, 2, 1)
     sol = np.linalg.solve(ft @ feats + reg * np.eye(feats.shape[2]), ft @ resid[..., None])[..., 0]
-    return u.astype(np.float32), sol[:, -1].astype(np.float32), sol[:, :-1].astype(np.float32)
+    bias = sol[:, -1] + fold_offset(factors, m.shape[1])
+    return u.astype(np.float32), bias.astype(np.float32), sol[:, :-1].astype(np.float32)
 
 
 def _same_size_groups(sizes: list[int], chunk: int = 1000) -> list[np.ndarray]:
@@ -327,6 +339,60 @@ def fit_fold_maps(
     return np.asarray(_each_band(factors, band_map, handfuls), dtype=np.float32)
 
 
+def fit_fold_offsets(
+    factors: Factors,
+    fit: tuple[np.ndarray, np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray, np.ndarray],
+    *,
+    max_users: int = 1000,
+    seed: int = 0,
+) -> np.ndarray:
+    """How far the stars of a person folded in from a handful of ratings fall short, per band.
+
+    Their vector is solved from the movies they rated, so the star term is larger on those than
+    on the movies a card shows (as for trained users, see calibration), and the bias solved beside
+    it comes out low. For each band, validation users are folded in from a handful of that many
+    of their training ratings; the mean error of their validation stars is the band's offset.
+
+    Args:
+        factors: the exported factors (fold_maps set, no fold_offsets yet).
+        fit: (user, movie, rating) of the training ratings.
+        val: (user, movie, rating) of the validation ratings.
+        max_users: validation users folded in (seeded sample).
+        seed: which users and ratings.
+
+    Returns:
+        float32 [len(BAND_LIMITS) + 1]: added to a folded-in person's bias, per band.
+    """
+    offsets = np.zeros(len(BAND_LIMITS) + 1, dtype=np.float32)
+    vu, vm, vr = val
+    fu, fm, fr = fit
+    users = np.unique(vu)
+    rng = np.random.default_rng(seed)
+    if len(users) > max_users:
+        users = np.sort(rng.choice(users, max_users, replace=False))
+    order, starts, ends = _user_slices(fu, users)
+    v_order, v_starts, v_ends = _user_slices(vu, users)
+    has_fit = ends > starts
+    handfuls = []
+    for count in BAND_SAMPLES:
+        picks = [rng.choice(order[a:b], min(count, b - a), replace=False) for a, b in zip(starts, ends, strict=True)]
+        handfuls.append([p for p, ok in zip(picks, has_fit, strict=True) if ok])
+    val_rows = [v_order[a:b] for a, b, ok in zip(v_starts, v_ends, has_fit, strict=True) if ok]
+    if not val_rows:
+        return offsets
+    rows = np.concatenate(val_rows)
+    person = np.repeat(np.arange(len(val_rows)), [len(r) for r in val_rows])
+
+    def band_offset(picks: list[np.ndarray]) -> float:
+        vectors, biases, rating_vectors = fold_in_many(factors, [fm[p] for p in picks], [fr[p] for p in picks])
+        stars = factors.predict_pairs(vectors[person], biases[person], rating_vectors[person], vm[rows])
+        return float(np.mean(vr[rows] - stars))
+
+    offsets[:] = _each_band(factors, band_offset, [(h,) for h in handfuls])
+    return offsets
+
+
 def fit_prior_weights(
     factors: Factors,
     fit: tuple[np.ndarray, np.ndarray, np.ndarray],
@@ -398,7 +464,8 @@ def fit_prior_weights(
     def band_ndcg(reps: int, picks: list[np.ndarray], seen: list[np.ndarray]) -> list[float]:
         """Each weight's liked nDCG@k over one band's handfuls, each a row scored against its user's liked movies."""
         liked = sp.vstack([liked_once] * reps, format="csr")
-        x = pick_vectors(factors, *fold_in_many(factors, [fm[p] for p in picks], [fr[p] for p in picks]))
+        vectors, _, rating_vectors = fold_in_many(factors, [fm[p] for p in picks], [fr[p] for p in picks])
+        x = pick_vectors(factors, vectors, rating_vectors)
         tops: list[list[np.ndarray]] = [[] for _ in PRIOR_WEIGHTS]
         for lo in range(0, len(x), PRIOR_CHUNK_ROWS):
             base = x[lo : lo + PRIOR_CHUNK_ROWS] @ space.movies.T + space.stars_bias

@@ -28,7 +28,7 @@ from recommender.engine.calibration import TERMS, apply_calibration, fit_calibra
 from recommender.engine.dataset import Ratings, encode, split_per_user
 from recommender.engine.epochs import EpochCallback, TrainingCancelled, TrainingRun, run_pass
 from recommender.engine.factors import Factors
-from recommender.engine.foldin import BAND_LIMITS, fit_fold_maps, fit_prior_weights
+from recommender.engine.foldin import BAND_LIMITS, fit_fold_maps, fit_fold_offsets, fit_prior_weights
 from recommender.engine.heads import combine_heads, export_joint, rating_heads, refit_heads
 from recommender.engine.model import JointConfig, JointModel, TutorialConfig, config_dict
 from recommender.engine.presets import resolve_config
@@ -209,9 +209,11 @@ def _calibrate_fold_in(factors: Factors, config: JointConfig, fit: Ratings, val:
     Steps:
         1. The star weights the ranking loss used, and the weight of the predicted stars in the
            pick score.
-        2. The fold-in maps, fitted on trained users' handfuls of ratings (foldin.fit_fold_maps).
+        2. The fold-in maps, fitted on trained users' handfuls of ratings (foldin.fit_fold_maps),
+           and how far the stars of people folded in from such handfuls fall short of their
+           validation stars (foldin.fit_fold_offsets).
         3. The popularity prior's weight per number of ratings, chosen on validation
-           (foldin.fit_prior_weights); 1 everywhere without validation ratings.
+           (foldin.fit_prior_weights); 1 everywhere (and no offsets) without validation ratings.
     """
     with threadpool_limits(limits=1, user_api="blas"):  # thousands of tiny solves: threads only cost
         _calibrate(factors, config, fit, val, seed)
@@ -221,12 +223,12 @@ def _calibrate(factors: Factors, config: JointConfig, fit: Ratings, val: Ratings
     factors.head.update(star_weights(config).head_arrays())
     factors.head["star_blend"] = np.float32(config.star_blend)
     factors.head["fold_maps"] = fit_fold_maps(factors, fit.user, fit.movie, fit.rating, seed=seed)
-    weights = (
-        fit_prior_weights(factors, (fit.user, fit.movie, fit.rating), (val.user, val.movie, val.rating), seed=seed)
-        if len(val)
-        else np.ones(len(BAND_LIMITS) + 1, dtype=np.float32)
-    )
-    factors.head["prior_weights"] = weights
+    if not len(val):
+        factors.head["prior_weights"] = np.ones(len(BAND_LIMITS) + 1, dtype=np.float32)
+        return
+    fit_rows, val_rows = (fit.user, fit.movie, fit.rating), (val.user, val.movie, val.rating)
+    factors.head["fold_offsets"] = fit_fold_offsets(factors, fit_rows, val_rows, seed=seed)
+    factors.head["prior_weights"] = fit_prior_weights(factors, fit_rows, val_rows, seed=seed)
 
 
 def _round_up(n: int, multiple: int) -> int:

@@ -6,6 +6,7 @@ import pytest
 from recommender.engine.foldin import (
     BAND_LIMITS,
     band,
+    fit_fold_offsets,
     fold_in,
     fold_in_many,
     implicit_solve,
@@ -13,6 +14,7 @@ from recommender.engine.foldin import (
     top_per_weight,
 )
 from recommender.engine.ranking import recommend, scores_for
+from tests.engine.conftest import random_factors
 
 
 def _movie(factors, raw_id: int) -> int:
@@ -72,7 +74,7 @@ def test_folding_in_many_people_at_once_equals_folding_each_in(trained_default):
     rng = np.random.default_rng(3)
     movies = [rng.choice(f.n_movies, size, replace=False) for size in (1, 3, 3, 7, 12, 12, 12)]
     stars = [rng.choice([0.5, 2.0, 3.5, 5.0], len(m)) for m in movies]
-    vectors, rating_vectors = fold_in_many(f, movies, stars)
+    vectors, _, rating_vectors = fold_in_many(f, movies, stars)
     for i, (m, s) in enumerate(zip(movies, stars, strict=True)):
         one = fold_in(f, m, s)
         np.testing.assert_allclose(vectors[i], one.vector, rtol=1e-4, atol=1e-5)
@@ -88,3 +90,31 @@ def test_the_prior_fit_ranks_each_weight_as_a_full_sort_would():
     for weight, top in zip(weights, top_per_weight(base, prior, weights, 10), strict=True):
         scores = base + np.float32(weight) * prior
         assert np.array_equal(top, np.argsort(-scores, axis=1, kind="stable")[:, :10])
+
+
+def test_the_fold_offset_is_the_mean_error_of_folded_in_people_and_removes_it():
+    f = random_factors(n_users=40, n_movies=300, dim=6)
+    rng = np.random.default_rng(5)
+    fit, val = [], []
+    for user in range(f.n_users):
+        movies = rng.choice(f.n_movies, 40, replace=False)
+        stars = rng.integers(1, 6, 40).astype(np.float64)
+        fit += [(user, m, s) for m, s in zip(movies[:30], stars[:30], strict=True)]
+        val += [(user, m, min(s + 1.0, 5.0)) for m, s in zip(movies[30:], stars[30:], strict=True)]  # a kinder mood
+    fit_cols, val_cols = (tuple(np.array(c) for c in zip(*rows, strict=True)) for rows in (fit, val))
+    offsets = fit_fold_offsets(f, fit_cols, val_cols)
+
+    def mean_error() -> float:
+        # With 30 ratings the 100-rating band's handful is every training rating: the same people.
+        errors = []
+        for user in range(f.n_users):
+            mine, theirs = fit_cols[0] == user, val_cols[0] == user
+            person = fold_in(f, fit_cols[1][mine], fit_cols[2][mine])
+            errors += list(val_cols[2][theirs] - f.predict_ratings(person, val_cols[1][theirs]))
+        return float(np.mean(errors))
+
+    before = mean_error()
+    assert offsets[-1] == pytest.approx(before, abs=1e-4)
+    assert before > 0.5
+    f.head["fold_offsets"] = offsets
+    assert abs(mean_error()) < 0.15 * before  # what is left: stars clipped at the top of the scale
