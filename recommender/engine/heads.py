@@ -87,23 +87,47 @@ def refit_heads(
     seed: int,
     should_stop: Callable[[], bool] | None,
 ) -> list[dict[str, np.ndarray]] | None:
-    """Each head trained again from its seed on fit + validation ratings for its chosen epochs.
+    """The shared vectors, then each head, trained again on fit + validation ratings.
+
+    Steps:
+        1. The best ranking weights train config.refit_ranking_epochs more epochs on every rating,
+           so the shared vectors (the picks, and the stars' star term) learn from validation too.
+        2. Each head, from its seed on those vectors, for the epochs validation chose for it.
 
     Returns:
         The heads' weights, or None when cancelled (the early-stopped heads are kept then).
     """
-    phase = trainer.phase(True)
+    trainer.restore(ranking)
+    rng = np.random.default_rng(head_seed(seed, len(epochs)))
+    if not _epochs_on_all(trainer, False, config.refit_ranking_epochs, len(fit) + len(val), rng, should_stop):
+        return None
+    ranking = trainer.snapshot()
     snaps = []
     for head, count in enumerate(epochs):
         trainer.restore(fresh_head(ranking, config, fit, head_seed(seed, head)))
         rng = np.random.default_rng(head_seed(seed, head))
-        for _ in range(count):
-            if should_stop is not None and should_stop():
-                return None
-            order, n_batches = trainer.epoch_order(rng, len(fit) + len(val))
-            trainer.run(True, order, n_batches, phase)
+        if not _epochs_on_all(trainer, True, count, len(fit) + len(val), rng, should_stop):
+            return None
         snaps.append(trainer.snapshot())
     return snaps
+
+
+def _epochs_on_all(
+    trainer: RowSparseTrainer,
+    rating_pass: bool,
+    epochs: int,
+    rows: int,
+    rng: np.random.Generator,
+    should_stop: Callable[[], bool] | None,
+) -> bool:
+    """Epochs of a pass over the trainer's first `rows` rows (fit, then validation); False when cancelled."""
+    phase = trainer.phase(rating_pass)
+    for _ in range(epochs):
+        if should_stop is not None and should_stop():
+            return False
+        order, n_batches = trainer.epoch_order(rng, rows)
+        trainer.run(rating_pass, order, n_batches, phase)
+    return True
 
 
 def combine_heads(

@@ -78,7 +78,9 @@ class JointConfig(StarSettings):
         val_users: users sampled for the per-epoch validation nDCG (cost bound at scale).
         beta_1, beta_2, epsilon: lazy Adam's other settings.
         refit: after early stopping, train each head again from its seed on training plus validation
-            ratings for the epochs validation chose (more data for the stars; the ranking pass is kept).
+            ratings for the epochs validation chose (more data for the stars).
+        refit_ranking_epochs: with refit, epochs of the ranking pass on training plus validation
+            ratings before the heads' refit, from its best epoch (the shared vectors see every rating).
         jit: compile the step's arithmetic with XLA.
     """
 
@@ -105,6 +107,7 @@ class JointConfig(StarSettings):
     beta_2: float = 0.999
     epsilon: float = 1e-7
     refit: bool = True
+    refit_ranking_epochs: int = 2
     jit: bool = True
 
 

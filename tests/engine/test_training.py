@@ -159,3 +159,35 @@ def test_each_pass_trains_only_its_own_parameters(taste_ratings):
     again = trainer.snapshot()
     for key in rated:
         np.testing.assert_array_equal(again[key], rated[key])
+
+
+@pytest.mark.parametrize("ranking_epochs", [0, 1])
+def test_the_refit_trains_the_shared_vectors_on_validation_ratings_only_when_asked(taste_ratings, ranking_epochs):
+    from recommender.engine.dataset import encode
+    from recommender.engine.heads import refit_heads
+    from recommender.engine.model import JointModel
+    from recommender.engine.sparse_trainer import RowSparseTrainer
+
+    data = encode(taste_ratings)
+    config = resolve_config(
+        "default",
+        {
+            "embedding_dim": 8,
+            "rating_dim": 4,
+            "batch_size": 256,
+            "group_size": 32,
+            "refit_ranking_epochs": ranking_epochs,
+        },
+    )
+    # Validation: every rating of the movie rated last, which the fit rows then never name.
+    val_movie = data.movie[-1]
+    fit, val = (
+        data.subset(np.flatnonzero(data.movie != val_movie)),
+        data.subset(np.flatnonzero(data.movie == val_movie)),
+    )
+    model = JointModel(data.n_users, data.n_movies, 8, 4, config.init_scale, float(data.rating.mean()), 0)
+    trainer = RowSparseTrainer(model, config, fit, val)
+    start = trainer.snapshot()
+    (snap,) = refit_heads(trainer, start, [1], config, fit, val, seed=0, should_stop=None)
+    moved = not np.allclose(snap["mt"][val_movie, :8], start["mt"][val_movie, :8])
+    assert moved == bool(ranking_epochs)
