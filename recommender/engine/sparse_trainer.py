@@ -5,10 +5,11 @@ Steps:
        padded with zero-weight rows pointing at scratch rows), and the whole epoch runs as one
        ``tf.function`` loop that slices the batch in the graph.
     2. Per batch: ``tf.unique`` of the user and movie ids; only those rows of the row tables and
-       of their Adam moments are gathered (padded to a bucket size with the scratch row, so XLA
-       compiles a handful of shapes). The ranking pass moves only the shared tables (embeddings
-       and biases); the rating pass moves only the head tables (the head's own vectors and
-       biases) and reads the frozen shared vectors without their moments.
+       of their Adam moments are gathered (padded with the scratch row to the batch size, or for
+       large batches to a bucket size, so XLA compiles one shape or a handful). The ranking pass
+       moves only the shared tables (embeddings and biases); the rating pass moves only the head
+       tables (the head's own vectors and biases) and reads the frozen shared vectors without
+       their moments.
     3. The loss, its gradient for the gathered rows and the lazy-Adam update run in one
        XLA-compiled function; the rows are written back with ``scatter_update``.
 Dense Adam over whole embedding tables is what makes plain ``fit`` slow on CPU (every step
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     import tensorflow as tf
 
 FINE_BUCKETS_FROM = 32_768
+# Batches up to this size pad their unique rows to the whole batch (_unique_padded).
+WHOLE_BATCH_UP_TO = 8192
 
 
 class StepState(NamedTuple):
@@ -212,14 +215,18 @@ class RowSparseTrainer:
     def _unique_padded(self, ids, scratch):
         """Unique ids padded with the scratch row to a bucket size (at least 256, at most the batch).
 
-        Padding keeps the XLA step to a handful of compiled shapes; padding to the next power
-        of two rather than to the whole batch avoids updating tens of thousands of scratch
-        rows per step when a large batch holds few distinct movies.
+        Padding keeps the XLA step to a handful of compiled shapes. A batch of at most
+        WHOLE_BATCH_UP_TO is padded to itself: one shape, and no compile in the middle of a pass
+        (about a second each) when a batch's count first crosses a bucket. A larger batch is padded
+        to the next power of two rather than to the whole batch, which avoids updating tens of
+        thousands of scratch rows per step when it holds few distinct movies.
         """
         import tensorflow as tf
 
         uniq, inv = tf.unique(ids)
         n = tf.size(uniq)
+        if self.batch <= WHOLE_BATCH_UP_TO:
+            return tf.concat([uniq, tf.fill([self.batch - n], scratch)], axis=0), inv
         log2 = tf.math.log(tf.cast(tf.maximum(n, 1), tf.float32)) / math.log(2.0)
         power = tf.cast(tf.pow(2.0, tf.math.ceil(log2)), tf.int32)
         # From FINE_BUCKETS_FROM rows on, a multiple of an eighth of n's power of two instead
