@@ -46,7 +46,7 @@ class Validator:
         if len(self.val) == 0:
             return float("nan"), float("nan")
         rmse = self.rmse(factors)
-        top = recommend_all(factors, n=10, exclude=self.seen, users=self.users, threads=1)
+        top = recommend_all(factors, n=10, exclude=self.seen, users=self.users)
         # recommend_all's rows follow self.users, and so do relevant's.
         ndcg = metrics.top_n_metrics(top, self.relevant, k=10)["ndcg"]
         return rmse, ndcg
