@@ -18,6 +18,8 @@ import numpy as np
 from recommender.engine.factors import Factors, UserVector
 from recommender.engine.stars import StarWeights
 
+T = TypeVar("T")  # what _each_band's work returns
+
 # Bands of numbers of ratings (upper bounds, inclusive; the last band is beyond them), each with a
 # fold-in map and a popularity prior weight of its own, and the number of ratings a band is fitted on.
 BAND_LIMITS = (7, 15, 30, 60)
@@ -30,7 +32,6 @@ PRIOR_WEIGHTS = (1.6, 1.4, 1.2, 1.0, 0.8, 0.6)
 PRIOR_SAMPLES = (4, 4, 2, 1, 1)
 # Rows of the prior-weight fit's score matrix at a time (rows x movies float32).
 PRIOR_CHUNK_ROWS = 1000
-T = TypeVar("T")
 
 
 def _gram(factors: Factors) -> np.ndarray:

@@ -97,11 +97,12 @@ def refit_heads(
     Returns:
         The heads' weights, or None when cancelled (the early-stopped heads are kept then).
     """
-    trainer.restore(ranking)
-    rng = np.random.default_rng(head_seed(seed, len(epochs)))
-    if not _epochs_on_all(trainer, False, config.refit_ranking_epochs, len(fit) + len(val), rng, should_stop):
-        return None
-    ranking = trainer.snapshot()
+    if config.refit_ranking_epochs:
+        trainer.restore(ranking)
+        rng = np.random.default_rng(head_seed(seed, len(epochs)))
+        if not _epochs_on_all(trainer, False, config.refit_ranking_epochs, len(fit) + len(val), rng, should_stop):
+            return None
+        ranking = trainer.snapshot()
     snaps = []
     for head, count in enumerate(epochs):
         trainer.restore(fresh_head(ranking, config, fit, head_seed(seed, head)))
