@@ -188,6 +188,19 @@ class Clusters:
     clusters: list[Cluster]
 
 
+def _cluster_space(unit: np.ndarray, core: np.ndarray) -> np.ndarray:
+    """The similarity vectors as clustered: centred on the clustered movies, their leading direction out.
+
+    What well-known movies share, their mean and their first principal direction, is being
+    watched and when. Left in, KMeans grouped films of the same years (The Matrix with Fight Club
+    and American Beauty, as "Crime / Drama") rather than films of the same kind.
+    """
+    x = unit - unit[core].mean(axis=0)
+    _, _, vt = np.linalg.svd(x[core], full_matrices=False)
+    x = x - np.outer(x @ vt[0], vt[0])
+    return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+
+
 def cluster_movies(
     factors: Factors,
     *,
@@ -204,6 +217,7 @@ def cluster_movies(
     Steps:
         1. Only movies with at least min_ratings ratings are clustered: the vectors of movies
            rated a few times say little. The others join the cluster of the nearest centre.
+           The vectors are those of _cluster_space: what every well-known movie shares taken out.
         2. A cluster's genres are those over-represented in it: ranked by lift (their share in the
            cluster over their share in the catalogue) among those of MIN_GENRE_SHARE of it or more.
         3. Its titles are the best-known (most rated) of its clustered movies nearest the centre.
@@ -233,9 +247,10 @@ def cluster_movies(
     k = max(1, min(k, len(unit)))
     if len(core) < k:
         core = np.arange(len(raw))
-    km = KMeans(n_clusters=k, random_state=seed, n_init=1).fit(unit[core])
+    space = _cluster_space(unit, core)
+    km = KMeans(n_clusters=k, random_state=seed, n_init=1).fit(space[core])
     centres = km.cluster_centers_ / np.maximum(np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True), 1e-12)
-    labels = np.argmax(unit @ centres.T, axis=1).astype(np.int32)
+    labels = np.argmax(space @ centres.T, axis=1).astype(np.int32)
     labels[core] = km.labels_
     in_core = np.zeros(len(raw), dtype=bool)
     in_core[core] = True

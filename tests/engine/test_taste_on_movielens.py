@@ -104,6 +104,8 @@ def test_clusters_are_named_by_what_their_movies_are(movielens):
     by_label = {c.label: c for c in result.clusters}
     matrix = by_label[int(result.labels[factors.movie_index(2571)])]
     assert {"Sci-Fi", "Action", "Thriller"} & {g for g, _ in matrix.genres[:2]}
+    toy_story = by_label[int(result.labels[factors.movie_index(1)])]
+    assert {"Children", "Animation"} & {g for g, _ in toy_story.genres[:2]}
     catalogue = pd.Series([g for gs in genres.values() for g in gs]).value_counts(normalize=True)
     by_title: dict[str, list[int]] = {}
     for m, t in titles.items():
