@@ -189,15 +189,13 @@ class Clusters:
 
 
 def _cluster_space(unit: np.ndarray, core: np.ndarray) -> np.ndarray:
-    """The similarity vectors as clustered: centred on the clustered movies, their leading direction out.
+    """The similarity vectors as clustered: centred on the clustered movies' own mean, unit length.
 
-    What well-known movies share, their mean and their first principal direction, is being
-    watched and when. Left in, KMeans grouped films of the same years (The Matrix with Fight Club
-    and American Beauty, as "Crime / Drama") rather than films of the same kind.
+    similarity_vectors centres on every movie, most of them rarely rated. The mean of the well-known
+    ones is what they share, being watched and when: left in, KMeans grouped films of the same years
+    (The Matrix with Fight Club and American Beauty, as "Crime / Drama"), not films of one kind.
     """
     x = unit - unit[core].mean(axis=0)
-    _, _, vt = np.linalg.svd(x[core], full_matrices=False)
-    x = x - np.outer(x @ vt[0], vt[0])
     return x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
 
 
@@ -217,7 +215,7 @@ def cluster_movies(
     Steps:
         1. Only movies with at least min_ratings ratings are clustered: the vectors of movies
            rated a few times say little. The others join the cluster of the nearest centre.
-           The vectors are those of _cluster_space: what every well-known movie shares taken out.
+           The vectors are centred on the clustered movies (_cluster_space).
         2. A cluster's genres are those over-represented in it: ranked by lift (their share in the
            cluster over their share in the catalogue) among those of MIN_GENRE_SHARE of it or more.
         3. Its titles are the best-known (most rated) of its clustered movies nearest the centre.
@@ -276,7 +274,7 @@ def cluster_movies(
         counted = Counter(g for m in raw[named_by] for g in genres.get(int(m), []))
         top_genres = _over_represented(counted, len(named_by))
         top_genres = [(g, round(share, 3)) for g, share in top_genres]
-        typical = best_known_near_centre(members[in_core[members]], unit, centres[label], rated)
+        typical = best_known_near_centre(members[in_core[members]], space, centres[label], rated)
         top_titles = [titles[int(raw[i])] for i in typical if int(raw[i]) in titles][:n_titles]
         name_parts = [g for g, _ in top_genres[:2]] or [f"cluster {label}"]
         name = " / ".join(name_parts) + (f": {top_titles[0]}" if top_titles else "")
